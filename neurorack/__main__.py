@@ -1,0 +1,5 @@
+"""Allow ``python -m neurorack``."""
+
+from neurorack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""Play the engine through PortAudio (python-sounddevice): ALSA, JACK, USB or I2S DACs.
+
+sounddevice is imported only here, when a stream is opened: PortAudio sees a JACK
+server only if it is running when PortAudio initialises.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from neurorack.audio.engine import Engine
+from neurorack.audio.render_thread import RenderThread
+from neurorack.errors import NeurorackError
+
+log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.0005
+
+
+class NoAudioDevice(NeurorackError):
+    """PortAudio sees no output device at all."""
+
+
+def import_sounddevice():
+    """Import sounddevice, turning a missing PortAudio library into an actionable message."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise NeurorackError(
+            f"the PortAudio library is missing ({exc}); install it with "
+            "'sudo apt-get install libportaudio2'"
+        ) from None
+    return sounddevice
+
+
+def list_output_devices(sd) -> list[tuple[int, str]]:
+    """``(index, description)`` of every output device PortAudio sees."""
+    hostapis = sd.query_hostapis()
+    found = []
+    for index, device in enumerate(sd.query_devices()):
+        if device["max_output_channels"] > 0:
+            api = hostapis[device["hostapi"]]["name"]
+            found.append((index, f"{device['name']} ({api}, {device['max_output_channels']} out)"))
+    return found
+
+
+def select_output_device(sd, spec: int | str | None) -> int:
+    """Resolve the configured device to a PortAudio index.
+
+    Args:
+        spec: an index, (part of) a name, or None for JACK when it runs, else the default.
+
+    Raises:
+        NoAudioDevice: PortAudio sees no output device.
+        NeurorackError: ``spec`` matches no output device; the message lists them.
+    """
+    outputs = list_output_devices(sd)
+    if not outputs:
+        raise NoAudioDevice(
+            "no sound output device found: PortAudio sees none. Connect an audio interface or start "
+            "JACK, or try without a sound card: 'neurorack run --mock' (writes a WAV) or 'neurorack demo'."
+        )
+    listing = "\n".join(f"  {index:>3}  {description}" for index, description in outputs)
+    if spec is None:
+        for api in sd.query_hostapis():
+            if "JACK" in api["name"] and api["default_output_device"] >= 0:
+                return api["default_output_device"]
+        default = sd.default.device[1]
+        return default if default is not None and default >= 0 else outputs[0][0]
+    if isinstance(spec, int):
+        if any(index == spec for index, _ in outputs):
+            return spec
+        raise NeurorackError(f"there is no output device number {spec}. Output devices:\n{listing}")
+    matches = [index for index, description in outputs if spec.lower() in description.lower()]
+    if not matches:
+        raise NeurorackError(f"no output device matches '{spec}'. Output devices:\n{listing}\n"
+                             "Set audio.device in the config, or pass --device.")
+    return matches[0]
+
+
+class SoundDeviceBackend:
+    """Runs the engine on a PortAudio output stream with a render thread.
+
+    Args:
+        engine: the engine to play.
+        device: index, (part of) a name, or None (JACK if running, else the default).
+    """
+
+    def __init__(self, engine: Engine, device: int | str | None = None):
+        self.engine = engine
+        self.device = device
+        self.stream = None
+        self.device_name = ""
+        self._render_thread: RenderThread | None = None
+
+    def start(self) -> None:
+        """Open and start the stream. Raises NeurorackError with a fix when it cannot."""
+        sd = import_sounddevice()
+        index = select_output_device(sd, self.device)
+        info = sd.query_devices(index)
+        self.device_name = info["name"]
+        channels = min(2, info["max_output_channels"])
+        try:
+            sd.check_output_settings(index, channels=channels, dtype="float32",
+                                     samplerate=self.engine.sample_rate)
+        except sd.PortAudioError as exc:
+            raise NeurorackError(
+                f"output device '{info['name']}' refuses {self.engine.sample_rate} Hz ({exc}); "
+                f"its default rate is {info['default_samplerate']:.0f} Hz. Set audio.sample_rate, or pick "
+                "another device with audio.device."
+            ) from None
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the callback never waits long for the GIL
+        try:
+            self.stream = sd.OutputStream(
+                device=index, samplerate=self.engine.sample_rate, blocksize=self.engine.block_size,
+                channels=channels, dtype="float32", latency="low", callback=self._callback,
+            )
+        except sd.PortAudioError as exc:
+            raise NeurorackError(
+                f"could not open '{info['name']}' at {self.engine.sample_rate} Hz with "
+                f"{self.engine.block_size}-frame blocks: {exc}"
+            ) from None
+        self._render_thread = RenderThread(self.engine)
+        self._render_thread.start()
+        self.stream.start()
+        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms", info["name"],
+                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3)
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
+        if status.output_underflow:
+            self.engine.underflows += 1
+        self.engine.pull(outdata, time.monotonic(), time_info.currentTime)
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Fade out, wait until the fade has been played, then close the stream."""
+        if self.stream is None:
+            return
+        self.engine.fade_out()
+        deadline = time.monotonic() + timeout_s
+        while not self.engine.is_faded_out and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.stream.stop()
+        self.stream.close()
+        self.stream = None
+        if self._render_thread is not None:
+            self._render_thread.stop()
+            self._render_thread = None

@@ -1,0 +1,275 @@
+"""The engine: gate events in, rendered blocks into the FIFO, samples out of the callback.
+
+Three sides, each with its own methods:
+
+* producers (control poller, scripts, UI; any thread): ``post_gate``, ``switch_voice``,
+  ``fade_out``;
+* the render thread: ``next_render_time`` and ``render_block``;
+* the audio callback: ``pull``, which only records the timeline and copies from the FIFO.
+
+Every gate edge carries a monotonic timestamp. Its onset goes to the sample fetched at
+``edge_time + gate_latency``, so latency is constant whatever the block boundaries.
+This works as long as ``gate_latency >= lookahead + one block``: a block is rendered
+``lookahead`` before it is fetched, and an edge must be known before the block holding
+its onset is rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorack.audio.fifo import SampleFifo
+from neurorack.audio.output_stage import OutputStage
+from neurorack.audio.timeline import CallbackTimeline
+from neurorack.audio.voices import Voice
+from neurorack.config.module import AudioSettings, OutputSettings
+
+log = logging.getLogger(__name__)
+
+GATE_QUEUE_SIZE = 1024
+SAFETY_MARGIN_S = 0.0005
+
+
+@dataclass(frozen=True)
+class GateEdge:
+    """A gate edge: ``time_s`` is monotonic seconds when it was seen."""
+
+    time_s: float
+    gate: int = 0
+    rising: bool = True
+    velocity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Onset:
+    """Where an edge's onset was placed: ``sample`` on the output timeline."""
+
+    edge: GateEdge
+    sample: int
+    late: bool
+
+
+def default_gate_latency_s(audio: AudioSettings) -> float:
+    """The smallest constant gate latency the schedule can always meet."""
+    block_s = audio.block_size / audio.sample_rate
+    return (audio.lookahead_blocks + 1.0) * block_s + SAFETY_MARGIN_S
+
+
+class Engine:
+    """Renders voices into a FIFO ahead of the audio callback.
+
+    Args:
+        voice: what plays on gate 1.
+        audio: sample rate, block size, lookahead and gate latency.
+        output: the output stage's settings.
+    """
+
+    def __init__(self, voice: Voice, audio: AudioSettings | None = None, output: OutputSettings | None = None):
+        audio = audio or AudioSettings()
+        output = output or OutputSettings()
+        self.sample_rate = audio.sample_rate
+        self.block_size = audio.block_size
+        self.lookahead_s = audio.lookahead_blocks * audio.block_size / audio.sample_rate
+        if audio.gate_latency_ms is None:
+            self.gate_latency_s = default_gate_latency_s(audio)
+        else:
+            self.gate_latency_s = audio.gate_latency_ms / 1000.0
+        minimum = default_gate_latency_s(audio) - SAFETY_MARGIN_S
+        if self.gate_latency_s < minimum:
+            log.warning("gate latency %.2f ms is below lookahead + one block (%.2f ms): some onsets will be late",
+                        self.gate_latency_s * 1e3, minimum * 1e3)
+        self.prefill_blocks = max(1, math.ceil(audio.lookahead_blocks - 1e-9))
+        self.fifo = SampleFifo((self.prefill_blocks + 4) * self.block_size)
+        self.timeline = CallbackTimeline(self.sample_rate)
+        self.output = OutputStage(self.sample_rate, self.block_size, output.gain_db, output.ceiling_db,
+                                  output.dc_block_hz, output.fade_ms)
+        self._crossfade_frames = self.output.fader.fade_frames
+        self.voice = voice
+        self._outgoing: Voice | None = None
+        self._crossfade_done = 0
+        self._pending_voice: Voice | None = None
+        self._edges: deque[GateEdge] = deque()
+        self._waiting: list[GateEdge] = []
+        self._mix = np.zeros(self.block_size)
+        self._other = np.zeros(self.block_size)
+        self._xfade_steps = np.arange(1, self.block_size + 1, dtype=np.float64) / self._crossfade_frames
+        self.onsets: deque[Onset] = deque(maxlen=4096)
+        self._render_ms = np.zeros(4096)
+        self.silent_from: int | None = None
+        # counters (each written by one side only)
+        self.underflows = 0          # audio callback: backend-reported output underflows
+        self.late_renders = 0        # audio callback: FIFO short, silence inserted
+        self.blocks_rendered = 0     # render thread
+        self.late_onsets = 0         # render thread: edge arrived after its onset sample was rendered
+        self.muted_blocks = 0        # render thread: NaN/Inf or an exception in a voice
+        self.render_errors = 0       # render thread: exceptions raised by a voice
+        self.gate_overflows = 0      # producers: edges dropped because the queue was full
+        self.output.fader.fade_in()
+
+    # -- producers ---------------------------------------------------------------------
+
+    def post_gate(self, edge: GateEdge) -> None:
+        """Queue a timestamped gate edge (any thread; never blocks)."""
+        if len(self._edges) >= GATE_QUEUE_SIZE:
+            self.gate_overflows += 1
+            return
+        self._edges.append(edge)
+
+    def switch_voice(self, voice: Voice) -> None:
+        """Crossfade to ``voice`` over the fade time (any thread)."""
+        self._pending_voice = voice
+
+    def fade_out(self) -> None:
+        """Start the final fade; ``is_faded_out`` tells when it has been played."""
+        self.output.fader.fade_out()
+
+    @property
+    def is_faded_out(self) -> bool:
+        """True once the fade-out is rendered and the callback has played all of it."""
+        return self.silent_from is not None and self.fifo.read_index >= self.silent_from
+
+    # -- render thread -----------------------------------------------------------------
+
+    def next_render_time(self) -> float:
+        """Monotonic time at which the next block should be rendered.
+
+        Minus infinity means now (the FIFO is being prefilled); plus infinity means
+        wait for the first callback.
+        """
+        origin = self.timeline.origin()
+        if origin is None:
+            return -math.inf if self.fifo.write_index < self.prefill_blocks * self.block_size else math.inf
+        return origin + self.fifo.write_index / self.sample_rate - self.lookahead_s
+
+    def render_block(self) -> bool:
+        """Render one block into the FIFO. Returns False if the FIFO had no room."""
+        if self.fifo.free < self.block_size:
+            return False
+        started = time.perf_counter()
+        start = self.fifo.write_index
+        mix = self._mix
+        if self._pending_voice is not None:
+            self._begin_crossfade()
+        try:
+            cursor = 0
+            for offset, edge in self._onsets_in_block(start):
+                self._render_voices(mix[cursor:offset], cursor)
+                cursor = offset
+                if edge.rising:
+                    self.voice.trigger(edge.velocity)
+            self._render_voices(mix[cursor:], cursor)
+            healthy = self.output.process(mix)
+        except Exception:  # a voice must never take the audio down
+            self.render_errors += 1
+            log.exception("voice %r failed while rendering; muting and resetting it", self.voice.name)
+            mix[:] = 0.0
+            healthy = False
+        if not healthy:
+            self.muted_blocks += 1
+            self._reset_voices()
+        self.fifo.write(mix)
+        if self.silent_from is None and self.output.fader.is_silent:
+            self.silent_from = start + self.block_size
+        self._render_ms[self.blocks_rendered & 4095] = (time.perf_counter() - started) * 1e3
+        self.blocks_rendered += 1
+        return True
+
+    def _onsets_in_block(self, start: int) -> list[tuple[int, GateEdge]]:
+        """Edges whose onset falls in ``[start, start + block)``, as (offset, edge), in order."""
+        while self._edges:
+            self._waiting.append(self._edges.popleft())
+        if not self._waiting:
+            return []
+        origin = self.timeline.origin()
+        if origin is None:
+            return []
+        due: list[tuple[int, GateEdge]] = []
+        keep: list[GateEdge] = []
+        end = start + self.block_size
+        for edge in sorted(self._waiting, key=lambda e: e.time_s):
+            sample = math.floor((edge.time_s + self.gate_latency_s - origin) * self.sample_rate + 0.5)
+            if sample >= end:
+                keep.append(edge)
+                continue
+            late = sample < start
+            if late:
+                self.late_onsets += 1
+                sample = start
+            self.onsets.append(Onset(edge, sample, late))
+            due.append((sample - start, edge))
+        self._waiting = keep
+        return due
+
+    def _begin_crossfade(self) -> None:
+        voice, self._pending_voice = self._pending_voice, None
+        self._outgoing = self.voice
+        self.voice = voice
+        self._crossfade_done = 0
+
+    def _render_voices(self, out: np.ndarray, offset: int) -> None:
+        """Render the current voice, crossfaded from the outgoing one while a switch runs."""
+        if len(out) == 0:
+            return
+        self.voice.render(out)
+        if self._outgoing is None:
+            return
+        other = self._other[:len(out)]
+        self._outgoing.render(other)
+        fade_in = np.minimum(self._crossfade_done / self._crossfade_frames + self._xfade_steps[:len(out)], 1.0)
+        out *= fade_in
+        other *= 1.0 - fade_in
+        out += other
+        self._crossfade_done += len(out)
+        if self._crossfade_done >= self._crossfade_frames:
+            self._outgoing = None
+
+    def _reset_voices(self) -> None:
+        for voice in (self.voice, self._outgoing):
+            if voice is None:
+                continue
+            try:
+                voice.reset()
+            except Exception:
+                log.exception("voice %r failed to reset", voice.name)
+        self._outgoing = None
+
+    # -- audio callback ----------------------------------------------------------------
+
+    def pull(self, out: np.ndarray, now: float, stream_time: float) -> None:
+        """The body of the audio callback: copy ready samples into ``out``.
+
+        Args:
+            out: ``[frames, channels]`` float32 buffer to fill completely.
+            now: monotonic time of the call.
+            stream_time: the backend's own clock (PortAudio stream time, virtual time offline).
+        """
+        self.timeline.record(self.fifo.read_index, now, stream_time)
+        copied = self.fifo.read_into(out)
+        if copied < len(out):
+            out[copied:] = 0.0
+            self.late_renders += 1
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Counters and render-time percentiles, as plain numbers."""
+        kept = self._render_ms[:min(self.blocks_rendered, len(self._render_ms))]
+        p50, p99 = np.percentile(kept, [50, 99]) if len(kept) else (0.0, 0.0)
+        return {
+            "callbacks": self.timeline.count,
+            "underflows": self.underflows,
+            "late_renders": self.late_renders,
+            "blocks_rendered": self.blocks_rendered,
+            "late_onsets": self.late_onsets,
+            "muted_blocks": self.muted_blocks,
+            "render_errors": self.render_errors,
+            "gate_overflows": self.gate_overflows,
+            "render_ms": {"p50": float(p50), "p99": float(p99), "max": float(kept.max()) if len(kept) else 0.0},
+            "voice": self.voice.name,
+        }

@@ -1,0 +1,186 @@
+"""JACK for real-time tests and benchmarks: start the dummy driver, read JACK's clocks.
+
+The dummy driver paces cycles with a real timer and reports honest xruns, so it is a
+real real-time server without a sound card. ``JackClock`` is a passive client (it never
+activates) used only to read JACK's frame time, so latencies can be measured on JACK's
+own output timeline.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from neurorack.errors import NeurorackError
+
+log = logging.getLogger(__name__)
+
+JACK_NO_START_SERVER = 0x01
+_MESSAGE_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+_quiet = _MESSAGE_HANDLER(lambda message: None)  # "cannot connect" noise when probing for a server
+
+
+def _libjack() -> ctypes.CDLL:
+    name = ctypes.util.find_library("jack") or "libjack.so.0"
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError:
+        raise NeurorackError("the JACK library is missing; install it with "
+                             "'sudo apt-get install --no-install-recommends jackd2'") from None
+    lib.jack_client_open.restype = ctypes.c_void_p
+    lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+    lib.jack_client_close.argtypes = [ctypes.c_void_p]
+    for name in ("jack_frame_time", "jack_last_frame_time", "jack_get_buffer_size", "jack_get_sample_rate"):
+        getattr(lib, name).restype = ctypes.c_uint32
+        getattr(lib, name).argtypes = [ctypes.c_void_p]
+    lib.jack_get_time.restype = ctypes.c_uint64
+    lib.jack_time_to_frames.restype = ctypes.c_uint32
+    lib.jack_time_to_frames.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    lib.jack_set_error_function.argtypes = [_MESSAGE_HANDLER]
+    lib.jack_set_info_function.argtypes = [_MESSAGE_HANDLER]
+    lib.jack_set_error_function(_quiet)
+    lib.jack_set_info_function(_quiet)
+    return lib
+
+
+class JackClock:
+    """A passive JACK client that reads the server's clocks. Use as a context manager."""
+
+    def __init__(self, name: str = "neurorack-clock"):
+        self._lib = _libjack()
+        status = ctypes.c_int(0)
+        self._client = self._lib.jack_client_open(name.encode(), JACK_NO_START_SERVER, ctypes.byref(status))
+        if not self._client:
+            raise NeurorackError("no JACK server is running")
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._lib.jack_get_sample_rate(self._client))
+
+    @property
+    def block_size(self) -> int:
+        return int(self._lib.jack_get_buffer_size(self._client))
+
+    def frame_time(self) -> int:
+        """JACK's estimate of the current frame time (interpolated within the cycle)."""
+        return int(self._lib.jack_frame_time(self._client))
+
+    def last_frame_time(self) -> int:
+        """The frame time at the start of the current cycle."""
+        return int(self._lib.jack_last_frame_time(self._client))
+
+    def microseconds(self) -> int:
+        """JACK's own microsecond clock."""
+        return int(self._lib.jack_get_time())
+
+    def frames_at(self, jack_microseconds: int) -> int:
+        """The frame time at a given JACK microsecond time (32-bit, wraps)."""
+        return int(self._lib.jack_time_to_frames(self._client, int(jack_microseconds)))
+
+    def close(self) -> None:
+        if self._client:
+            self._lib.jack_client_close(self._client)
+            self._client = None
+
+    def __enter__(self) -> JackClock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def jack_is_running() -> bool:
+    """True if a JACK server accepts clients."""
+    try:
+        with JackClock("neurorack-probe"):
+            return True
+    except NeurorackError:
+        return False
+
+
+class JackDummyServer:
+    """Start ``jackd -d dummy`` unless a JACK server already runs; stop it afterwards.
+
+    Args:
+        sample_rate: Hz.
+        block_size: frames per period.
+    """
+
+    def __init__(self, sample_rate: int = 48000, block_size: int = 128):
+        self.sample_rate = sample_rate
+        self.block_size = block_size
+        self.process: subprocess.Popen | None = None
+        self.started_here = False
+        self.realtime = False
+        self._log = None
+
+    def start(self, timeout_s: float = 10.0) -> JackDummyServer:
+        if jack_is_running():
+            log.info("using the JACK server that is already running")
+            return self
+        jackd = shutil.which("jackd")
+        if jackd is None:
+            raise NeurorackError("jackd is not installed; install it with "
+                                 "'sudo apt-get install --no-install-recommends jackd2'")
+        for realtime in (True, False):
+            self._log = tempfile.TemporaryFile()
+            command = [jackd, "-R" if realtime else "-r", "-d", "dummy",
+                       "-r", str(self.sample_rate), "-p", str(self.block_size)]
+            environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+            self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, env=environment)
+            if self._wait_ready(timeout_s):
+                self.started_here = True
+                self.realtime = realtime
+                log.info("started JACK dummy driver: %d Hz, %d frames, %s", self.sample_rate,
+                         self.block_size, "real-time" if realtime else "not real-time")
+                return self
+            self._terminate()
+        raise NeurorackError(f"could not start the JACK dummy driver:\n{self._tail()}")
+
+    def _wait_ready(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            if jack_is_running():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _tail(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-2000:]
+
+    def _terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        """Stop the server if this object started it. Terminate PortAudio first."""
+        if self.started_here:
+            self._terminate()
+            self.started_here = False
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> JackDummyServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,51 @@
+"""The render thread: wakes just before each block is due and renders it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from neurorack.audio.engine import Engine
+
+log = logging.getLogger(__name__)
+
+RENDER_PRIORITY = 70
+MAX_SLEEP_S = 0.002
+
+
+class RenderThread(threading.Thread):
+    """Keeps the engine's FIFO exactly ``lookahead`` ahead of the audio callback."""
+
+    def __init__(self, engine: Engine):
+        super().__init__(name="neurorack-render", daemon=True)
+        self.engine = engine
+        self._stop_requested = threading.Event()
+
+    def run(self) -> None:
+        _try_realtime_priority()
+        engine = self.engine
+        while not self._stop_requested.is_set():
+            due = engine.next_render_time()
+            wait = due - time.monotonic()
+            if wait <= 0:
+                if engine.render_block():
+                    continue
+                wait = 0.0002  # FIFO full: the callback has not caught up yet
+            time.sleep(min(wait, MAX_SLEEP_S))
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self._stop_requested.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+def _try_realtime_priority() -> None:
+    """Ask for SCHED_FIFO for this thread; say so plainly when it is not allowed."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RENDER_PRIORITY))
+        log.debug("render thread runs with real-time priority %d", RENDER_PRIORITY)
+    except (PermissionError, AttributeError, OSError):
+        log.info("render thread runs at normal priority (no permission for real-time scheduling; "
+                 "allow it with LimitRTPRIO or the audio group's rtprio limit)")

@@ -1,0 +1,70 @@
+"""The output timeline: which sample each audio callback played, and when.
+
+The audio callback records, for every call, the FIFO read index (the index of the
+first sample it plays), the monotonic time it ran and the backend's stream time. From
+that the render thread knows when a given sample will be fetched, which is how gate
+onsets land at a constant latency after their edges.
+
+Callbacks are sometimes late (scheduling, the interpreter lock) but never early, so
+the estimate takes the minimum over a short window: it follows drift within a fraction
+of a second and ignores late wake-ups.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class CallbackTimeline:
+    """Ring of per-callback records, written by the audio callback only.
+
+    Args:
+        sample_rate: Hz.
+        size: records kept (a power of two).
+        window: callbacks the fetch-time estimate looks back over.
+    """
+
+    def __init__(self, sample_rate: int, size: int = 1 << 14, window: int = 128):
+        self.sample_rate = sample_rate
+        self._mask = size - 1
+        self.read_index = np.zeros(size, dtype=np.int64)
+        self.called_at = np.zeros(size)
+        self.stream_time = np.zeros(size)
+        self._origins = np.full(window, math.inf)
+        self._window_mask = window - 1
+        self._inverse_rate = 1.0 / sample_rate
+        self.count = 0
+
+    def record(self, read_index: int, now: float, stream_time: float) -> None:
+        """Called at the top of every audio callback. Allocates no arrays."""
+        k = self.count
+        slot = k & self._mask
+        self.read_index[slot] = read_index
+        self.called_at[slot] = now
+        self.stream_time[slot] = stream_time
+        self._origins[k & self._window_mask] = now - read_index * self._inverse_rate
+        self.count = k + 1
+
+    def origin(self) -> float | None:
+        """Monotonic time at which sample 0 would have been fetched, or None before any callback."""
+        if self.count == 0:
+            return None
+        return float(self._origins.min())
+
+    def fetch_time(self, sample_index: int) -> float | None:
+        """Estimated monotonic time at which the callback fetches ``sample_index``."""
+        origin = self.origin()
+        return None if origin is None else origin + sample_index * self._inverse_rate
+
+    def sample_at(self, when: float) -> float | None:
+        """The (fractional) sample index fetched at monotonic time ``when``."""
+        origin = self.origin()
+        return None if origin is None else (when - origin) * self.sample_rate
+
+    def recent(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the kept records, oldest first: ``(read_index, called_at, stream_time)``."""
+        count = min(self.count, self._mask + 1)
+        order = (np.arange(self.count - count, self.count)) & self._mask
+        return self.read_index[order].copy(), self.called_at[order].copy(), self.stream_time[order].copy()

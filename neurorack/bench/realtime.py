@@ -1,0 +1,193 @@
+"""``neurorack bench realtime``: the engine on a real real-time server (JACK's dummy driver).
+
+One run does two things in turn on the same server:
+
+1. the baseline: a trivial sine client in its own process, for ``seconds``;
+2. the engine with the configured voice, a gate every ``gate_period_s``, for ``seconds``.
+
+Gate latency is measured on JACK's own timeline: from the JACK frame time of the gate
+edge's timestamp to the frame time of the cycle that outputs the onset's first sample,
+plus its offset in that cycle. The server's reported playback latency (the DAC side)
+is constant and reported separately as ``output_latency_ms``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sounddevice
+from neurorack.audio.engine import Engine, GateEdge, Onset
+from neurorack.audio.jack_server import JackClock, JackDummyServer
+from neurorack.audio.voices import BusyVoice, TestVoice
+from neurorack.config.module import ModuleConfig
+from neurorack.errors import NeurorackError
+
+WRAP = 1 << 32
+
+
+def _signed(frames: int) -> int:
+    """A 32-bit frame difference as a signed integer."""
+    return ((frames + (WRAP >> 1)) % WRAP) - (WRAP >> 1)
+
+
+class JackTimeline:
+    """Maps monotonic times and PortAudio stream times onto JACK frame time.
+
+    All frame values are relative to ``reference`` (a frame time read at calibration),
+    so 32-bit wrap-around never matters.
+    """
+
+    def __init__(self, clock: JackClock, stream, sample_rate: int, block_size: int):
+        self.clock = clock
+        self.sample_rate = sample_rate
+        self.block_size = block_size
+        self.reference = clock.frame_time()
+        best = None
+        for _ in range(50):  # bracket PortAudio's stream time between two JACK readings
+            before = clock.frame_time()
+            monotonic_before = time.monotonic()
+            stream_time = stream.time
+            jack_us = clock.microseconds()
+            monotonic_after = time.monotonic()
+            after = clock.frame_time()
+            spread = _signed(after - before)
+            if best is None or spread < best[0]:
+                middle = self._relative(before) + spread / 2.0
+                monotonic_middle = (monotonic_before + monotonic_after) / 2.0
+                best = (spread, middle - stream_time * sample_rate, jack_us - monotonic_middle * 1e6)
+        _, self.stream_origin_frames, self.monotonic_to_jack_us = best
+        self.cycle_phase = self._relative(clock.last_frame_time()) % block_size
+
+    def _relative(self, frames: int) -> int:
+        return _signed(frames - self.reference)
+
+    def edge_frames(self, monotonic_s: float) -> float:
+        """JACK frame time of a monotonic timestamp."""
+        return float(self._relative(self.clock.frames_at(round(monotonic_s * 1e6 + self.monotonic_to_jack_us))))
+
+    def cycle_frames(self, stream_time: float) -> float:
+        """JACK frame time of the cycle whose callback saw ``stream_time``.
+
+        PortAudio's stream time is JACK's interpolated "now", a little after the cycle
+        began; snapping to the cycle grid gives the cycle's own frame time.
+        """
+        now = stream_time * self.sample_rate + self.stream_origin_frames
+        grid = self.block_size
+        return self.cycle_phase + grid * math.floor((now - self.cycle_phase + grid / 4) / grid)
+
+
+def _onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimeline) -> list[float]:
+    read_index, _, stream_time = engine.timeline.recent()
+    latencies = []
+    for onset in onsets:
+        k = int(np.searchsorted(read_index, onset.sample, side="right")) - 1
+        if k < 0 or k + 1 >= len(read_index):
+            continue  # not played yet, or older than the kept records
+        output_frames = timeline.cycle_frames(stream_time[k]) + (onset.sample - read_index[k])
+        latencies.append((output_frames - timeline.edge_frames(onset.edge.time_s)) * 1000.0 / engine.sample_rate)
+    return latencies
+
+
+def run_baseline(seconds: float, sample_rate: int, block_size: int) -> dict:
+    """Run the sine client in a separate process and return its counts."""
+    command = [sys.executable, "-m", "neurorack.bench.sine_client", "--seconds", str(seconds),
+               "--sample-rate", str(sample_rate), "--block-size", str(block_size)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    if result.returncode != 0:
+        raise NeurorackError(f"the baseline sine client failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def make_voice(name: str, sample_rate: int):
+    """The voices the bench can play: ``test`` or the deliberately overloaded ``busy``."""
+    if name == "test":
+        return TestVoice(sample_rate)
+    if name == "busy":
+        return BusyVoice(sample_rate)
+    raise NeurorackError(f"unknown bench voice '{name}'; expected test or busy")
+
+
+def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str = "test",
+                       gate_period_s: float = 0.25, baseline: bool = True) -> dict:
+    """Run the baseline and the engine on JACK's dummy driver; return the figures."""
+    audio = config.audio
+    with JackDummyServer(audio.sample_rate, audio.block_size) as server:
+        with JackClock() as clock:
+            if clock.sample_rate != audio.sample_rate or clock.block_size != audio.block_size:
+                raise NeurorackError(
+                    f"the running JACK server uses {clock.sample_rate} Hz / {clock.block_size} frames, "
+                    f"the config asks for {audio.sample_rate} Hz / {audio.block_size}; stop it or match the config"
+                )
+            base = run_baseline(seconds, audio.sample_rate, audio.block_size) if baseline else None
+            sd = import_sounddevice()
+            try:
+                result = _run_engine(config, clock, seconds, voice, gate_period_s)
+            finally:
+                sd._terminate()  # PortAudio must let go of JACK before the server stops
+        result["jack_realtime"] = server.realtime if server.started_here else None
+    if base is not None:
+        result["baseline_underflows"] = base["underflows"]
+        result["baseline_callbacks"] = base["callbacks"]
+    return result
+
+
+def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_name: str,
+                gate_period_s: float) -> dict:
+    audio = replace(config.audio, device=None)  # JACK is the default device while it runs
+    engine = Engine(make_voice(voice_name, audio.sample_rate), audio, config.output)
+    backend = SoundDeviceBackend(engine, device=None)
+    backend.start()
+    latencies: list[float] = []
+    try:
+        timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
+        resolved = 0
+        started, callbacks_before = time.monotonic(), engine.timeline.count
+        next_gate = started + 0.05
+        end = started + seconds
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                break
+            time.sleep(max(0.0, min(next_gate, end) - now))
+            if time.monotonic() >= end:
+                break
+            engine.post_gate(GateEdge(time.monotonic()))
+            next_gate += gate_period_s
+            onsets = list(engine.onsets)
+            played = [o for o in onsets[resolved:] if o.edge.time_s < time.monotonic() - 0.1]
+            latencies += _onset_latencies_ms(played, engine, timeline)
+            resolved += len(played)
+        elapsed, callbacks = time.monotonic() - started, engine.timeline.count - callbacks_before
+        time.sleep(0.1)
+        latencies += _onset_latencies_ms(list(engine.onsets)[resolved:], engine, timeline)
+        output_latency_ms = backend.stream.latency * 1000.0
+    finally:
+        backend.stop()
+    stats = engine.stats()
+    values = np.asarray(latencies) if latencies else np.zeros(1)
+    p1, p50, p99 = np.percentile(values, [1, 50, 99])
+    return {
+        "sample_rate": audio.sample_rate,
+        "block_size": audio.block_size,
+        "seconds": round(elapsed, 3),
+        "voice": engine.voice.name,
+        "callbacks": callbacks,
+        "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),
+        "underflows": stats["underflows"],
+        "late_renders": stats["late_renders"],
+        "late_onsets": stats["late_onsets"],
+        "gates": len(latencies),
+        "gate_latency_ms": {"p1": float(p1), "p50": float(p50), "p99": float(p99), "max": float(values.max())},
+        "jitter_ms": float(p99 - p1),
+        "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
+        "output_latency_ms": output_latency_ms,
+        "render_ms": stats["render_ms"],
+    }

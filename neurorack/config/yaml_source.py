@@ -1,0 +1,107 @@
+"""Read YAML while remembering the line of every key, so errors can point at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from neurorack.config.schema import ConfigError, KeyPath, Problem
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML file.
+
+    Attributes:
+        source: the file name shown in messages.
+        data: the plain Python value (dicts, lists, scalars).
+        lines: 1-based line of each key path, e.g. ``("audio", "block_size") -> 4``.
+    """
+
+    source: str
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of ``path``, or of its nearest parent that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+def load_yaml(path: str | Path) -> YamlDocument:
+    """Read and parse a YAML file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not UTF-8 or not valid YAML.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(source, "", None, "file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(source, "", None, "is a folder, expected a YAML file")]) from None
+    except PermissionError:
+        raise ConfigError([Problem(source, "", None, "permission denied while reading it")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [Problem(source, "", None, f"is not UTF-8 text (byte {exc.start}); expected a YAML file")]
+        ) from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str) -> YamlDocument:
+    """Parse YAML text; an empty document is an empty mapping.
+
+    Raises:
+        ConfigError: the text is not valid YAML, or repeats a key.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([Problem(source, "", line, f"is not valid YAML: {reason}")]) from None
+    if node is None:
+        return YamlDocument(source, {}, {})
+    lines: dict[KeyPath, int] = {}
+    problems: list[Problem] = []
+    _index_lines(node, (), lines, problems, source)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        data = yaml.SafeLoader(text).get_single_data()
+    except yaml.YAMLError as exc:  # e.g. a value that fails construction, like a bad timestamp
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([Problem(source, "", line, f"is not valid YAML: {exc}")]) from None
+    return YamlDocument(source, data, lines)
+
+
+def _index_lines(
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], source: str
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                problems.append(
+                    Problem(source, ".".join(child), key_node.start_mark.line + 1, "appears twice; keep one")
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, problems, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            lines[child] = item.start_mark.line + 1
+            _index_lines(item, child, lines, problems, source)

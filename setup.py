@@ -1,0 +1,42 @@
+"""Neurorack: a neural Eurorack module and the toolbox that trims its models."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+version = {}
+exec((Path(__file__).parent / "neurorack" / "__init__.py").read_text(), version)
+
+setup(
+    name="neurorack",
+    version=version["__version__"],
+    description="A Eurorack module that plays trimmed, descriptor-conditioned neural sound models",
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="GPL-3.0-or-later",
+    python_requires=">=3.9",
+    packages=find_packages(include=["neurorack", "neurorack.*"]),
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.22",
+        "pyyaml>=5.4",
+        "sounddevice>=0.4.6",
+    ],
+    extras_require={
+        # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,
+        # so each board family has its own extra.
+        "pi": ["RPi.GPIO>=0.7", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8", "luma.oled>=3.12"],
+        "pi5": ["rpi-lgpio>=0.6", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8", "luma.oled>=3.12"],
+        "jetson": ["Jetson.GPIO>=2.1", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8",
+                   "luma.oled>=3.12"],
+        # The toolbox: train, trim, evaluate, export. Install torch==2.13.0 first on CPU-only machines.
+        "ml": ["torch>=2.1"],
+        "dev": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Operating System :: POSIX :: Linux",
+        "Topic :: Multimedia :: Sound/Audio :: Sound Synthesis",
+    ],
+)
