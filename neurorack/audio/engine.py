@@ -134,6 +134,14 @@ class Engine:
         """True once the fade-out is rendered and the callback has played all of it."""
         return self.silent_from is not None and self.fifo.read_index >= self.silent_from
 
+    def fade_out_and_wait(self, timeout_s: float = 2.0) -> bool:
+        """Fade out, then wait until the callback has played the whole fade (or time runs out)."""
+        self.fade_out()
+        deadline = time.monotonic() + timeout_s
+        while not self.is_faded_out and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.is_faded_out
+
     # -- render thread -----------------------------------------------------------------
 
     def next_render_time(self) -> float:
@@ -146,6 +154,11 @@ class Engine:
         if origin is None:
             return -math.inf if self.fifo.write_index < self.prefill_blocks * self.block_size else math.inf
         return origin + self.fifo.write_index / self.sample_rate - self.lookahead_s
+
+    def prefill(self) -> None:
+        """Render the blocks the first callback needs; call before starting the stream."""
+        while self.next_render_time() == -math.inf and self.render_block():
+            pass
 
     def render_block(self) -> bool:
         """Render one block into the FIFO. Returns False if the FIFO had no room."""

@@ -80,6 +80,13 @@ def select_output_device(sd, spec: int | str | None) -> int:
     return matches[0]
 
 
+def find_output_device(spec: int | str | None) -> tuple[int, str]:
+    """``(index, name)`` of the output device ``spec`` selects; raises with a fix if none."""
+    sd = import_sounddevice()
+    index = select_output_device(sd, spec)
+    return index, sd.query_devices(index)["name"]
+
+
 class SoundDeviceBackend:
     """Runs the engine on a PortAudio output stream with a render thread.
 
@@ -122,6 +129,7 @@ class SoundDeviceBackend:
                 f"could not open '{info['name']}' at {self.engine.sample_rate} Hz with "
                 f"{self.engine.block_size}-frame blocks: {exc}"
             ) from None
+        self.engine.prefill()
         self._render_thread = RenderThread(self.engine)
         self._render_thread.start()
         self.stream.start()
@@ -138,10 +146,7 @@ class SoundDeviceBackend:
         """Fade out, wait until the fade has been played, then close the stream."""
         if self.stream is None:
             return
-        self.engine.fade_out()
-        deadline = time.monotonic() + timeout_s
-        while not self.engine.is_faded_out and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self.engine.fade_out_and_wait(timeout_s)
         self.stream.stop()
         self.stream.close()
         self.stream = None

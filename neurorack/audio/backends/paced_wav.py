@@ -1,0 +1,68 @@
+"""A stand-in sound card: plays the engine in real time into a WAV file.
+
+For ``neurorack run --mock`` on machines with no sound device. A thread calls the
+engine's callback every block period, exactly as a device would, and appends the
+samples to the file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.audio.engine import Engine
+from neurorack.audio.render_thread import RenderThread
+from neurorack.audio.wav import to_pcm16
+
+
+class PacedWavBackend:
+    """Runs the engine against a real-time clock, writing what it plays to ``path``."""
+
+    def __init__(self, engine: Engine, path: str | Path):
+        self.engine = engine
+        self.path = Path(path)
+        self.device_name = f"WAV file {self.path}"
+        self._render_thread = RenderThread(engine)
+        self._stop_requested = threading.Event()
+        self._clock_thread = threading.Thread(target=self._play, name="neurorack-wav-clock", daemon=True)
+
+    def start(self) -> None:
+        self._wave = wave.open(str(self.path), "wb")
+        self._wave.setnchannels(1)
+        self._wave.setsampwidth(2)
+        self._wave.setframerate(self.engine.sample_rate)
+        self.engine.prefill()
+        self._render_thread.start()
+        self._clock_thread.start()
+
+    def _play(self) -> None:
+        block = self.engine.block_size
+        period = block / self.engine.sample_rate
+        batch = np.zeros((block * 64, 1), dtype=np.float32)
+        filled = 0
+        started = time.monotonic()
+        k = 0
+        while not self._stop_requested.is_set():
+            due = started + k * period
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.engine.pull(batch[filled:filled + block], time.monotonic(), k * period)
+            filled += block
+            k += 1
+            if filled == len(batch):
+                self._wave.writeframes(to_pcm16(batch[:, 0]))
+                filled = 0
+        self._wave.writeframes(to_pcm16(batch[:filled, 0]))
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Fade out, let the fade play, then close the file."""
+        self.engine.fade_out_and_wait(timeout_s)
+        self._stop_requested.set()
+        self._clock_thread.join(timeout_s)
+        self._render_thread.stop()
+        self._wave.close()

@@ -1,0 +1,191 @@
+"""The ``neurorack`` command.
+
+Each subcommand imports what it needs when it runs, so ``neurorack --help`` is fast and
+never touches audio or hardware libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+
+from neurorack import __version__
+from neurorack.config.module import CONFIG_ENV, LOG_LEVELS, ModuleConfig, load_module_config
+from neurorack.errors import NeurorackError
+
+DESCRIPTION = """\
+Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
+model, and the toolbox around it.
+
+Every setting has a default, so no config file is needed. Print all of them, with
+explanations, with 'neurorack config --defaults'.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurorack", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"neurorack {__version__}")
+    parser.add_argument("--config", metavar="FILE",
+                        help=f"module config YAML (default: ${CONFIG_ENV} if set, else built-in defaults)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="override the config's log_level (default: info)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    run = commands.add_parser(
+        "run", help="run the module daemon",
+        description="Run the module: audio engine, controls, until Ctrl-C or SIGTERM (then it fades out, "
+                    "closes the stream and exits 0).")
+    run.add_argument("--mock", action="store_true",
+                     help="simulated controls (a scripted gate pattern) instead of the board's hardware; "
+                          "with no sound device, audio goes to a WAV file in real time")
+    run.add_argument("--device", help="output device index or (part of) its name (default: audio.device; "
+                                      "JACK if running, else the system default)")
+    run.add_argument("--wav", default="neurorack-run.wav", metavar="FILE",
+                     help="where --mock writes audio when there is no sound device (default: %(default)s)")
+    run.add_argument("--seconds", type=_positive_float, metavar="N",
+                     help="stop by itself after N seconds (default: run until stopped)")
+
+    demo = commands.add_parser(
+        "demo", help="render a scripted performance to a WAV file",
+        description="Render a short scripted performance (gates at known times) through the full engine, "
+                    "offline and faster than real time, to a WAV file.")
+    demo.add_argument("--out", default="neurorack-demo.wav", metavar="FILE",
+                      help="WAV file to write (default: %(default)s)")
+    demo.add_argument("--seconds", type=_positive_float, default=8.0, metavar="N",
+                      help="length of the performance (default: %(default)s)")
+    demo.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    bench = commands.add_parser("bench", help="measure speed and timing; prints figures (JSON with --json)",
+                                description="Benchmarks. Each prints its figures; --json for machines.")
+    benches = bench.add_subparsers(dest="bench", metavar="BENCH")
+    benches.required = True
+    realtime = benches.add_parser(
+        "realtime", help="the engine on JACK's dummy driver: callbacks, underflows, gate latency and jitter",
+        description="Start JACK's dummy driver (unless a JACK server runs; stopped afterwards), run a trivial "
+                    "sine client as the baseline, then the engine with a gate every 250 ms, each for N "
+                    "seconds. Gate latency is measured on JACK's frame-time timeline.")
+    realtime.add_argument("--seconds", type=_positive_float, default=10.0, metavar="N",
+                          help="length of each of the two runs (default: %(default)s)")
+    realtime.add_argument("--voice", choices=("test", "busy"), default="test",
+                          help="test: the built-in test voice; busy: a deliberately overloaded voice, to show "
+                               "that dropouts are counted (default: %(default)s)")
+    realtime.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
+    realtime.add_argument("--json", action="store_true", help="print JSON")
+
+    commands.add_parser("devices", help="list the sound output devices PortAudio sees",
+                        description="List output devices with their index, for audio.device or --device.")
+
+    config = commands.add_parser("config", help="print the default config, or check a config file",
+                                 description="Print every setting with its default and meaning, or check a file.")
+    group = config.add_mutually_exclusive_group(required=True)
+    group.add_argument("--defaults", action="store_true", help="print the full default config as YAML")
+    group.add_argument("--check", metavar="FILE", help="validate FILE and report every problem")
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except NeurorackError as exc:
+        print(f"neurorack: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "config":
+        return _config_command(args)
+    config = load_module_config(args.config)
+    from neurorack.logging_setup import setup_logging
+
+    setup_logging(args.log_level or config.log_level)
+    if args.command == "run":
+        from neurorack.daemon import run_daemon
+
+        if args.device is not None:
+            device = int(args.device) if args.device.isdigit() else args.device
+            config = replace(config, audio=replace(config.audio, device=device))
+        return run_daemon(config, mock=args.mock, wav_path=args.wav, seconds=args.seconds)
+    if args.command == "demo":
+        return _demo_command(config, args)
+    if args.command == "bench":
+        from neurorack.bench.realtime import run_realtime_bench
+
+        result = run_realtime_bench(config, args.seconds, args.voice, baseline=not args.no_baseline)
+        print(json.dumps(result, indent=2) if args.json else _summarise_realtime(result))
+        return 0
+    if args.command == "devices":
+        from neurorack.audio.backends.sound_device import import_sounddevice, list_output_devices
+
+        devices = list_output_devices(import_sounddevice())
+        if not devices:
+            print("no output devices (start JACK, or connect an audio interface)")
+        for index, description in devices:
+            print(f"{index:>3}  {description}")
+        return 0
+    raise AssertionError(args.command)
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    from neurorack.config.module import default_config_yaml
+
+    if args.defaults:
+        print(default_config_yaml(), end="")
+        return 0
+    load_module_config(args.check)
+    print(f"{args.check}: OK")
+    return 0
+
+
+def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
+    from neurorack.demo import render_demo
+
+    progress = _progress_bar("rendering") if sys.stderr.isatty() and not args.json else None
+    result = render_demo(config, args.out, args.seconds, progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"wrote {result['path']}: {result['seconds']:.1f} s at {config.audio.sample_rate} Hz, "
+              f"{result['gates']} gates, rendered in {result['render_s']:.2f} s "
+              f"({result['realtime_factor']:.0f}x real time)")
+    return 0
+
+
+def _progress_bar(label: str):
+    def show(fraction: float) -> None:
+        filled = int(fraction * 30)
+        print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}", end="", file=sys.stderr)
+
+    return show
+
+
+def _summarise_realtime(result: dict) -> str:
+    latency = result["gate_latency_ms"]
+    lines = [
+        f"{result['seconds']:.1f} s at {result['sample_rate']} Hz, {result['block_size']}-frame blocks, "
+        f"voice: {result['voice']}",
+        f"callbacks {result['callbacks']} (expected {result['expected_callbacks']})",
+        f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
+        f"late renders {result['late_renders']}",
+        f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
+        f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates",
+        f"render time per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} ms",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Control inputs: where gate edges and CV values come from (scripted now, hardware later)."""

@@ -1,0 +1,77 @@
+"""The daemon: wires config, voice, engine, audio backend and controls; runs until a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from neurorack.audio.backends.paced_wav import PacedWavBackend
+from neurorack.audio.backends.sound_device import NoAudioDevice, SoundDeviceBackend, find_output_device
+from neurorack.audio.engine import Engine
+from neurorack.audio.voices import TestVoice
+from neurorack.config.module import ModuleConfig
+from neurorack.controls.script import ScriptedControls
+from neurorack.errors import NeurorackError
+
+log = logging.getLogger(__name__)
+
+STATUS_PERIOD_S = 10.0
+
+
+def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurorack-run.wav",
+               seconds: float | None = None) -> int:
+    """Run until SIGINT or SIGTERM (or ``seconds``), then fade out, close and return 0.
+
+    Args:
+        config: the module config.
+        mock: simulated controls instead of the board's hardware.
+        wav_path: where mock mode writes audio when there is no sound device.
+        seconds: stop by itself after this long (None: run until a signal).
+    """
+    if not mock:
+        find_output_device(config.audio.device)  # the most basic problem first: no sound device
+        raise NeurorackError(
+            f"board '{config.board}': reading CV, gates and the encoder from hardware is not available in "
+            "this version yet; run the module with simulated controls: 'neurorack run --mock'"
+        )
+    voice = TestVoice(config.audio.sample_rate)
+    engine = Engine(voice, config.audio, config.output)
+    backend = SoundDeviceBackend(engine, config.audio.device)
+    try:
+        backend.start()
+    except NoAudioDevice as exc:
+        log.warning("%s", exc)
+        log.warning("mock mode: playing in real time into %s instead", wav_path)
+        backend = PacedWavBackend(engine, wav_path)
+        backend.start()
+    controls = ScriptedControls(engine)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    log.info("running in mock mode with scripted gates on %s, voice: %s; stop with Ctrl-C",
+             backend.device_name, voice.name)
+    controls.start()
+    started = time.monotonic()
+    try:
+        while not stop.wait(STATUS_PERIOD_S if seconds is None else min(STATUS_PERIOD_S, seconds)):
+            _log_status(engine)
+            if seconds is not None and time.monotonic() - started >= seconds:
+                break
+    finally:
+        log.info("stopping: fading out")
+        controls.stop()
+        backend.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _log_status(engine)
+    log.info("stopped cleanly")
+    return 0
+
+
+def _log_status(engine: Engine) -> None:
+    stats = engine.stats()
+    log.info("callbacks %d, underflows %d, late renders %d, late onsets %d, render p99 %.2f ms",
+             stats["callbacks"], stats["underflows"], stats["late_renders"], stats["late_onsets"],
+             stats["render_ms"]["p99"])

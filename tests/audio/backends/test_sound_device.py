@@ -1,0 +1,88 @@
+"""Device selection, and the daemon on a real JACK server through PortAudio."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from neurorack.audio.backends.sound_device import NoAudioDevice, select_output_device
+from neurorack.errors import NeurorackError
+from tests.jack_fixtures import jack_server, run_neurorack  # noqa: F401  (fixture)
+
+
+class PortAudioListing:
+    """The three sounddevice query calls, answering with a fixed device list."""
+
+    def __init__(self, devices, hostapis, default_output=-1):
+        self._devices = devices
+        self._hostapis = hostapis
+        self.default = type("Default", (), {"device": (-1, default_output)})()
+
+    def query_devices(self, index=None):
+        return self._devices if index is None else self._devices[index]
+
+    def query_hostapis(self, index=None):
+        return self._hostapis if index is None else self._hostapis[index]
+
+
+ALSA_AND_JACK = PortAudioListing(
+    devices=[
+        {"name": "USB Audio CODEC", "hostapi": 0, "max_output_channels": 2},
+        {"name": "Mic only", "hostapi": 0, "max_output_channels": 0},
+        {"name": "system", "hostapi": 1, "max_output_channels": 2},
+    ],
+    hostapis=[{"name": "ALSA", "default_output_device": 0}, {"name": "JACK Audio Connection Kit",
+                                                              "default_output_device": 2}],
+    default_output=0,
+)
+
+
+def test_jack_is_preferred_when_no_device_is_configured():
+    assert select_output_device(ALSA_AND_JACK, None) == 2
+
+
+def test_device_is_found_by_part_of_its_name_or_index():
+    assert select_output_device(ALSA_AND_JACK, "usb") == 0
+    assert select_output_device(ALSA_AND_JACK, 2) == 2
+
+
+def test_unknown_device_lists_the_available_ones():
+    with pytest.raises(NeurorackError) as error:
+        select_output_device(ALSA_AND_JACK, "focusrite")
+    message = str(error.value)
+    assert "no output device matches 'focusrite'" in message
+    assert "USB Audio CODEC" in message and "system" in message and "Mic only" not in message
+    with pytest.raises(NeurorackError, match="no output device number 1"):
+        select_output_device(ALSA_AND_JACK, 1)
+
+
+def test_no_device_at_all_points_to_mock_and_demo():
+    empty = PortAudioListing([], [{"name": "ALSA", "default_output_device": -1}])
+    with pytest.raises(NoAudioDevice, match="--mock.*demo"):
+        select_output_device(empty, None)
+
+
+def test_run_mock_on_jack_stops_cleanly_on_sigterm(jack_server, tmp_path):  # noqa: F811
+    process = subprocess.Popen([sys.executable, "-m", "neurorack", "run", "--mock", "--wav",
+                                str(tmp_path / "unused.wav")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "audio: system, 48000 Hz" in stderr  # played on JACK, not into the WAV fallback
+    assert "stopped cleanly" in stderr
+    assert not (tmp_path / "unused.wav").exists()
+
+
+def test_sample_rate_the_server_refuses_gives_a_clear_error(jack_server, tmp_path):  # noqa: F811
+    config = tmp_path / "config.yaml"
+    config.write_text("audio:\n  sample_rate: 44100\n")
+    result = run_neurorack("--config", str(config), "run", "--mock", "--seconds", "1")
+    assert result.returncode == 2
+    assert "refuses 44100 Hz" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,39 @@
+"""The engine on a real real-time server (JACK's dummy driver), via ``neurorack bench realtime``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
+
+
+@pytest.fixture(scope="module")
+def ten_seconds(jack_server):  # noqa: F811
+    return run_json("bench", "realtime", "--seconds", "10", "--json")
+
+
+def test_callbacks_arrive_at_the_servers_pace(ten_seconds):
+    expected = ten_seconds["expected_callbacks"]
+    assert expected == pytest.approx(10 * 48000 / 128, rel=0.02)
+    assert abs(ten_seconds["callbacks"] - expected) <= 0.02 * expected
+
+
+def test_engine_has_no_more_underflows_than_a_sine_client(ten_seconds):
+    assert ten_seconds["underflows"] <= ten_seconds["baseline_underflows"] + 2
+    assert ten_seconds["late_renders"] <= 2
+
+
+def test_gate_onsets_land_at_constant_latency(ten_seconds):
+    latency = ten_seconds["gate_latency_ms"]
+    assert ten_seconds["gates"] >= 35
+    assert ten_seconds["late_onsets"] == 0
+    assert ten_seconds["jitter_ms"] <= 1.0
+    # the measured median sits on the configured constant latency (JACK's clock, not ours)
+    assert latency["p50"] == pytest.approx(ten_seconds["configured_gate_latency_ms"], abs=0.5)
+
+
+def test_overloaded_voice_produces_dropouts_that_are_counted(jack_server):  # noqa: F811
+    result = run_json("bench", "realtime", "--seconds", "3", "--voice", "busy", "--no-baseline", "--json")
+    assert result["voice"] == "overloaded test voice"
+    assert result["late_renders"] >= 0.25 * result["callbacks"]
+    assert result["render_ms"]["p50"] > 128 / 48000 * 1000  # slower than real time, as intended

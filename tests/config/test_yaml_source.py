@@ -1,0 +1,121 @@
+"""neurorack.config.yaml_source: parsing with line numbers, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurorack.config.schema import ConfigError
+from neurorack.config.yaml_source import YamlDocument, load_yaml, parse_yaml
+
+
+def only_problem(info):
+    (problem,) = info.value.problems
+    return problem
+
+
+def test_parse_yaml_records_the_line_of_every_key_and_list_item():
+    text = (
+        "# header\n"          # 1
+        "audio:\n"            # 2
+        "  block_size: 64\n"  # 3
+        "\n"                  # 4
+        "sounds:\n"           # 5
+        "  - name: kick\n"    # 6
+        "    pitch: 3\n"      # 7
+        "  - name: snare\n"   # 8
+    )
+    document = parse_yaml(text, "bank.yaml")
+    assert document.source == "bank.yaml"
+    assert document.data == {"audio": {"block_size": 64}, "sounds": [{"name": "kick", "pitch": 3}, {"name": "snare"}]}
+    assert document.lines[("audio",)] == 2
+    assert document.lines[("audio", "block_size")] == 3
+    assert document.lines[("sounds",)] == 5
+    assert document.lines[("sounds", 0)] == 6
+    assert document.lines[("sounds", 0, "pitch")] == 7
+    assert document.lines[("sounds", 1, "name")] == 8
+
+
+def test_line_of_falls_back_to_the_nearest_parent_with_a_line():
+    document = YamlDocument("x.yaml", {}, {("audio",): 2, ("audio", "block_size"): 3})
+    assert document.line_of(("audio", "block_size")) == 3
+    assert document.line_of(("audio", "missing", "deeper")) == 2
+    assert document.line_of(("elsewhere",)) is None
+    assert document.line_of(()) is None
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_empty_or_comment_only_text_is_an_empty_mapping(text):
+    document = parse_yaml(text, "e.yaml")
+    assert document.data == {}
+    assert document.lines == {}
+
+
+def test_duplicate_key_is_reported_with_its_dotted_key_and_the_line_of_the_repeat():
+    text = "audio:\n  block_size: 64\n  sample_rate: 48000\n  block_size: 128\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "dup.yaml")
+    problem = only_problem(info)
+    assert (problem.source, problem.key, problem.line) == ("dup.yaml", "audio.block_size", 4)
+    assert problem.message == "appears twice; keep one"
+    assert str(info.value) == "dup.yaml:4: audio.block_size: appears twice; keep one"
+
+
+def test_every_duplicate_key_is_reported_at_once():
+    text = "board: a\nboard: b\nlog_level: info\nlog_level: debug\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "dup.yaml")
+    assert [(p.key, p.line) for p in info.value.problems] == [("board", 2), ("log_level", 4)]
+
+
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        ("audio:\n\tblock_size: 128\n", 2, "found character '\\t' that cannot start any token"),
+        ("board: mock\naudio: [1, 2\nlog_level: info\n", 3, "expected ',' or ']', but got ':'"),
+        ("board: mock\n---\nboard: other\n", 2, "but found another document"),
+    ],
+)
+def test_invalid_yaml_reports_the_line_and_the_reason(text, line, reason):
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "bad.yaml")
+    problem = only_problem(info)
+    assert (problem.key, problem.line) == ("", line)
+    assert problem.message == f"is not valid YAML: {reason}"
+    assert str(info.value).startswith(f"bad.yaml:{line}: is not valid YAML")
+
+
+def test_load_yaml_reads_a_file_and_names_it_in_the_document(tmp_path):
+    path = tmp_path / "module.yaml"
+    path.write_text("board: mock\n", encoding="utf-8")
+    document = load_yaml(path)
+    assert document.source == str(path)
+    assert document.data == {"board": "mock"}
+    assert document.lines == {("board",): 1}
+
+
+def test_load_yaml_missing_file_is_a_config_error(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_yaml(path)
+    assert str(info.value) == f"{path}: file not found"
+    assert only_problem(info).line is None
+
+
+def test_load_yaml_directory_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_yaml(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a folder, expected a YAML file"
+
+
+def test_load_yaml_non_utf8_file_is_a_config_error_naming_the_byte(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"audio:\n  device: \xff\n")  # 0xff is at byte 17
+    with pytest.raises(ConfigError) as info:
+        load_yaml(path)
+    assert str(info.value) == f"{path}: is not UTF-8 text (byte 17); expected a YAML file"
+
+
+def test_load_yaml_empty_file_is_an_empty_mapping(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    assert load_yaml(path).data == {}
