@@ -15,6 +15,7 @@ from neurorack.audio.voices import TestVoice
 from neurorack.config.module import ModuleConfig
 from neurorack.controls.script import ScriptedControls
 from neurorack.errors import NeurorackError
+from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
             f"board '{config.board}': reading CV, gates and the encoder from hardware is not available in "
             "this version yet; run the module with simulated controls: 'neurorack run --mock'"
         )
+    request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
     voice = TestVoice(config.audio.sample_rate)
     engine = Engine(voice, config.audio, config.output)
     backend = SoundDeviceBackend(engine, config.audio.device)

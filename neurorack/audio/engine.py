@@ -86,7 +86,7 @@ class Engine:
                         self.gate_latency_s * 1e3, minimum * 1e3)
         self.prefill_blocks = max(1, math.ceil(audio.lookahead_blocks - 1e-9))
         self.fifo = SampleFifo((self.prefill_blocks + 4) * self.block_size)
-        self.timeline = CallbackTimeline(self.sample_rate)
+        self.timeline = CallbackTimeline(self.sample_rate, self.block_size)
         self.output = OutputStage(self.sample_rate, self.block_size, output.gain_db, output.ceiling_db,
                                   output.dc_block_hz, output.fade_ms)
         self._crossfade_frames = self.output.fader.fade_frames

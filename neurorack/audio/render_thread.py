@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 
 from neurorack.audio.engine import Engine
+from neurorack.realtime import RENDER_PRIORITY, request_realtime
 
-log = logging.getLogger(__name__)
-
-RENDER_PRIORITY = 70
 MAX_SLEEP_S = 0.002
 
 
@@ -24,7 +20,7 @@ class RenderThread(threading.Thread):
         self._stop_requested = threading.Event()
 
     def run(self) -> None:
-        _try_realtime_priority()
+        request_realtime(RENDER_PRIORITY, "the render thread")
         engine = self.engine
         while not self._stop_requested.is_set():
             due = engine.next_render_time()
@@ -40,12 +36,3 @@ class RenderThread(threading.Thread):
         if self.is_alive():
             self.join(timeout)
 
-
-def _try_realtime_priority() -> None:
-    """Ask for SCHED_FIFO for this thread; say so plainly when it is not allowed."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RENDER_PRIORITY))
-        log.debug("render thread runs with real-time priority %d", RENDER_PRIORITY)
-    except (PermissionError, AttributeError, OSError):
-        log.info("render thread runs at normal priority (no permission for real-time scheduling; "
-                 "allow it with LimitRTPRIO or the audio group's rtprio limit)")

@@ -17,16 +17,22 @@ import math
 import numpy as np
 
 
+RECENT = 4  # callbacks that must agree before the timeline is taken to have moved
+
+
 class CallbackTimeline:
     """Ring of per-callback records, written by the audio callback only.
 
     Args:
         sample_rate: Hz.
+        block_size: frames per callback.
         size: records kept (a power of two).
         window: callbacks the fetch-time estimate looks back over.
     """
 
-    def __init__(self, sample_rate: int, size: int = 1 << 14, window: int = 128):
+    def __init__(self, sample_rate: int, block_size: int = 128, size: int = 1 << 14, window: int = 128):
+        if size & (size - 1) or window & (window - 1) or size < 1 or window < 1:
+            raise ValueError("size and window must be powers of two")
         self.sample_rate = sample_rate
         self._mask = size - 1
         self.read_index = np.zeros(size, dtype=np.int64)
@@ -35,6 +41,7 @@ class CallbackTimeline:
         self._origins = np.full(window, math.inf)
         self._window_mask = window - 1
         self._inverse_rate = 1.0 / sample_rate
+        self._half_block_s = 0.5 * block_size / sample_rate
         self.count = 0
 
     def record(self, read_index: int, now: float, stream_time: float) -> None:
@@ -48,10 +55,19 @@ class CallbackTimeline:
         self.count = k + 1
 
     def origin(self) -> float | None:
-        """Monotonic time at which sample 0 would have been fetched, or None before any callback."""
-        if self.count == 0:
+        """Monotonic time at which sample 0 would have been fetched, or None before any callback.
+
+        Normally the minimum over the window. When the last few callbacks all sit more
+        than half a block later, the timeline itself has moved (the server skipped a
+        cycle, or the FIFO ran short), so the estimate follows at once instead of
+        waiting for the window to forget.
+        """
+        count = self.count
+        if count == 0:
             return None
-        return float(self._origins.min())
+        settled = float(self._origins.min())
+        recent = min(self._origins[(count - back) & self._window_mask] for back in range(1, min(count, RECENT) + 1))
+        return float(recent) if recent - settled > self._half_block_s else settled
 
     def fetch_time(self, sample_index: int) -> float | None:
         """Estimated monotonic time at which the callback fetches ``sample_index``."""

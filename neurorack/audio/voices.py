@@ -67,7 +67,7 @@ class TestVoice:
     def trigger(self, velocity: float = 1.0) -> None:
         velocity = min(max(float(velocity), 0.0), 1.0)
         self._phase = 0.0
-        self._tone_level = 0.6 * velocity
+        self._tone_level = 0.6 * velocity  # tone + noise peaks stay below 1
         self._noise_level = 0.35 * velocity
 
     def render(self, out: np.ndarray) -> None:
@@ -81,8 +81,9 @@ class TestVoice:
         out *= self._tone_powers[:n]
         out *= self._tone_level
         noise = self._noise[:n]
-        self._rng.standard_normal(out=noise)
-        noise *= self._noise_powers[:n]
+        self._rng.random(out=noise)
+        noise -= 0.5
+        noise *= 2.0 * self._noise_powers[:n]
         noise *= self._noise_level
         out += noise
         self._phase = (self._phase + n * self._phase_step) % (2.0 * np.pi)

@@ -20,12 +20,16 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     path = Path(path)
     channels = 1 if samples.ndim == 1 else samples.shape[1]
     temporary = path.with_name(f".{path.name}.tmp")
-    with wave.open(str(temporary), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(to_pcm16(samples))
-    os.replace(temporary, path)
+    try:
+        with wave.open(str(temporary), "wb") as handle:
+            handle.setnchannels(channels)
+            handle.setsampwidth(2)
+            handle.setframerate(sample_rate)
+            handle.writeframes(to_pcm16(samples))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -29,6 +29,7 @@ from neurorack.audio.jack_server import JackClock, JackDummyServer
 from neurorack.audio.voices import BusyVoice, TestVoice
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
+from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 
 WRAP = 1 << 32
 
@@ -96,6 +97,14 @@ def _onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimel
     return latencies
 
 
+def _take_played(onsets, older_than_s: float) -> list[Onset]:
+    """Remove and return the recorded onsets whose edges are older than ``older_than_s``."""
+    played = []
+    while onsets and onsets[0].edge.time_s < time.monotonic() - older_than_s:
+        played.append(onsets.popleft())
+    return played
+
+
 def run_baseline(seconds: float, sample_rate: int, block_size: int) -> dict:
     """Run the sine client in a separate process and return its counts."""
     command = [sys.executable, "-m", "neurorack.bench.sine_client", "--seconds", str(seconds),
@@ -142,13 +151,13 @@ def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str =
 def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_name: str,
                 gate_period_s: float) -> dict:
     audio = replace(config.audio, device=None)  # JACK is the default device while it runs
+    request_realtime(BACKGROUND_PRIORITY, "the benchmark's gate thread")  # as the daemon does
     engine = Engine(make_voice(voice_name, audio.sample_rate), audio, config.output)
     backend = SoundDeviceBackend(engine, device=None)
     backend.start()
     latencies: list[float] = []
     try:
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
-        resolved = 0
         started, callbacks_before = time.monotonic(), engine.timeline.count
         next_gate = started + 0.05
         end = started + seconds
@@ -161,13 +170,10 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
                 break
             engine.post_gate(GateEdge(time.monotonic()))
             next_gate += gate_period_s
-            onsets = list(engine.onsets)
-            played = [o for o in onsets[resolved:] if o.edge.time_s < time.monotonic() - 0.1]
-            latencies += _onset_latencies_ms(played, engine, timeline)
-            resolved += len(played)
+            latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.1), engine, timeline)
         elapsed, callbacks = time.monotonic() - started, engine.timeline.count - callbacks_before
         time.sleep(0.1)
-        latencies += _onset_latencies_ms(list(engine.onsets)[resolved:], engine, timeline)
+        latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.0), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         backend.stop()

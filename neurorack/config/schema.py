@@ -88,7 +88,7 @@ def build(cls: type, document: Any) -> Any:
 
 def _build(cls: type, data: Any, path: KeyPath, document: Any, problems: list[Problem]) -> Any:
     def problem(key_path: KeyPath, message: str) -> None:
-        problems.append(Problem(document.source, _dotted(key_path), document.line_of(key_path), message))
+        problems.append(Problem(document.source, dotted(key_path), document.line_of(key_path), message))
 
     if not isinstance(data, dict):
         what = "the file" if not path else "this section"
@@ -204,10 +204,11 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _dotted(path: KeyPath) -> str:
+def dotted(path: KeyPath) -> str:
+    """``("sounds", 2, "name")`` -> ``sounds[3].name`` (list positions count from 1)."""
     out = ""
     for part in path:
-        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part + 1}]" if isinstance(part, int) and not isinstance(part, bool) else (f".{part}" if out else str(part))
     return out
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from neurorack.config.schema import ConfigError, KeyPath, Problem
+from neurorack.config.schema import ConfigError, KeyPath, Problem, dotted
 
 
 @dataclass(frozen=True)
@@ -56,32 +56,49 @@ def load_yaml(path: str | Path) -> YamlDocument:
     return parse_yaml(text, source)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that keeps mapping keys as written (``on:`` stays "on", not True) and
+    leaves timestamps as text: config files need neither, and both confuse messages."""
+
+    def construct_mapping(self, node, deep=False):
+        self.flatten_mapping(node)
+        return {_key_text(key): self.construct_object(value, deep=deep) for key, value in node.value}
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
+def _key_text(node: yaml.Node) -> str:
+    """A mapping key as the user wrote it."""
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else yaml.serialize(node).strip()
+
+
 def parse_yaml(text: str, source: str) -> YamlDocument:
     """Parse YAML text; an empty document is an empty mapping.
 
     Raises:
         ConfigError: the text is not valid YAML, or repeats a key.
     """
+    loader = _ConfigLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return YamlDocument(source, {}, {})
+        lines: dict[KeyPath, int] = {}
+        problems: list[Problem] = []
+        _index_lines(node, (), lines, problems, source)
+        if problems:
+            raise ConfigError(problems)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([Problem(source, "", line, f"is not valid YAML: {reason}")]) from None
-    if node is None:
-        return YamlDocument(source, {}, {})
-    lines: dict[KeyPath, int] = {}
-    problems: list[Problem] = []
-    _index_lines(node, (), lines, problems, source)
-    if problems:
-        raise ConfigError(problems)
-    try:
-        data = yaml.SafeLoader(text).get_single_data()
-    except yaml.YAMLError as exc:  # e.g. a value that fails construction, like a bad timestamp
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([Problem(source, "", line, f"is not valid YAML: {exc}")]) from None
+    except (ValueError, TypeError) as exc:  # a scalar the constructor could not convert
+        raise ConfigError([Problem(source, "", None, f"holds a value YAML cannot read: {exc}")]) from None
+    finally:
+        loader.dispose()
     return YamlDocument(source, data, lines)
 
 
@@ -91,12 +108,10 @@ def _index_lines(
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
-            key = str(key_node.value)
+            key = _key_text(key_node)
             child = (*path, key)
             if key in seen:
-                problems.append(
-                    Problem(source, ".".join(child), key_node.start_mark.line + 1, "appears twice; keep one")
-                )
+                problems.append(Problem(source, dotted(child), key_node.start_mark.line + 1, "appears twice; keep one"))
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
             _index_lines(value_node, child, lines, problems, source)

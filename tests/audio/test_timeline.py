@@ -47,14 +47,30 @@ def test_a_late_callback_does_not_move_the_origin():
     assert timeline.origin() == pytest.approx(3.0, abs=1e-12)
 
 
-def test_origin_follows_a_later_step_after_window_callbacks():
+def test_origin_follows_a_small_later_step_after_window_callbacks():
     window = 8
     timeline = CallbackTimeline(SR, window=window)
     play(timeline, 0, 20, origin=1.0)
-    play(timeline, 20, window - 1, origin=1.002)  # the clock jumped 2 ms later
+    play(timeline, 20, window - 1, origin=1.001)  # drift: 1 ms, less than half a block
     assert timeline.origin() == pytest.approx(1.0, abs=1e-12)
-    play(timeline, 20 + window - 1, 1, origin=1.002)
-    assert timeline.origin() == pytest.approx(1.002, abs=1e-12)
+    play(timeline, 20 + window - 1, 1, origin=1.001)
+    assert timeline.origin() == pytest.approx(1.001, abs=1e-12)
+
+
+def test_origin_follows_a_skipped_cycle_after_four_callbacks():
+    timeline = CallbackTimeline(SR, window=128)
+    play(timeline, 0, 200, origin=1.0)
+    skipped = 1.0 + BLOCK / SR  # the server skipped one cycle: every later sample plays a block later
+    play(timeline, 200, 3, origin=skipped)
+    assert timeline.origin() == pytest.approx(1.0, abs=1e-12)
+    play(timeline, 203, 1, origin=skipped)
+    assert timeline.origin() == pytest.approx(skipped, abs=1e-12)
+
+
+def test_one_very_late_callback_is_not_taken_for_a_skip():
+    timeline = CallbackTimeline(SR, window=128)
+    play(timeline, 0, 200, origin=1.0, late={196: 0.010, 197: 0.008, 198: 0.006})
+    assert timeline.origin() == pytest.approx(1.0, abs=1e-12)
 
 
 def test_origin_follows_an_earlier_step_at_once():

@@ -31,7 +31,7 @@ def render_offline(engine: Engine, seconds: float, edges: Iterable[GateEdge] = (
     """
     block = engine.block_size
     inverse_rate = 1.0 / engine.sample_rate
-    blocks = math.ceil(seconds * engine.sample_rate / block)
+    blocks = math.ceil(seconds * engine.sample_rate / block - 1e-9)
     output = np.zeros((blocks * block, 1), dtype=np.float32)
     pending = sorted(edges, key=lambda e: e.time_s)
     next_edge = 0
@@ -51,4 +51,6 @@ def render_offline(engine: Engine, seconds: float, edges: Iterable[GateEdge] = (
             k += 1
             if progress is not None and k % report_every == 0:
                 progress(k / blocks)
+    if progress is not None:
+        progress(1.0)
     return output[:, 0]
