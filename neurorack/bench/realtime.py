@@ -65,7 +65,11 @@ class JackTimeline:
                 monotonic_middle = (monotonic_before + monotonic_after) / 2.0
                 best = (spread, middle - stream_time * sample_rate, jack_us - monotonic_middle * 1e6)
         _, self.stream_origin_frames, self.monotonic_to_jack_us = best
-        self.cycle_phase = self._relative(clock.last_frame_time()) % block_size
+        self.refresh_cycle_phase()
+
+    def refresh_cycle_phase(self) -> None:
+        """Read where JACK's cycles start on the frame counter (it can move after an xrun)."""
+        self.cycle_phase = self._relative(self.clock.last_frame_time()) % self.block_size
 
     def _relative(self, frames: int) -> int:
         return _signed(frames - self.reference)
@@ -170,6 +174,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
                 break
             engine.post_gate(GateEdge(time.monotonic()))
             next_gate += gate_period_s
+            timeline.refresh_cycle_phase()
             latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.1), engine, timeline)
         elapsed, callbacks = time.monotonic() - started, engine.timeline.count - callbacks_before
         time.sleep(0.1)
