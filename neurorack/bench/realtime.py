@@ -27,6 +27,7 @@ from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sou
 from neurorack.audio.engine import Engine, GateEdge, Onset
 from neurorack.audio.jack_server import JackClock, JackDummyServer
 from neurorack.audio.voices import BusyVoice, TestVoice
+from neurorack.bench.sine_client import SETTLE_S
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
@@ -101,6 +102,10 @@ def _onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimel
     return latencies
 
 
+def _dropout_counts(engine: Engine) -> tuple[int, int, int]:
+    return engine.timeline.count, engine.underflows, engine.late_renders
+
+
 def _take_played(onsets, older_than_s: float) -> list[Onset]:
     """Remove and return the recorded onsets whose edges are older than ``older_than_s``."""
     played = []
@@ -162,7 +167,8 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     latencies: list[float] = []
     try:
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
-        started, callbacks_before = time.monotonic(), engine.timeline.count
+        time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
+        started, before = time.monotonic(), _dropout_counts(engine)
         next_gate = started + 0.05
         end = started + seconds
         while True:
@@ -176,7 +182,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
             next_gate += gate_period_s
             timeline.refresh_cycle_phase()
             latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.1), engine, timeline)
-        elapsed, callbacks = time.monotonic() - started, engine.timeline.count - callbacks_before
+        elapsed, after = time.monotonic() - started, _dropout_counts(engine)
         time.sleep(0.1)
         latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.0), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
@@ -190,10 +196,10 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         "block_size": audio.block_size,
         "seconds": round(elapsed, 3),
         "voice": engine.voice.name,
-        "callbacks": callbacks,
+        "callbacks": after[0] - before[0],
         "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),
-        "underflows": stats["underflows"],
-        "late_renders": stats["late_renders"],
+        "underflows": after[1] - before[1],
+        "late_renders": after[2] - before[2],
         "late_onsets": stats["late_onsets"],
         "gates": len(latencies),
         "gate_latency_ms": {"p1": float(p1), "p50": float(p50), "p99": float(p99), "max": float(values.max())},

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+SETTLE_S = 0.5  # seconds left out at the start of a stream, where JACK reorders its graph
+
 
 def run_sine_client(seconds: float, sample_rate: int, block_size: int) -> dict:
     import sounddevice as sd  # after JACK is up: PortAudio finds JACK only at initialisation
@@ -34,12 +36,16 @@ def run_sine_client(seconds: float, sample_rate: int, block_size: int) -> dict:
 
     with sd.OutputStream(device=device, samplerate=sample_rate, blocksize=block_size, channels=1,
                          dtype="float32", latency="low", callback=callback):
-        started = time.monotonic()
+        time.sleep(SETTLE_S)  # leave out the stream's start, as the engine run does
+        started, before = time.monotonic(), dict(counts)
         time.sleep(seconds)
-        elapsed = time.monotonic() - started
+        elapsed, after = time.monotonic() - started, dict(counts)
     sd._terminate()  # before JACK goes away, or Python aborts at exit
-    counts["expected_callbacks"] = round(elapsed * sample_rate / block_size)
-    return counts
+    return {
+        "callbacks": after["callbacks"] - before["callbacks"],
+        "underflows": after["underflows"] - before["underflows"],
+        "expected_callbacks": round(elapsed * sample_rate / block_size),
+    }
 
 
 def main() -> None:
