@@ -17,7 +17,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 
