@@ -2,17 +2,21 @@
 # Set up Neurorack on a fresh Debian or Raspberry Pi OS machine: system packages, a
 # virtual environment in .venv, and the package in it. Safe to run again.
 #
-#   sh install.sh          what the module needs
-#   sh install.sh --dev    also what the tests need (JACK, pytest)
+#   sh install.sh          the module (the daemon, mock mode included)
+#   sh install.sh --ml     also the toolbox: train, trim, evaluate, export (PyTorch)
+#   sh install.sh --dev    the toolbox and what the tests need (JACK, systemd-analyze, pytest)
 set -eu
 cd "$(dirname "$0")"
 
 packages="python3-venv libportaudio2"
 extras=""
-if [ "${1:-}" = "--dev" ]; then
-    packages="$packages jackd2"
-    extras="[dev]"
-fi
+torch=""
+case "${1:-}" in
+    --ml) extras="[ml]"; torch="yes" ;;
+    --dev) packages="$packages jackd2 systemd"; extras="[ml,dev]"; torch="yes" ;;
+    "") ;;
+    *) echo "usage: sh install.sh [--ml|--dev]" >&2; exit 2 ;;
+esac
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -27,5 +31,8 @@ if [ -n "$missing" ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
+pip=".venv/bin/python -m pip --disable-pip-version-check"
+# PyTorch first and pinned, so that nothing below resolves another (CUDA) build.
+[ -z "$torch" ] || $pip install --quiet torch==2.13.0
+$pip install --quiet -e ".$extras"
 echo "neurorack is installed in .venv (try: .venv/bin/neurorack --help)"

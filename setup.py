@@ -21,16 +21,20 @@ setup(
         "numpy>=1.22",
         "pyyaml>=5.4",
         "sounddevice>=0.4.6",
+        # The real ADC driver and OLED library also run mock mode, over simulated buses.
+        "adafruit-circuitpython-mcp3xxx>=1.4",
+        "luma.oled>=3.12",
+        "luma.emulator>=1.4",
+        "pillow>=9",
     ],
     extras_require={
         # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,
         # so each board family has its own extra.
-        "pi": ["RPi.GPIO>=0.7", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8", "luma.oled>=3.12"],
-        "pi5": ["rpi-lgpio>=0.6", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8", "luma.oled>=3.12"],
-        "jetson": ["Jetson.GPIO>=2.1", "adafruit-circuitpython-mcp3xxx>=1.4", "adafruit-blinka>=8",
-                   "luma.oled>=3.12"],
-        # The toolbox: train, trim, evaluate, export. Install torch==2.13.0 first on CPU-only machines.
-        "ml": ["torch>=2.1"],
+        "pi": ["RPi.GPIO>=0.7", "adafruit-blinka>=8"],
+        "pi5": ["rpi-lgpio>=0.6", "adafruit-blinka>=8"],
+        "jetson": ["Jetson.GPIO>=2.1", "adafruit-blinka>=8"],
+        # The toolbox: train, trim, evaluate, export. install.sh installs torch==2.13.0 first.
+        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5"],
         "dev": ["pytest>=7"],
     },
     entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},

@@ -7,6 +7,7 @@ never touches audio or hardware libraries.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from dataclasses import replace
@@ -14,6 +15,11 @@ from dataclasses import replace
 from neurorack import __version__
 from neurorack.config.module import CONFIG_ENV, LOG_LEVELS, ModuleConfig, load_module_config
 from neurorack.errors import NeurorackError
+
+# Modules that add their own subcommands. Each has ``register(commands, benches)``, which
+# adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
+# import nothing heavy (torch, hardware libraries) at module level.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
@@ -83,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = config.add_mutually_exclusive_group(required=True)
     group.add_argument("--defaults", action="store_true", help="print the full default config as YAML")
     group.add_argument("--check", metavar="FILE", help="validate FILE and report every problem")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands, benches)
     return parser
 
 
@@ -114,6 +122,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     from neurorack.logging_setup import setup_logging
 
     setup_logging(args.log_level or config.log_level)
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return handler(args, config)
     if args.command == "run":
         from neurorack.daemon import run_daemon
 
@@ -155,7 +166,9 @@ def _config_command(args: argparse.Namespace) -> int:
 def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
     from neurorack.demo import render_demo
 
-    progress = _progress_bar("rendering") if sys.stderr.isatty() and not args.json else None
+    from neurorack.progress import progress_bar
+
+    progress = None if args.json else progress_bar("rendering")
     result = render_demo(config, args.out, args.seconds, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
@@ -166,14 +179,6 @@ def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
               f"{result['gates']} gates, rendered in {result['render_s']:.2f} s "
               f"({result['realtime_factor']:.0f}x real time)")
     return 0
-
-
-def _progress_bar(label: str):
-    def show(fraction: float) -> None:
-        filled = int(fraction * 30)
-        print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}", end="", file=sys.stderr)
-
-    return show
 
 
 def _summarise_realtime(result: dict) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import wave
 from pathlib import Path
 
 import numpy as np
+
+from neurorack.atomic import atomic_open
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
@@ -19,17 +20,11 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write mono or multi-channel float samples as 16-bit PCM, atomically (temp file, rename)."""
     path = Path(path)
     channels = 1 if samples.ndim == 1 else samples.shape[1]
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        with wave.open(str(temporary), "wb") as handle:
-            handle.setnchannels(channels)
-            handle.setsampwidth(2)
-            handle.setframerate(sample_rate)
-            handle.writeframes(to_pcm16(samples))
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as stream, wave.open(stream, "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(to_pcm16(samples))
     return path
 
 

@@ -204,6 +204,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         "gate_latency_ms": {"p1": float(p1), "p50": float(p50), "p99": float(p99), "max": float(values.max())},
         "jitter_ms": float(p99 - p1),
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
+        "gates_within_half_ms": float(np.mean(np.abs(values - engine.gate_latency_s * 1000.0) <= 0.5)),
         "output_latency_ms": output_latency_ms,
         "render_ms": stats["render_ms"],
     }

@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+from neurorack.atomic import atomic_open, atomic_write_text
+
+
+def test_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "state.yaml"
+    target.write_text("old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert os.listdir(tmp_path) == ["state.yaml"]
+
+
+def test_a_failure_while_writing_keeps_the_old_file(tmp_path):
+    target = tmp_path / "state.yaml"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target, "w") as stream:
+            stream.write("half")
+            raise RuntimeError("power cut")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["state.yaml"]
+
+
+def test_creates_missing_folders(tmp_path):
+    target = tmp_path / "a" / "b" / "c.txt"
+    atomic_write_text(target, "x")
+    assert target.read_text() == "x"
