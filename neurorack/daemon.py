@@ -16,6 +16,7 @@ from neurorack.config.module import ModuleConfig
 from neurorack.controls.script import ScriptedControls
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
+from neurorack.service.link import ServiceLink
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
             "this version yet; run the module with simulated controls: 'neurorack run --mock'"
         )
     request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
+    service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
+    service.status("loading the voice")
     voice = TestVoice(config.audio.sample_rate)
     engine = Engine(voice, config.audio, config.output)
     backend = SoundDeviceBackend(engine, config.audio.device)
@@ -55,19 +58,23 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     log.info("running in mock mode with scripted gates on %s, voice: %s; stop with Ctrl-C",
              backend.device_name, voice.name)
     controls.start()
+    service.ready(engine, backend.device_name)  # voice loaded, stream started
     started = time.monotonic()
     try:
         while not stop.wait(STATUS_PERIOD_S if seconds is None else min(STATUS_PERIOD_S, seconds)):
             _log_status(engine)
+            service.report(engine)
             if seconds is not None and time.monotonic() - started >= seconds:
                 break
     finally:
         log.info("stopping: fading out")
+        service.stopping()
         controls.stop()
         backend.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _log_status(engine)
+    service.close()
     log.info("stopped cleanly")
     return 0
 

@@ -1,0 +1,1 @@
+"""Running under systemd: readiness and watchdog notifications, and installing the service."""
