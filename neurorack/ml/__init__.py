@@ -1,0 +1,1 @@
+"""The ml toolbox: descriptors, dataset, model, training, evaluation, export. Imports torch."""
