@@ -12,7 +12,8 @@ Descriptors (in this order, ``DESCRIPTOR_NAMES``):
 - ``flatness``: spectral flatness (geometric / arithmetic mean of the power spectrum), 0..1:
   near 0 for a tone, about 0.56 for white noise (the periodogram of noise is exponential).
 - ``pitch_hz``: fundamental frequency from the YIN difference function; on frames without a
-  clear period it holds the last confident value (or the centroid when there was none).
+  clear period (confidence < 0.5) it holds the last confident value (before the first
+  confident frame, that frame's value; the centroid when no frame is confident).
 - ``pitch_confidence``: 1 - the YIN dip depth, 0..1; low on noise, silence and most cymbals.
 """
 
@@ -160,13 +161,11 @@ def _yin(windowed: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _hold_unconfident(pitch: np.ndarray, confidence: np.ndarray, centroid: np.ndarray) -> np.ndarray:
-    """Where confidence < 0.5, hold the last confident pitch (or the centroid before any)."""
-    out = pitch.copy()
+    """Where confidence < 0.5, hold the last confident pitch (see the module docstring)."""
     confident = confidence >= 0.5
     if not confident.any():
         return np.clip(centroid, PITCH_MIN_HZ, PITCH_MAX_HZ)
     last = np.where(confident, np.arange(len(pitch)), -1)
     last = np.maximum.accumulate(last)
     first_confident = int(np.argmax(confident))
-    out = np.where(last >= 0, pitch[np.maximum(last, 0)], pitch[first_confident])
-    return out
+    return np.where(last >= 0, pitch[np.maximum(last, 0)], pitch[first_confident])
