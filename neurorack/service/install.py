@@ -201,7 +201,7 @@ class Installer:
 
     def _enable(self) -> None:
         if (self.options.root / UNIT_PATH).exists():
-            state = self.run(self._systemctl("is-enabled", UNIT_NAME), capture_output=True, text=True)
+            state = self._query(self._systemctl("is-enabled", UNIT_NAME))
             if state.stdout.strip() == "enabled":
                 self._act("unchanged", f"{UNIT_NAME} is enabled at boot")
                 return
@@ -243,8 +243,15 @@ class Installer:
         if do is not None and not self.options.dry_run:
             do()
 
+    def _query(self, command: list[str]) -> subprocess.CompletedProcess:
+        try:
+            return self.run(command, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise NeurorackError(f"'{command[0]}' is not installed; the service needs systemd "
+                                 "(on Debian: sudo apt-get install systemd)") from None
+
     def _command(self, command: list[str]) -> None:
-        result = self.run(command, capture_output=True, text=True)
+        result = self._query(command)
         if result.returncode != 0:
             output = (result.stderr or result.stdout).strip()
             raise NeurorackError(f"'{' '.join(command)}' failed (exit {result.returncode}): {output}")
