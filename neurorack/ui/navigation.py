@@ -112,7 +112,7 @@ class Navigator:
         self.menu = menu
         self.facade = facade
         self.state = state
-        self._on_state = on_state
+        self.on_state = on_state
         self._stack: list[Screen] = [HomeScreen()]
         self._last_input = now
         self._reported_task_error: str | None = None
@@ -247,8 +247,8 @@ class Navigator:
             return
         if notify:
             self._run(lambda: self.facade.apply_setting(key, value))
-        if self._on_state is not None:
-            self._on_state(self.state)
+        if self.on_state is not None:
+            self.on_state(self.state)
 
     def _run(self, call: Callable[[], None]) -> bool:
         """Run a facade action; a failure becomes an error dialog, never a crash."""
