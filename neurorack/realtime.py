@@ -19,13 +19,36 @@ BACKGROUND_PRIORITY = 1
 RENDER_PRIORITY = 70
 
 
+_refused_before = False
+
+
 def request_realtime(priority: int, what: str) -> bool:
-    """Put the calling thread under SCHED_FIFO at ``priority``. Returns whether it worked."""
+    """Put the calling thread under SCHED_FIFO at ``priority``. Returns whether it worked.
+
+    The first refusal in a process is a warning that names the reason and the fix; later
+    ones (other threads) are logged at info level.
+    """
+    global _refused_before
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-    except (PermissionError, AttributeError, OSError):
-        log.info("%s runs at normal priority: real-time scheduling is not permitted "
-                 "(allow it with LimitRTPRIO in the service, or an rtprio limit for the audio group)", what)
+    except (PermissionError, AttributeError, OSError) as exc:
+        level = logging.INFO if _refused_before else logging.WARNING
+        _refused_before = True
+        log.log(level, "%s runs at normal priority, so other programs can interrupt the audio: SCHED_FIFO "
+                "priority %d was refused (%s; this process may use real-time priorities up to %s). Allow it "
+                "with LimitRTPRIO= in the service (neurorack install-service does), or an rtprio limit for "
+                "the audio group in /etc/security/limits.d", what, priority,
+                getattr(exc, "strerror", None) or exc, _rtprio_limit())
         return False
     log.debug("%s runs with real-time priority %d", what, priority)
     return True
+
+
+def _rtprio_limit() -> str:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    except (ImportError, AttributeError, OSError):
+        return "unknown"
+    return "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
