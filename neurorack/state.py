@@ -212,6 +212,7 @@ class StateStore:
     def load(self) -> ModuleState:
         """The saved state, or the defaults (with ``warning`` set) if it is corrupt or unreadable."""
         self.warning = None
+        self._remove_leftovers()
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -233,6 +234,14 @@ class StateStore:
             atomic_write_text(self.path, state.to_yaml())
         except OSError as exc:
             raise NeurorackError(f"cannot save settings to {self.path}: {exc.strerror or exc}") from None
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of saves cut short by a power loss or a kill."""
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
 
     def _defaults_because(self, reason: str) -> ModuleState:
         self.warning = f"settings reset: {reason}"

@@ -121,7 +121,7 @@ def _choice(draw: ImageDraw.ImageDraw, screen: ChoiceScreen, frame: Frame) -> No
     rows = [(("* " if option == current else "  ") + format_value(option), "") for option in screen.options]
     card = model_info(screen)
     if card is None:
-        _list(draw, rows, screen.cursor)
+        _list(draw, rows, screen.cursor, visible=4 if screen.item.note else 5)
         if screen.item.note:
             _footer(draw, screen.item.note)
         return

@@ -1,0 +1,103 @@
+"""Golden-image tests: every page rendered from a hand-built frame, compared pixel for pixel
+with tests/ui/golden/*.png (regenerate with NEURORACK_UPDATE_GOLDEN=1, then review)."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from neurorack import __version__
+from neurorack.controls.events import InputStatus
+from neurorack.state import ModuleState
+from neurorack.ui.facade import SystemInfo, TaskStatus
+from neurorack.ui.frame import Frame
+from neurorack.ui.menu import load_menu
+from neurorack.ui.mock_facade import DEMO_MODELS, DEMO_SOUNDS
+from neurorack.ui.navigation import (
+    ChoiceScreen,
+    ConfirmScreen,
+    HomeScreen,
+    InfoScreen,
+    MenuScreen,
+    MessageScreen,
+    SliderScreen,
+)
+from neurorack.ui.render import fit, font, render, wrap
+from tests.ui.conftest import assert_matches_golden
+
+MENU = load_menu()
+STATE = (ModuleState(sound="Kick 808", model="drums-trimmed")
+         .with_value("levels.gain_db", -6.0)
+         .with_value("routing.cv2.amount", -0.5)
+         .with_value("calibration.cv_scale", [1.0123, 0.9987, 1.0, 1.0041])
+         .with_value("calibration.cv_offset", [0.012, -0.034, 0.0, 0.101])
+         .with_value("calibration.calibrated", True))
+STATUS = InputStatus((2.5, -1.2, 0.0, 4.9), (0.3, 0.7), (True, False))
+SYSTEM = SystemInfo(__version__, "192.168.1.23", 23.0, 48.5, 212.0, 3791.0, 3 * 3600 + 25 * 60)
+
+
+def item(*labels):
+    """The menu item at a path of labels."""
+    node = MENU.root
+    for label in labels:
+        node = next(i for i in node.items if i.label == label)
+    return node
+
+
+def frames():
+    settings = item("Settings")
+    sounds = tuple(s.name for s in DEMO_SOUNDS)
+    models = tuple(m.name for m in DEMO_MODELS)
+    return {
+        "home": Frame(HomeScreen(), STATE, STATUS, 0, 23.0),
+        "home-dropouts-warning": Frame(HomeScreen(), ModuleState(sound="A very long sound name indeed"),
+                                       InputStatus((-5.0, 5.0, -7.0, 0.01), gates=(False, True)), 3, 97.0,
+                                       ("ADC not answering",)),
+        "menu": Frame(MenuScreen(MENU.root, 1), STATE),
+        "menu-settings-scrolled": Frame(MenuScreen(settings, 6, ("Settings",)), STATE),
+        "sounds": Frame(ChoiceScreen(item("Sounds"), sounds, 5), STATE),
+        "models": Frame(ChoiceScreen(item("Models"), models, 1, DEMO_MODELS), STATE),
+        "models-loading": Frame(ChoiceScreen(item("Models"), models, 1, DEMO_MODELS), STATE,
+                                task=TaskStatus("loading drums-dense", 0.4)),
+        "slider-db": Frame(SliderScreen(item("Settings", "Output level")), STATE),
+        "slider-bipolar": Frame(SliderScreen(item("CV routing", "CV 2", "Amount")), STATE),
+        "slider-restart-note": Frame(SliderScreen(item("Settings", "Lookahead")), STATE),
+        "block-size-choice": Frame(ChoiceScreen(item("Settings", "Block size"), (32, 64, 128, 256, 512, 1024), 3),
+                                   STATE),
+        "system": Frame(InfoScreen(item("System", "Status")), STATE, underflows=2, system=SYSTEM),
+        "calibration": Frame(InfoScreen(item("Calibration", "Status")), STATE),
+        "calibrating": Frame(InfoScreen(item("Calibration", "Status")), STATE,
+                             task=TaskStatus("calibrating", 0.7, "patch 1 V to CV 3")),
+        "routing": Frame(InfoScreen(item("CV routing", "Overview")), STATE),
+        "confirm-shutdown": Frame(ConfirmScreen(item("System", "Shutdown"), yes=True), STATE),
+        "error": Frame(MessageScreen("Error", "model 'drums-dense': checksum mismatch, keeping drums-trimmed"),
+                       STATE),
+    }
+
+
+@pytest.mark.parametrize("name", list(frames()))
+def test_page_matches_golden(name):
+    assert_matches_golden(render(frames()[name]), name)
+
+
+def test_asleep_screen_is_dark():
+    image = render(Frame(HomeScreen(), STATE, STATUS, asleep=True))
+    assert image.getbbox() is None
+
+
+def test_home_page_moves_with_the_cv():
+    still = render(Frame(HomeScreen(), STATE, InputStatus()))
+    moved = render(Frame(HomeScreen(), STATE, InputStatus((3.0, 0.0, 0.0, 0.0))))
+    difference = Image.frombytes("1", still.size, bytes(a ^ b for a, b in zip(still.tobytes(), moved.tobytes())))
+    left, top, right, bottom = difference.getbbox()
+    assert 26 <= top and bottom <= 35  # only the first CV row changed
+
+
+def test_fit_and_wrap_respect_the_width():
+    typeface = font(9)
+    assert fit("short", typeface, 100) == "short"
+    cut = fit("a sound name far too long for the screen", typeface, 60)
+    assert cut.endswith("…") and typeface.getlength(cut) <= 60
+    lines = wrap("Patch 0 V, then 1 V, to every CV input when asked. Start?", typeface, 124)
+    assert len(lines) > 1 and all(typeface.getlength(line) <= 124 for line in lines)
+    assert " ".join(lines) == "Patch 0 V, then 1 V, to every CV input when asked. Start?"
