@@ -1,0 +1,155 @@
+"""CV calibration: two known voltages per input give its scale and offset.
+
+Patch ``low_volts`` then ``high_volts`` into a CV jack; the ADC voltage read at each (the
+mean of many reads, so noise dithers it below one LSB) gives::
+
+    scale        = (high_volts - low_volts) / (adc_high - adc_low)
+    offset_volts = low_volts - scale * adc_low
+
+Errors are reported in cents of 1V/oct pitch (1 V = 1200 cents):
+
+* ``before_cents``: how far off a 1 V step was with the board file's scale;
+* ``uncertainty_cents``: the standard error of the calibrated 1 V step, from the spread
+  of the reads;
+* ``quantisation_cents``: half an LSB of one 10-bit read, in jack volts. A single read can
+  be off by this much whatever the calibration (5.9 cents for a 10 V range on 3.3 V).
+
+The result is saved per module in ``<state dir>/calibration.yaml``, atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from neurorack.atomic import atomic_write_text
+from neurorack.config.board import CV_INPUTS, BoardConfig
+from neurorack.config.schema import build, setting
+from neurorack.config.yaml_source import load_yaml
+from neurorack.controls.cv import Conditioning, code_to_adc_volts
+from neurorack.errors import NeurorackError
+
+CALIBRATION_FILE = "calibration.yaml"
+CENTS_PER_VOLT = 1200.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The mean ADC voltage of ``reads`` reads and their variance (volts, volts squared)."""
+
+    mean_volts: float
+    variance: float
+    reads: int
+
+
+def measure(adc, channel: int, reference_volts: float, reads: int = 2000, progress=None) -> Measurement:
+    """Read ``channel`` ``reads`` times (about 1 ms apart) and average."""
+    values = []
+    for index in range(reads):
+        values.append(code_to_adc_volts(adc.read(channel), reference_volts))
+        if progress is not None and index % 50 == 0:
+            progress(index / reads)
+        time.sleep(0.0002)
+    mean = sum(values) / len(values)
+    variance = sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)
+    return Measurement(mean, variance, len(values))
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """One input's calibration and its figures of merit."""
+
+    name: str
+    scale: float
+    offset_volts: float
+    before_cents: float
+    uncertainty_cents: float
+    quantisation_cents: float
+
+    def conditioning(self) -> Conditioning:
+        return Conditioning(self.scale, self.offset_volts)
+
+
+def quantisation_cents(scale: float, reference_volts: float, bits: int = 10) -> float:
+    """Half an LSB of one read, in cents of 1V/oct."""
+    return CENTS_PER_VOLT * abs(scale) * reference_volts / (1 << bits) / 2
+
+
+def calibrate(name: str, low_volts: float, low: Measurement, high_volts: float, high: Measurement,
+              board: BoardConfig) -> CalibrationResult:
+    """Scale and offset from two measured known voltages.
+
+    Raises:
+        NeurorackError: the two readings are the same (nothing patched, or the same voltage twice).
+    """
+    span_adc = high.mean_volts - low.mean_volts
+    min_span = 4 * board.adc.reference_volts / 1024
+    if abs(span_adc) < min_span:
+        raise NeurorackError(f"{name}: the readings at {low_volts:g} V and {high_volts:g} V are the same "
+                             f"({low.mean_volts:.4f} V on the ADC): is the cable in {name}?")
+    step = high_volts - low_volts
+    scale = step / span_adc
+    offset = low_volts - scale * low.mean_volts
+    nominal = board.input(name).scale
+    before = CENTS_PER_VOLT * (nominal * span_adc / step - 1.0)
+    standard_error = math.sqrt(low.variance / low.reads + high.variance / high.reads)
+    uncertainty = CENTS_PER_VOLT * abs(scale) * standard_error / abs(step)
+    return CalibrationResult(name, scale, offset, before, uncertainty,
+                             quantisation_cents(scale, board.adc.reference_volts))
+
+
+@dataclass(frozen=True)
+class CalibratedInput:
+    scale: float | None = setting(None, "Jack volts per ADC volt; null: the board file's.")
+    offset_volts: float | None = setting(None, "Jack volts at 0 V on the ADC; null: the board file's.")
+
+
+@dataclass(frozen=True)
+class CalibrationFile:
+    """What ``neurorack calibrate`` saves."""
+
+    board: str = setting("", "The board file's name when this was measured.")
+    cv1: CalibratedInput = setting(default_factory=CalibratedInput, help="CV 1.")
+    cv2: CalibratedInput = setting(default_factory=CalibratedInput, help="CV 2.")
+    cv3: CalibratedInput = setting(default_factory=CalibratedInput, help="CV 3.")
+    cv4: CalibratedInput = setting(default_factory=CalibratedInput, help="CV 4.")
+
+
+def calibration_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / CALIBRATION_FILE
+
+
+def save_calibration(state_dir: str | Path, board: BoardConfig, results: Mapping[str, CalibrationResult]) -> Path:
+    """Write the results (merged over what was saved before) atomically; returns the path."""
+    path = calibration_path(state_dir)
+    previous = load_calibration(state_dir, board) if path.exists() else {}
+    lines = ["# Written by 'neurorack calibrate'. Jack volts = ADC volts * scale + offset_volts.",
+             f"board: {board.name!r}"]
+    for name in CV_INPUTS:
+        entry = results[name].conditioning() if name in results else previous.get(name)
+        if entry is not None:
+            lines.append(f"{name}: {{scale: {entry.scale!r}, offset_volts: {entry.offset_volts!r}}}")
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def load_calibration(state_dir: str | Path | None, board: BoardConfig) -> dict[str, Conditioning]:
+    """Saved calibration per CV input (empty when there is none).
+
+    Raises:
+        ConfigError: a damaged file, with its line.
+    """
+    if state_dir is None:
+        return {}
+    path = calibration_path(state_dir)
+    if not path.exists():
+        return {}
+    saved = build(CalibrationFile, load_yaml(path))
+    out = {}
+    for name in CV_INPUTS:
+        entry = getattr(saved, name)
+        if entry.scale is not None and entry.offset_volts is not None:
+            out[name] = Conditioning(entry.scale, entry.offset_volts)
+    return out
