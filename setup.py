@@ -17,6 +17,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["neurorack", "neurorack.*"]),
     include_package_data=True,
+    package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"]},
     install_requires=[
         "numpy>=1.22",
         "pyyaml>=5.4",

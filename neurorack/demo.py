@@ -22,8 +22,12 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
     samples = render_offline(engine, seconds, edges, progress=progress)
     elapsed = time.perf_counter() - started
     path = write_wav(out, samples, engine.sample_rate)
+    from neurorack.ui.recording import render_gif  # the OLED's view of a scripted tour, beside the WAV
+
+    screen = render_gif(Path(out).with_suffix(".gif"))
     return {
         "path": str(path),
+        "screen_gif": screen["path"],
         "seconds": len(samples) / engine.sample_rate,
         "gates": len(edges),
         "render_s": elapsed,
