@@ -12,10 +12,11 @@ context manager.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, ClassVar, Protocol
 
 from PIL import Image
 
@@ -137,7 +138,7 @@ class GifRecorder(_Closing):
             return
         end = self.clock()
         times = [t for t, _ in self.frames] + [max(end, self.frames[-1][0] + 0.1)]
-        durations = [max(20, round((b - a) * 1000)) for a, b in zip(times, times[1:])]
+        durations = [max(20, round((b - a) * 1000)) for a, b in itertools.pairwise(times)]
         images = [_scaled(image, self.scale).convert("P") for _, image in self.frames]
         with atomic_open(self.path, "wb") as stream:
             images[0].save(stream, format="GIF", save_all=True, append_images=images[1:], duration=durations,
@@ -151,7 +152,7 @@ class TerminalView(_Closing):
     The cursor goes home before each frame, so the picture redraws in place.
     """
 
-    BLOCKS = {(0, 0): " ", (1, 0): "\u2580", (0, 1): "\u2584", (1, 1): "\u2588"}
+    BLOCKS: ClassVar[dict] = {(0, 0): " ", (1, 0): "\u2580", (0, 1): "\u2584", (1, 1): "\u2588"}
 
     def __init__(self, stream: IO[str] | None = None):
         self.stream = stream or sys.stdout

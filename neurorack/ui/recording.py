@@ -86,7 +86,7 @@ def render_gif(path: str | Path, script: Sequence = DEMO_UI_SCRIPT, seconds: flo
     loop = UiLoop(navigator, facade, recorder, None, clock, max_fps)
     pending = sorted(script, key=lambda pair: pair[0])
     step_s = 1.0 / max_fps
-    ticks = int(round(seconds / step_s))
+    ticks = round(seconds / step_s)
     index = 0
     for tick in range(ticks + 1):
         clock.now = tick * step_s

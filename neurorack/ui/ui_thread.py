@@ -157,7 +157,7 @@ class UiThread:
         self.loop.save()
         self.loop.display.close()
 
-    def __enter__(self) -> UiThread:
+    def __enter__(self) -> UiThread:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -175,7 +175,7 @@ class UiThread:
                 pass
             try:
                 self.loop.step()
-            except Exception as exc:  # noqa: BLE001 - the UI logs and keeps going; audio is elsewhere
+            except Exception as exc:
                 log.exception("UI step failed")
                 self.error = exc
                 self._stop.wait(0.5)

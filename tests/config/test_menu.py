@@ -56,8 +56,8 @@ def test_slider_with_an_unknown_setting_key(tmp_path):
             min: -60
             max: 6
         """)
-    assert found == [f"{tmp_path / 'menu.yaml'}:4: items[1].setting: expected a module-state key: "
-                     "unknown setting 'levels.gain'; known at that level: gain_db"]
+    assert found == [(f"{tmp_path / 'menu.yaml'}:4: items[1].setting: expected a module-state key: "
+                     "unknown setting 'levels.gain'; known at that level: gain_db")]
 
 
 def test_nested_item_errors_point_into_the_submenu(tmp_path):
@@ -104,8 +104,8 @@ def test_option_that_does_not_fit_the_setting(tmp_path):
             setting: audio.block_size
             options: [64, big]
         """)
-    assert found == [f"{tmp_path / 'menu.yaml'}:5: items[1].options[2]: does not fit setting "
-                     "'audio.block_size': expected a whole number, got 'big'"]
+    assert found == [(f"{tmp_path / 'menu.yaml'}:5: items[1].options[2]: does not fit setting "
+                     "'audio.block_size': expected a whole number, got 'big'")]
 
 
 def test_toggle_needs_a_true_false_setting(tmp_path):
@@ -113,8 +113,8 @@ def test_toggle_needs_a_true_false_setting(tmp_path):
         items:
           - {label: Level, kind: toggle, setting: levels.gain_db}
         """)
-    assert found == [f"{tmp_path / 'menu.yaml'}:2: items[1].setting: a toggle needs a true/false setting, "
-                     "'levels.gain_db' is not one"]
+    assert found == [(f"{tmp_path / 'menu.yaml'}:2: items[1].setting: a toggle needs a true/false setting, "
+                     "'levels.gain_db' is not one")]
 
 
 def test_typo_in_a_key_suggests_the_right_one(tmp_path):

@@ -12,7 +12,15 @@ from PIL import Image
 
 from neurorack.errors import NeurorackError
 from neurorack.state import ModuleState
-from neurorack.ui.display import GifRecorder, LumaDisplay, PngFrames, Tee, TerminalView, open_oled, terminal_text
+from neurorack.ui.display import (
+    GifRecorder,
+    LumaDisplay,
+    PngFrames,
+    Tee,
+    TerminalView,
+    open_oled,
+    terminal_text,
+)
 from neurorack.ui.frame import Frame
 from neurorack.ui.menu import load_menu
 from neurorack.ui.navigation import HomeScreen, MenuScreen

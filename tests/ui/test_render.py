@@ -89,7 +89,7 @@ def test_home_page_moves_with_the_cv():
     still = render(Frame(HomeScreen(), STATE, InputStatus()))
     moved = render(Frame(HomeScreen(), STATE, InputStatus((3.0, 0.0, 0.0, 0.0))))
     difference = Image.frombytes("1", still.size, bytes(a ^ b for a, b in zip(still.tobytes(), moved.tobytes())))
-    left, top, right, bottom = difference.getbbox()
+    _, top, _, bottom = difference.getbbox()
     assert 26 <= top and bottom <= 35  # only the first CV row changed
 
 
