@@ -14,7 +14,7 @@ setup(
     long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="GPL-3.0-or-later",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=find_packages(include=["neurorack", "neurorack.*"]),
     include_package_data=True,
     package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"]},

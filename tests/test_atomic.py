@@ -28,3 +28,8 @@ def test_creates_missing_folders(tmp_path):
     target = tmp_path / "a" / "b" / "c.txt"
     atomic_write_text(target, "x")
     assert target.read_text() == "x"
+
+
+def test_the_new_file_is_readable_by_others(tmp_path):
+    target = atomic_write_text(tmp_path / "demo.gif", "x")
+    assert target.stat().st_mode & 0o777 == 0o644
