@@ -144,3 +144,38 @@ def macs_per_second(config: ModelConfig) -> float:
     frames_per_second = config.sample_rate / config.hop
     synth_per_sample = 2 * (config.n_harmonics + config.n_noise_bands)
     return frames_per_second * macs_per_frame(config) + config.sample_rate * synth_per_sample
+
+
+def config_yaml(config: ModelConfig) -> str:
+    """``config`` as the text of a ``config.yaml``."""
+    import yaml
+
+    return "# Architecture of a neurorack DescriptorModel (neurorack.ml.architecture.ModelConfig).\n" + \
+        yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def load_config(path) -> ModelConfig:
+    """Read a ``config.yaml``.
+
+    Raises:
+        ConfigError: naming the file, key, line and what was expected.
+    """
+    from neurorack.config.schema import build
+    from neurorack.config.yaml_source import load_yaml
+
+    return build(ModelConfig, load_yaml(path))
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The shape of every weight tensor of a ``DescriptorModel`` built from ``config``."""
+    n_in, g = len(config.descriptors), config.gru_width
+    n_out = config.n_harmonics + config.n_noise_bands + 2
+    return {
+        "input.weight": (config.input_width, n_in), "input.bias": (config.input_width,),
+        "gru.weight_ih_l0": (3 * g, config.input_width), "gru.weight_hh_l0": (3 * g, g),
+        "gru.bias_ih_l0": (3 * g,), "gru.bias_hh_l0": (3 * g,),
+        "trunk.weight": (2 * config.trunk_width, g), "trunk.bias": (2 * config.trunk_width,),
+        "residual_in.weight": (config.residual_width, config.trunk_width), "residual_in.bias": (config.residual_width,),
+        "residual_out.weight": (config.trunk_width, config.residual_width), "residual_out.bias": (config.trunk_width,),
+        "head.weight": (n_out, config.trunk_width), "head.bias": (n_out,),
+    }

@@ -1,0 +1,192 @@
+"""``neurorack train``, ``eval``, ``export`` and ``bench model``.
+
+Nothing heavy is imported here at module level: ``neurorack --help`` stays fast and works
+without torch. Each handler imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from neurorack.errors import NeurorackError
+
+DEFAULT_CACHE_DIR = Path("runs") / "cache"
+
+
+def register(commands, benches) -> None:
+    """Add the model toolbox's subcommands to the ``neurorack`` parser."""
+    from neurorack.ml.train_options import TrainOptions
+
+    d = TrainOptions()
+
+    train = commands.add_parser(
+        "train", help="train a model on folders of one-shots",
+        description="Train a descriptor-conditioned model on one-shots (WAV/FLAC/AIFF, any rate and channel "
+                    "count). Sounds are converted to 48 kHz mono, trimmed, described and cached; a hash of each "
+                    "file's name puts it in train/valid/test. The run folder gets checkpoints (resume with "
+                    "--resume), the early-weights rewind snapshot, final weights and losses.png. Uses the GPU "
+                    "when there is one.")
+    train.add_argument("data", nargs="*", metavar="DATA_DIR", help="folders of one-shots (searched recursively)")
+    train.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder, e.g. runs/dense")
+    train.add_argument("--cache", metavar="FILE",
+                       help="dataset cache (.npz); built from DATA_DIR when missing (default: a file under "
+                            f"{DEFAULT_CACHE_DIR} named by a hash of the folders and options)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--steps", type=int, default=d.steps, help="optimiser steps in total (default: %(default)s)")
+    train.add_argument("--batch", type=int, default=d.batch, help="crops per step (default: %(default)s)")
+    train.add_argument("--crop-frames", type=int, default=d.crop_frames,
+                       help="frames per crop, 256 samples each (default: %(default)s)")
+    train.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    train.add_argument("--rewind-step", type=int, default=d.rewind_step,
+                       help="step whose weights are saved as the lottery rewind point (default: %(default)s)")
+    train.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
+                       help="steps between checkpoints and validation (default: %(default)s)")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="auto: CUDA when available, else CPU (default: %(default)s)")
+    train.add_argument("--max-minutes", type=float, default=None,
+                       help="stop after this many minutes, saving a checkpoint and weights (default: no limit)")
+    train.add_argument("--max-seconds", type=float, default=1.0,
+                       help="cut each one-shot after this long, in seconds (default: %(default)s)")
+    train.add_argument("--normalise-db", type=float, default=None,
+                       help="normalise each one-shot's peak to this dBFS (default: keep levels)")
+    train.add_argument("--tiny", action="store_true", help="the tiny test architecture instead of the dense one")
+    train.set_defaults(handler=train_command)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure a model: spectral distance, control accuracy, against a noise baseline",
+        description="Reconstruct held-out one-shots (the test split) from their own descriptors and measure the "
+                    "multi-scale spectral distance; drive each descriptor with sweeps and steps and re-extract it "
+                    "from the output (Pearson r, normalised L1); the same for a descriptor-matched filtered-noise "
+                    "baseline.")
+    evaluate.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
+    evaluate.add_argument("data", nargs="*", metavar="DATA_DIR", help="folders of one-shots")
+    evaluate.add_argument("--cache", metavar="FILE", help="dataset cache instead of (or built from) DATA_DIR")
+    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
+                          help="which split to evaluate on (default: %(default)s)")
+    evaluate.add_argument("--limit", type=int, default=60, help="at most this many sounds (default: %(default)s)")
+    evaluate.add_argument("--write", action="store_true",
+                          help="also save evaluation.json in the model folder and its metrics in model.yaml")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.set_defaults(handler=eval_command)
+
+    export = commands.add_parser(
+        "export", help="export a trained run as a model folder",
+        description="Write weights (safetensors), config.yaml, a model.yaml card (rates, descriptors and ranges, "
+                    "parameters, bytes, training files and licences) and SHA256SUMS.")
+    export.add_argument("run", metavar="RUN_DIR", help="a run folder written by 'neurorack train'")
+    export.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write, e.g. models/dense")
+    export.add_argument("--name", help="model name in the card (default: the folder's name)")
+    export.add_argument("--weights", default="weights.safetensors",
+                        help="which weights of the run to export (default: %(default)s)")
+    export.set_defaults(handler=export_command)
+
+    bench = benches.add_parser(
+        "model", help="a model's size and single-thread speed at 48 kHz, 128-sample blocks",
+        description="Parameters, bytes, MACs per second of audio, and the real-time factor (audio seconds per "
+                    "compute second) on one thread with 128-sample blocks, for the NumPy runtime, torch eager "
+                    "and TorchScript (when torch is installed).")
+    bench.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
+    bench.add_argument("--seconds", type=float, default=10.0, help="audio rendered per path (default: %(default)s)")
+    bench.add_argument("--block-size", type=int, default=128, help="samples per block (default: %(default)s)")
+    bench.add_argument("--paths", default="numpy,eager,torchscript",
+                       help="comma-separated paths to measure (default: %(default)s)")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.set_defaults(handler=bench_command)
+
+
+def dataset_for(args, folders: list[str]):
+    """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached)."""
+    from neurorack.ml.dataset import PrepareOptions, build_set, load_cache, save_cache
+    from neurorack.progress import progress_bar
+
+    options = PrepareOptions(max_seconds=getattr(args, "max_seconds", 1.0),
+                             normalise_db=getattr(args, "normalise_db", None))
+    cache = Path(args.cache) if args.cache else None
+    if cache is None:
+        if not folders:
+            raise NeurorackError("give DATA_DIR folders or --cache FILE")
+        key = json.dumps([[str(Path(f).resolve()) for f in folders], repr(options)])
+        cache = DEFAULT_CACHE_DIR / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    if cache.is_file():
+        return load_cache(cache)
+    if not folders:
+        raise NeurorackError(f"{cache}: no such cache; give DATA_DIR folders to build it")
+    progress = progress_bar("reading one-shots")
+    data = build_set(folders, options, progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    save_cache(data, cache)
+    print(f"{len(data)} sounds ({len(data.skipped)} skipped), cached in {cache}", file=sys.stderr)
+    return data
+
+
+def train_command(args: argparse.Namespace, config) -> int:
+    from neurorack.ml.architecture import TINY_CONFIG, ModelConfig
+    from neurorack.ml.train import TrainOptions, train
+    from neurorack.progress import progress_bar
+
+    for name in ("steps", "batch", "crop_frames", "checkpoint_every"):
+        if getattr(args, name) < 1:
+            raise NeurorackError(f"--{name.replace('_', '-')}: expected a whole number of at least 1, "
+                                 f"got {getattr(args, name)}")
+    data = dataset_for(args, args.data)
+    options = TrainOptions(steps=args.steps, batch=args.batch, crop_frames=args.crop_frames, learning_rate=args.lr,
+                           seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
+                           device=args.device, max_minutes=args.max_minutes)
+    progress = progress_bar("training")
+    result = train(data, args.out, TINY_CONFIG if args.tiny else ModelConfig(), options, resume=args.resume,
+                   data_info=data.info, progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def eval_command(args: argparse.Namespace, config) -> int:
+    from neurorack.ml.evaluate import evaluate_model, write_evaluation
+
+    data = dataset_for(args, args.data)
+    result = evaluate_model(args.model, data.subset(args.split), limit=args.limit)
+    if args.write:
+        write_evaluation(args.model, result, " ".join(["neurorack", "eval", *sys.argv[2:]]))
+    print(json.dumps(result, indent=2) if args.json else _summarise_eval(result))
+    return 0
+
+
+def _summarise_eval(result: dict) -> str:
+    distance = result["spectral_distance"]
+    lines = [f"{result['sounds']} held-out sounds: spectral distance {distance['model']:.3f} "
+             + f"(noise baseline {distance['baseline']:.3f})"]
+    for name, row in result["control"].items():
+        lines.append(f"  {name:<17} r {row['model']['pearson_r']:.3f} (baseline {row['baseline']['pearson_r']:.3f}), "
+                     f"normalised L1 {row['model']['normalised_l1']:.3f}")
+    return "\n".join(lines)
+
+
+def export_command(args: argparse.Namespace, config) -> int:
+    from neurorack.ml.export import export_run
+
+    path = export_run(args.run, args.out, name=args.name, weights=args.weights)
+    print(f"exported {args.run} to {path}")
+    return 0
+
+
+def bench_command(args: argparse.Namespace, config) -> int:
+    from neurorack.runtime.bench import bench_model
+
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['params']} parameters, {result['bytes']} bytes, "
+              f"{result['macs_per_second_of_audio'] / 1e6:.1f} M MAC/s of audio; kept path: {result['path']}")
+        for name, row in result["paths"].items():
+            print(f"  {name:<12} {row['rtf_1thread']:.1f}x real time, block p50 {row['block_ms']['p50']:.3f} / "
+                  f"p99 {row['block_ms']['p99']:.3f} / max {row['block_ms']['max']:.3f} ms")
+    return 0

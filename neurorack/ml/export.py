@@ -1,0 +1,123 @@
+"""``neurorack export``: a trained run becomes a self-describing model folder.
+
+A model folder (the contract with the runtime, the trimming tools and the instrument)::
+
+    weights.safetensors   every tensor of the DescriptorModel state dict, float32
+    config.yaml           ModelConfig: rebuilds the architecture (widths included)
+    model.yaml            the card: sample rate, hop, descriptors and ranges, parameters, bytes,
+                          MACs per second, training files and licences, measured metrics
+    SHA256SUMS            sha256 of weights.safetensors and config.yaml ("HASH  NAME" lines)
+    evaluation.json       (after 'neurorack eval --write') the full evaluation
+
+Load it with ``neurorack.runtime.loader.load_model(path)``; it checks all of this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from neurorack.atomic import atomic_write_bytes, atomic_write_text
+from neurorack.errors import NeurorackError
+from neurorack.ml.architecture import (
+    config_yaml,
+    expected_shapes,
+    load_config,
+    macs_per_second,
+)
+from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+
+FORMAT_VERSION = 1
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.yaml"
+CARD = "model.yaml"
+CHECKSUMS = "SHA256SUMS"
+CHECKSUMMED = (WEIGHTS, CONFIG)
+
+
+def sha256_of(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_checksums(model_dir: str | Path) -> Path:
+    model_dir = Path(model_dir)
+    lines = [f"{sha256_of(model_dir / name)}  {name}" for name in CHECKSUMMED]
+    return atomic_write_text(model_dir / CHECKSUMS, "\n".join(lines) + "\n")
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None,
+               weights: str = "weights.safetensors", extra_card: dict | None = None) -> Path:
+    """Export ``run_dir`` (written by ``neurorack train``) to the model folder ``out_dir``.
+
+    Raises:
+        NeurorackError: the run is incomplete, or its weights do not fit its config.
+    """
+    from safetensors.numpy import load
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    weights_path = run_dir / weights
+    if not weights_path.is_file():
+        raise NeurorackError(f"{weights_path}: missing; has the run finished? ('neurorack train --resume' "
+                             "completes it)")
+    config = load_config(run_dir / "config.yaml")
+    raw = weights_path.read_bytes()
+    tensors = load(raw)
+    shapes = expected_shapes(config)
+    problems = [f"{key}: expected {shapes[key]}, got {tuple(tensors[key].shape) if key in tensors else 'nothing'}"
+                for key in shapes if key not in tensors or tuple(tensors[key].shape) != shapes[key]]
+    if problems or set(tensors) != set(shapes):
+        raise NeurorackError(f"{weights_path} does not fit {run_dir / 'config.yaml'}: " + "; ".join(problems))
+    data_path = run_dir / "data.json"
+    data = json.loads(data_path.read_text()) if data_path.is_file() else {}
+    history_path = run_dir / "history.json"
+    history = json.loads(history_path.read_text()) if history_path.is_file() else {}
+    parameters = int(sum(t.size for t in tensors.values()))
+    card = {
+        "name": name or out_dir.name,
+        "format_version": FORMAT_VERSION,
+        "sample_rate": config.sample_rate,
+        "hop": config.hop,
+        "hop_ms": round(1000.0 * config.hop / config.sample_rate, 3),
+        "descriptors": [{"name": r.name, "unit": r.unit, "low": r.low, "high": r.high,
+                         "scale": "log" if r.log else "linear"} for r in DESCRIPTOR_RANGES],
+        "parameters": parameters,
+        "bytes": len(raw),
+        "macs_per_second_of_audio": int(macs_per_second(config)),
+        "widths": config.widths(),
+        "synthesis": {"n_harmonics": config.n_harmonics, "n_noise_bands": config.n_noise_bands},
+        "training": {
+            "run": run_dir.name,
+            "weights": weights,
+            "steps": len(history.get("train", [])) or None,
+            "final_train_loss": history["train"][-1] if history.get("train") else None,
+            "final_valid_loss": history["valid"][-1] if history.get("valid") else None,
+            "options": data.get("options", {}),
+            "data_folders": data.get("folders", []),
+            "licences": data.get("licences", {}),
+            "file_counts": {split: len(files) for split, files in data.get("splits", {}).items()},
+            "skipped": data.get("skipped", []),
+            "files": data.get("splits", {}),
+        },
+        "metrics": {},
+    }
+    card.update(extra_card or {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / WEIGHTS, raw)
+    atomic_write_text(out_dir / CONFIG, config_yaml(config))
+    write_card(out_dir, card)
+    write_checksums(out_dir)
+    return out_dir
+
+
+def write_card(model_dir: str | Path, card: dict) -> Path:
+    header = "# Model card: written by 'neurorack export'; metrics by 'neurorack eval --write'.\n"
+    return atomic_write_text(Path(model_dir) / CARD, header + yaml.safe_dump(card, sort_keys=False, width=110))
+
+
+def read_card(model_dir: str | Path) -> dict:
+    from neurorack.config.yaml_source import load_yaml
+
+    return load_yaml(Path(model_dir) / CARD).data

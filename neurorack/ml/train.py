@@ -1,0 +1,204 @@
+"""Training: crops of one-shots reconstructed from their own descriptors.
+
+A run folder (``neurorack train ... --out runs/NAME``) holds::
+
+    config.yaml          the architecture (ModelConfig)
+    data.json            the files used per split, their folders' licences, the options
+    checkpoint.pt        model, optimiser, step, RNG states, loss history (resume from it)
+    rewind.safetensors   the weights at ``rewind_step``: the lottery-ticket rewind point
+    weights.safetensors  the final weights
+    history.json         train and valid losses per step
+    losses.png           the loss curves
+
+Checkpoints are read back with ``torch.load(weights_only=True)``; weights are safetensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurorack.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from neurorack.errors import NeurorackError
+from neurorack.ml.architecture import ModelConfig, config_yaml, load_config
+from neurorack.ml.dataset import OneShotSet, random_crops
+from neurorack.ml.losses import multiscale_spectral_distance
+from neurorack.ml.model import DescriptorModel
+from neurorack.ml.train_options import TrainOptions
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+REWIND = "rewind.safetensors"
+WEIGHTS = "weights.safetensors"
+
+
+class TrainingError(NeurorackError):
+    """A run folder that cannot be started or resumed."""
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda: no CUDA device is available here")
+    return torch.device(name)
+
+
+def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
+    """The model's parameters as safetensors (contiguous CPU float32 copies)."""
+    from safetensors.torch import save
+
+    tensors = {name: value.detach().float().cpu().contiguous() for name, value in model.state_dict().items()}
+    return atomic_write_bytes(path, save(tensors))
+
+
+def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = None,
+          options: TrainOptions | None = None, resume: bool = False, data_info: dict | None = None,
+          progress: Callable[[float], None] | None = None) -> dict:
+    """Train (or resume) a run in ``out_dir``.
+
+    Args:
+        data: prepared one-shots with splits; trains on "train", validates on "valid".
+        config: the architecture (default: the shipped dense ``ModelConfig()``); ignored on resume.
+        resume: continue from ``out_dir/checkpoint.pt``; without it ``out_dir`` must hold no run.
+        data_info: written to ``data.json`` (file lists, licences).
+
+    Returns:
+        A summary: steps, final train and valid loss, seconds, device.
+    """
+    options = options or TrainOptions()
+    out_dir = Path(out_dir)
+    checkpoint_path = out_dir / CHECKPOINT
+    if resume and not checkpoint_path.is_file():
+        raise TrainingError(f"{out_dir}: no {CHECKPOINT} to resume from")
+    if not resume and checkpoint_path.exists():
+        raise TrainingError(f"{out_dir} already holds a run; resume it with --resume or pick another --out")
+    train_set, valid_set = data.subset("train"), data.subset("valid")
+    if len(train_set) == 0:
+        raise TrainingError("no sounds in the train split")
+    if len(valid_set) == 0:
+        valid_set = train_set
+    device = pick_device(options.device)
+    if resume:
+        config = load_config(out_dir / "config.yaml")
+    config = config or ModelConfig()
+    torch.manual_seed(options.seed)
+    model = DescriptorModel(config).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
+    decay = 0.1 ** (1.0 / max(options.steps, 1))
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, decay)
+    rng = np.random.default_rng(options.seed)
+    history: dict[str, list] = {"step": [], "train": [], "valid_step": [], "valid": []}
+    step = 0
+    if resume:
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        history = json.loads(state["history"])
+        step = int(state["step"])
+        log.info("resuming %s at step %d", out_dir, step)
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_dir / "config.yaml", config_yaml(config))
+        info = dict(data_info or {})
+        info["splits"] = {split: [n for n, s in zip(data.names, data.splits) if s == split]
+                          for split in ("train", "valid", "test")}
+        info["skipped"] = [f"{name}: {why}" for name, why in data.skipped]
+        info["options"] = dataclasses.asdict(options)
+        atomic_write_text(out_dir / "data.json", json.dumps(info, indent=1) + "\n")
+    valid_desc, valid_audio = random_crops(valid_set, options.crop_frames, options.valid_crops,
+                                           np.random.default_rng(options.seed + 1))
+    valid_desc, valid_audio = torch.from_numpy(valid_desc).to(device), torch.from_numpy(valid_audio).to(device)
+    started = time.perf_counter()
+    first_step = step
+    if step == 0 and options.rewind_step == 0:
+        save_weights(model, out_dir / REWIND)
+    deadline = None if options.max_minutes is None else started + 60.0 * options.max_minutes
+    while step < options.steps:
+        if deadline is not None and time.perf_counter() > deadline:
+            log.info("time limit reached at step %d", step)
+            _save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
+            break
+        descriptors, audio = random_crops(train_set, options.crop_frames, options.batch, rng)
+        descriptors, audio = torch.from_numpy(descriptors).to(device), torch.from_numpy(audio).to(device)
+        model.train()
+        predicted, _ = model(descriptors)
+        loss = multiscale_spectral_distance(predicted, audio)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        step += 1
+        history["step"].append(step)
+        history["train"].append(float(loss.detach()))
+        if step == options.rewind_step:
+            save_weights(model, out_dir / REWIND)
+        if step % options.checkpoint_every == 0 or step == options.steps:
+            history["valid_step"].append(step)
+            history["valid"].append(validation_loss(model, valid_desc, valid_audio))
+            _save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
+            plot_losses(history, out_dir / "losses.png")
+            log.info("step %d: train %.4f, valid %.4f", step, history["train"][-1], history["valid"][-1])
+        if progress is not None:
+            progress(step / options.steps)
+    save_weights(model, out_dir / WEIGHTS)
+    atomic_write_text(out_dir / "history.json", json.dumps(history) + "\n")
+    plot_losses(history, out_dir / "losses.png")
+    seconds = time.perf_counter() - started
+    return {"run": str(out_dir), "steps": step, "steps_this_session": step - first_step,
+            "train_loss": history["train"][-1] if history["train"] else None,
+            "valid_loss": history["valid"][-1] if history["valid"] else None,
+            "seconds": seconds, "device": str(device)}
+
+
+def validation_loss(model: DescriptorModel, descriptors: torch.Tensor, audio: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        predicted, _ = model(descriptors)
+        return float(multiscale_spectral_distance(predicted, audio))
+
+
+def _save_checkpoint(path: Path, model, optimiser, scheduler, rng, history, step: int) -> None:
+    state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+             "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+             "history": json.dumps(history), "step": step}
+    with atomic_open(path, "wb") as stream:
+        torch.save(state, stream)
+
+
+def plot_losses(history: dict, path: str | Path) -> None:
+    """Train loss (raw and smoothed) and validation loss against the step, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4), dpi=100)
+    axes = figure.add_subplot()
+    steps, losses = np.array(history["step"]), np.array(history["train"])
+    if len(losses):
+        axes.plot(steps, losses, color="0.8", linewidth=0.6, label="train (each step)")
+        width = max(1, len(losses) // 50)
+        smooth = np.convolve(losses, np.ones(width) / width, mode="valid")
+        axes.plot(steps[width - 1:], smooth, color="C0", label=f"train (mean of {width})")
+    if history["valid"]:
+        axes.plot(history["valid_step"], history["valid"], "o-", color="C1", label="valid")
+    axes.set_xlabel("step")
+    axes.set_ylabel("multi-scale spectral distance")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    with atomic_open(path, "wb") as stream:
+        figure.savefig(stream, format="png")

@@ -1,0 +1,129 @@
+"""Load an exported model folder (see ``neurorack.ml.export``), checking everything first.
+
+No torch and no unpickling: the weights are safetensors, read as NumPy arrays.
+A corrupt, truncated or mismatched model raises ``ModelLoadError`` naming the file and the
+problem; nothing is half-loaded, so the caller keeps playing its previous model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.errors import NeurorackError
+from neurorack.ml.architecture import ModelConfig, expected_shapes, load_config
+
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.yaml"
+CARD = "model.yaml"
+CHECKSUMS = "SHA256SUMS"
+
+
+class ModelLoadError(NeurorackError):
+    """A model folder that cannot be played."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A checked model folder.
+
+    Attributes:
+        path: the folder.
+        name: from the card (else the folder name).
+        config: the architecture.
+        weights: ``{state-dict key: float32 array}``, shapes as ``expected_shapes(config)``.
+        card: the parsed ``model.yaml``.
+    """
+
+    path: Path
+    name: str
+    config: ModelConfig
+    weights: dict[str, np.ndarray]
+    card: dict
+
+    @property
+    def parameters(self) -> int:
+        return int(sum(w.size for w in self.weights.values()))
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Read and check a model folder.
+
+    Checks, in order: the folder and its files exist; ``SHA256SUMS`` matches the weights and
+    config; the config is valid; the weights parse as safetensors; every tensor the config
+    implies is there with its shape, as finite float32, and nothing else.
+
+    Raises:
+        ModelLoadError (or ConfigError for a bad config.yaml / model.yaml): what is wrong, where.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder}: no such model folder")
+    for name in (WEIGHTS, CONFIG, CARD, CHECKSUMS):
+        if not (folder / name).is_file():
+            raise ModelLoadError(f"{folder}: {name} is missing; is this a model exported by 'neurorack export'?")
+    raw = (folder / WEIGHTS).read_bytes()
+    _verify_checksums(folder, {WEIGHTS: raw})
+    config = load_config(folder / CONFIG)
+    weights = _parse_weights(folder / WEIGHTS, raw)
+    _check_shapes(folder, weights, config)
+    from neurorack.config.yaml_source import load_yaml
+
+    card = load_yaml(folder / CARD).data
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"{folder / CARD}: expected a mapping (the model card)")
+    if card.get("sample_rate", config.sample_rate) != config.sample_rate:
+        raise ModelLoadError(f"{folder / CARD}: sample_rate {card.get('sample_rate')} differs from "
+                             f"{CONFIG}'s {config.sample_rate}")
+    return LoadedModel(folder, str(card.get("name") or folder.name), config, weights, card)
+
+
+def _verify_checksums(folder: Path, already_read: dict[str, bytes]) -> None:
+    listed: dict[str, str] = {}
+    for number, line in enumerate((folder / CHECKSUMS).read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise ModelLoadError(f"{folder / CHECKSUMS}:{number}: expected 'SHA256  FILE', got {line!r}")
+        listed[parts[1]] = parts[0].lower()
+    for name in (WEIGHTS, CONFIG):
+        if name not in listed:
+            raise ModelLoadError(f"{folder / CHECKSUMS}: no checksum for {name}")
+        data = already_read.get(name)
+        if data is None:
+            data = (folder / name).read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != listed[name]:
+            raise ModelLoadError(f"{folder / name}: corrupt or modified: sha256 {actual[:12]}... differs from "
+                                 f"{listed[name][:12]}... in {CHECKSUMS}")
+
+
+def _parse_weights(path: Path, raw: bytes) -> dict[str, np.ndarray]:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        return load(raw)
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise ModelLoadError(f"{path}: not readable safetensors (truncated or corrupt?): {exc}") from None
+
+
+def _check_shapes(folder: Path, weights: dict[str, np.ndarray], config: ModelConfig) -> None:
+    shapes = expected_shapes(config)
+    problems = []
+    for key, shape in shapes.items():
+        if key not in weights:
+            problems.append(f"{key} is missing")
+        elif tuple(weights[key].shape) != shape:
+            problems.append(f"{key} has shape {tuple(weights[key].shape)}, {CONFIG} implies {shape}")
+        elif weights[key].dtype != np.float32:
+            problems.append(f"{key} is {weights[key].dtype}, expected float32")
+        elif not np.all(np.isfinite(weights[key])):
+            problems.append(f"{key} holds NaN or Inf")
+    problems += [f"{key} is not part of this architecture" for key in weights if key not in shapes]
+    if problems:
+        raise ModelLoadError(f"{folder / WEIGHTS} does not match {folder / CONFIG}: " + "; ".join(problems))

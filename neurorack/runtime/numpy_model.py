@@ -1,0 +1,146 @@
+"""The model's inference in NumPy: the same equations as ``neurorack.ml.model`` and
+``neurorack.ml.synth``, one frame at a time, with explicit state, and no torch.
+
+Per frame (hop samples): the network runs once on one descriptor vector (a few small
+matrix-vector products), then synthesis renders the hop as two matrix-vector products per
+processor: with ramped amplitudes ``a_n = p + (c - p) * (n + 1) / hop``,
+``sum_k a_nk * s_nk = S @ p + r * (S @ (c - p))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+from neurorack.ml.synth_tables import noise_bands
+from neurorack.runtime.loader import LoadedModel
+
+TWO_PI = 2.0 * math.pi
+MAX_GAIN_NEPERS = 1.5  # as neurorack.ml.model
+
+
+@dataclass
+class NumpyState:
+    """Everything carried between frames (one voice).
+
+    Attributes:
+        hidden: [gru_width] GRU state.
+        harmonic_amps: [K], noise_amps: [Nb]: the last frame's amplitudes.
+        f0_hz: the last frame's fundamental (< 0: none yet).
+        phase: the fundamental's phase in radians (float64, 0..2pi).
+        noise_pos: read position in the noise table.
+    """
+
+    hidden: np.ndarray
+    harmonic_amps: np.ndarray
+    noise_amps: np.ndarray
+    f0_hz: float
+    phase: float
+    noise_pos: int
+
+
+class NumpyModel:
+    """Streams a loaded model frame by frame.
+
+    Args:
+        model: from ``load_model``.
+    """
+
+    def __init__(self, model: LoadedModel):
+        c = model.config
+        w = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in model.weights.items()}
+        self.config = c
+        self.name = model.name
+        self.hop = c.hop
+        self.sample_rate = c.sample_rate
+        self._w = w
+        self._g = c.gru_width
+        self._t = c.trunk_width
+        self._k = c.n_harmonics
+        self._nb = c.n_noise_bands
+        self._low = np.array([r.low for r in DESCRIPTOR_RANGES], dtype=np.float64)
+        self._high = np.array([r.high for r in DESCRIPTOR_RANGES], dtype=np.float64)
+        self._log = np.array([r.log for r in DESCRIPTOR_RANGES])
+        self._low_scaled = np.where(self._log, np.log(np.maximum(self._low, 1e-12)), self._low)
+        self._high_scaled = np.where(self._log, np.log(self._high), self._high)
+        self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
+        self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
+        n = np.arange(1, c.hop + 1, dtype=np.float64)
+        self._ramp = (n / c.hop).astype(np.float32)
+        self._n = n
+        self._n_quad = n * (n + 1) / (2 * c.hop)
+        self._k_range = np.arange(1, c.n_harmonics + 1, dtype=np.float32)
+
+    def initial_state(self) -> NumpyState:
+        return NumpyState(np.zeros(self._g, np.float32), np.zeros(self._k, np.float32),
+                          np.zeros(self._nb, np.float32), -1.0, 0.0, 0)
+
+    def decode(self, descriptors: np.ndarray, state: NumpyState) -> np.ndarray:
+        """One frame of the network: raw descriptors [5] -> head outputs [K + Nb + 2]; updates the GRU state."""
+        w, g = self._w, self._g
+        values = np.minimum(np.maximum(descriptors.astype(np.float64), self._low), self._high)
+        values = np.where(self._log, np.log(np.maximum(values, 1e-12)), values)
+        x = (2.0 * (values - self._low_scaled) / (self._high_scaled - self._low_scaled) - 1.0).astype(np.float32)
+        x = np.maximum(w["input.weight"] @ x + w["input.bias"], 0.0)
+        gi = w["gru.weight_ih_l0"] @ x + w["gru.bias_ih_l0"]
+        gh = w["gru.weight_hh_l0"] @ state.hidden + w["gru.bias_hh_l0"]
+        reset_update = 1.0 / (1.0 + np.exp(-(gi[:2 * g] + gh[:2 * g])))
+        new = np.tanh(gi[2 * g:] + reset_update[:g] * gh[2 * g:])
+        update = reset_update[g:]
+        state.hidden = (1.0 - update) * new + update * state.hidden
+        trunk = w["trunk.weight"] @ state.hidden + w["trunk.bias"]
+        y = trunk[:self._t] / (1.0 + np.exp(-trunk[self._t:]))
+        inner = np.maximum(w["residual_in.weight"] @ y + w["residual_in.bias"], 0.0)
+        y = y + w["residual_out.weight"] @ inner + w["residual_out.bias"]
+        return w["head.weight"] @ y + w["head.bias"]
+
+    def controls(self, head: np.ndarray, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Head outputs -> harmonic amps [K], noise amps [Nb], f0 (Hz)."""
+        k, nb = self._k, self._nb
+        level = 10.0 ** (min(max(float(descriptors[0]), -90.0), 0.0) / 20.0)
+        level *= math.exp(MAX_GAIN_NEPERS * math.tanh(float(head[k + nb + 1])))
+        mix = 1.0 / (1.0 + math.exp(-float(head[k + nb])))
+        harmonic = np.exp(head[:k] - head[:k].max())
+        harmonic *= (level * mix * math.sqrt(2.0)) / harmonic.sum()
+        noise = np.exp(head[k:k + nb] - head[k:k + nb].max())
+        noise *= (level * (1.0 - mix)) / noise.sum()
+        f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
+        return harmonic.astype(np.float32), noise.astype(np.float32), f0
+
+    def render_frame(self, descriptors: np.ndarray, state: NumpyState, out: np.ndarray) -> None:
+        """Render one frame into ``out`` ([hop] float, overwritten) and advance ``state``.
+
+        Args:
+            descriptors: [5] raw descriptors (``DESCRIPTOR_NAMES`` order and units).
+        """
+        head = self.decode(descriptors, state)
+        harmonic_amps, noise_amps, f0 = self.controls(head, descriptors)
+        hop = self.hop
+        prev_f0 = f0 if state.f0_hz < 0 else state.f0_hz
+        w_prev, w_cur = prev_f0 * TWO_PI / self.sample_rate, f0 * TWO_PI / self.sample_rate
+        slope = w_cur - w_prev
+        phase = np.remainder(state.phase + self._n * w_prev + slope * self._n_quad, TWO_PI).astype(np.float32)
+        waves = np.sin(phase[:, None] * self._k_range)  # [hop, K]
+        if self._k * max(w_prev, w_cur) >= math.pi:  # some harmonics cross Nyquist: mute them per sample
+            omega = (np.float32(w_prev) + np.float32(slope) * self._ramp).astype(np.float32)
+            waves *= (omega[:, None] * self._k_range) < math.pi
+        previous = state.harmonic_amps
+        tone = waves @ previous + self._ramp * (waves @ (harmonic_amps - previous))
+        position = state.noise_pos
+        bands = self._wrapped[position:position + hop]
+        hiss = bands @ state.noise_amps + self._ramp * (bands @ (noise_amps - state.noise_amps))
+        out[:] = tone + hiss
+        state.phase = float(np.remainder(state.phase + hop * w_prev + slope * ((hop + 1) / 2), TWO_PI))
+        state.noise_pos = (position + hop) % self._table.shape[0]
+        state.harmonic_amps, state.noise_amps, state.f0_hz = harmonic_amps, noise_amps, f0
+
+    def render(self, descriptors: np.ndarray, state: NumpyState | None = None) -> np.ndarray:
+        """Render frames [T, 5] -> audio [T * hop] float32 (from silence unless ``state`` is given)."""
+        state = state or self.initial_state()
+        out = np.empty(len(descriptors) * self.hop, dtype=np.float32)
+        for index, frame in enumerate(descriptors):
+            self.render_frame(frame, state, out[index * self.hop:(index + 1) * self.hop])
+        return out
