@@ -13,8 +13,8 @@ from neurorack.audio.backends.sound_device import NoAudioDevice, SoundDeviceBack
 from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import ModuleConfig
-from neurorack.controls.script import ScriptedControls
-from neurorack.errors import NeurorackError
+from neurorack.config.board import load_board
+from neurorack.hardware.panel import open_panel
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink
 
@@ -35,29 +35,28 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     """
     if not mock:
         find_output_device(config.audio.device)  # the most basic problem first: no sound device
-        raise NeurorackError(
-            f"board '{config.board}': reading CV, gates and the encoder from hardware is not available in "
-            "this version yet; run the module with simulated controls: 'neurorack run --mock'"
-        )
+    board = load_board("mock" if mock else config.board)  # a bad board file fails before anything starts
     request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
     service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
     service.status("loading the voice")
     voice = TestVoice(config.audio.sample_rate)
     engine = Engine(voice, config.audio, config.output)
+    controls = open_panel(board, engine.post_gate, state_dir=config.resolved_state_dir())
     backend = SoundDeviceBackend(engine, config.audio.device)
     try:
         backend.start()
     except NoAudioDevice as exc:
+        if not mock:
+            controls.close()
+            raise
         log.warning("%s", exc)
         log.warning("mock mode: playing in real time into %s instead", wav_path)
         backend = PacedWavBackend(engine, wav_path)
         backend.start()
-    controls = ScriptedControls(engine)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    log.info("running in mock mode with scripted gates on %s, voice: %s; stop with Ctrl-C",
-             backend.device_name, voice.name)
-    controls.start()
+    log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
+             board.name, controls.adc.description, backend.device_name, voice.name)
     service.ready(engine, backend.device_name)  # voice loaded, stream started
     started = time.monotonic()
     try:
@@ -69,7 +68,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     finally:
         log.info("stopping: fading out")
         service.stopping()
-        controls.stop()
+        controls.close()
         backend.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,8 +1,9 @@
 """The push switch: press and release, then short or long press, with debouncing.
 
-A change of level is accepted at once and then the switch is ignored for ``debounce_s``
-(its chatter); when that time is over the level is read again, so a change that happened
-inside the window is not lost. ``long`` is sent while the switch is still held, once it
+A press is accepted on its first edge (no added latency), then the switch is ignored for
+``debounce_s`` (its chatter). A release is accepted once the switch has been quiet for
+``debounce_s``, so chatter on a press can never look like a release, even when the GPIO
+callbacks arrive late; it is stamped with the time of its last edge. ``long`` is sent while the switch is still held, once it
 has been held ``long_press_s``; releasing it then sends only ``release``. A release
 before that sends ``release`` and ``short``.
 """
@@ -41,6 +42,7 @@ class Button:
         self.clock = clock
         self._lock = threading.Lock()
         self._last_change_s = -float("inf")
+        self._last_edge_s = -float("inf")
         self._long_timer: threading.Timer | None = None
         self._settle_timer: threading.Timer | None = None
         self._long_sent = False
@@ -50,9 +52,12 @@ class Button:
         gpio.add_event_detect(pin, gpio.BOTH, callback=self._on_edge)
 
     def _on_edge(self, _channel: int) -> None:
-        self._consider(self.clock())
+        now = self.clock()
+        with self._lock:
+            self._last_edge_s = now
+        self._consider(now, settled=False)
 
-    def _consider(self, now: float) -> None:
+    def _consider(self, now: float, settled: bool) -> None:
         events = []
         with self._lock:
             if self._closed:
@@ -60,34 +65,42 @@ class Button:
             pressed = self.gpio.input(self.pin) == self.pressed_level
             if pressed == self.is_pressed:
                 return
-            if now - self._last_change_s < self.debounce_s:
-                self._schedule_settle(now)
+            if pressed and now - self._last_change_s < self.debounce_s:
+                self._schedule_settle(self._last_change_s + self.debounce_s - now)
                 return
+            if not pressed and not (settled and now - self._last_edge_s >= self.debounce_s):
+                self._schedule_settle(self._last_edge_s + self.debounce_s - now)
+                return
+            at = now if pressed else self._last_edge_s  # a release happened at its last edge
             self.is_pressed = pressed
-            self._last_change_s = now
-            self._schedule_settle(now)
+            self._last_change_s = at
             if pressed:
                 self._long_sent = False
-                events.append(ButtonEvent("press", now))
-                self._long_timer = threading.Timer(self.long_press_s, self._on_long, args=(now,))
+                events.append(ButtonEvent("press", at))
+                self._long_timer = threading.Timer(self.long_press_s, self._on_long, args=(at,))
                 self._long_timer.daemon = True
                 self._long_timer.start()
             else:
                 if self._long_timer is not None:
                     self._long_timer.cancel()
-                events.append(ButtonEvent("release", now))
+                events.append(ButtonEvent("release", at))
                 if not self._long_sent:
-                    events.append(ButtonEvent("short", now))
+                    events.append(ButtonEvent("short", at))
         for event in events:
             self.when_event(event)
 
-    def _schedule_settle(self, now: float) -> None:
+    def _schedule_settle(self, delay_s: float) -> None:
+        """Look at the switch again once it has been quiet for the debounce time."""
         if self._settle_timer is not None and self._settle_timer.is_alive():
             return
-        delay = max(self._last_change_s + self.debounce_s - now, 0.0) + 1e-4
-        self._settle_timer = threading.Timer(delay, lambda: self._consider(self.clock()))
+        self._settle_timer = threading.Timer(max(delay_s, 0.0) + 1e-4, self._on_settle)
         self._settle_timer.daemon = True
         self._settle_timer.start()
+
+    def _on_settle(self) -> None:
+        with self._lock:
+            self._settle_timer = None  # this timer is done; _consider may start the next
+        self._consider(self.clock(), settled=True)
 
     def _on_long(self, pressed_at: float) -> None:
         with self._lock:

@@ -109,6 +109,9 @@ class ControlPoller:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> ControlPoller:
+        """Start polling; calling it again while it runs does nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return self
         self._thread = threading.Thread(target=self._run, name="neurorack-adc-poller", daemon=True)
         self._thread.start()
         return self
