@@ -56,6 +56,11 @@ def load_yaml(path: str | Path) -> YamlDocument:
     return parse_yaml(text, source)
 
 
+MAX_DEPTH = 64  # levels of sections and lists
+MAX_NODES = 100_000  # values, counting every expansion of an alias
+MAX_DIGITS = 1000  # digits of one whole number
+
+
 class _ConfigLoader(yaml.SafeLoader):
     """SafeLoader that keeps mapping keys as written (``on:`` stays "on", not True) and
     leaves timestamps as text: config files need neither, and both confuse messages."""
@@ -81,12 +86,16 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     """
     loader = _ConfigLoader(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ConfigError([Problem(source, "", None, f"nests too deeply; expected at most {MAX_DEPTH} "
+                                                         "levels of sections and lists")]) from None
         if node is None:
             return YamlDocument(source, {}, {})
         lines: dict[KeyPath, int] = {}
         problems: list[Problem] = []
-        _index_lines(node, (), lines, problems, source)
+        _index_lines(node, (), lines, problems, source, [MAX_NODES])
         if problems:
             raise ConfigError(problems)
         data = loader.construct_document(node)
@@ -103,8 +112,20 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
 
 
 def _index_lines(
-    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], source: str
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], source: str,
+    budget: list[int],
 ) -> None:
+    """Record key lines and repeated keys; stop at absurd depth or size (aliases that expand
+    exponentially, a "billion laughs" file) with one problem instead of hanging."""
+    budget[0] -= 1
+    if budget[0] < 0 or len(path) > MAX_DEPTH:
+        reason = (f"nests more than {MAX_DEPTH} levels deep" if len(path) > MAX_DEPTH
+                  else f"expands to more than {MAX_NODES} values (anchors and aliases?)")
+        raise ConfigError([Problem(source, dotted(path), node.start_mark.line + 1,
+                                   f"{reason}; expected a small config file")])
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+        problems.append(Problem(source, dotted(path), node.start_mark.line + 1,
+                                f"expected a number of at most {MAX_DIGITS} digits, got {len(node.value)} digits"))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -114,9 +135,9 @@ def _index_lines(
                 problems.append(Problem(source, dotted(child), key_node.start_mark.line + 1, "appears twice; keep one"))
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, problems, source)
+            _index_lines(value_node, child, lines, problems, source, budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, problems, source)
+            _index_lines(item, child, lines, problems, source, budget)

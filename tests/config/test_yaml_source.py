@@ -119,3 +119,34 @@ def test_load_yaml_empty_file_is_an_empty_mapping(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("", encoding="utf-8")
     assert load_yaml(path).data == {}
+
+
+def test_deeply_nested_lists_are_one_config_error_not_a_recursion_traceback():
+    text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "deep.yaml")
+    assert "nests too deeply" in str(only_problem(info))
+
+
+def test_nesting_beyond_the_depth_limit_names_the_key_and_line():
+    text = "a: " + "[" * 80 + "]" * 80 + "\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "deep.yaml")
+    problem = only_problem(info)
+    assert problem.line == 1 and problem.key.startswith("a[1]") and "levels deep" in problem.message
+
+
+def test_exponential_alias_expansion_is_refused_quickly_instead_of_hanging():
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    with pytest.raises(ConfigError) as info:
+        parse_yaml("\n".join(lines) + "\n", "laughs.yaml")
+    assert "expands to more than" in only_problem(info).message
+
+
+def test_a_whole_number_with_thousands_of_digits_names_its_key_and_line():
+    with pytest.raises(ConfigError) as info:
+        parse_yaml("audio:\n  block_size: " + "9" * 5000 + "\n", "huge.yaml")
+    problem = only_problem(info)
+    assert (problem.key, problem.line) == ("audio.block_size", 2)
+    assert "at most 1000 digits" in problem.message
