@@ -174,7 +174,10 @@ class Engine:
             for offset, edge in self._onsets_in_block(start):
                 self._render_voices(mix[cursor:offset], cursor)
                 cursor = offset
-                if edge.rising:
+                on_gate = getattr(self.voice, "on_gate", None)  # voices that tell gates and edges apart
+                if on_gate is not None:
+                    on_gate(edge)
+                elif edge.rising:
                     self.voice.trigger(edge.velocity)
             self._render_voices(mix[cursor:], cursor)
             healthy = self.output.process(mix)

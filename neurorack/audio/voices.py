@@ -29,6 +29,9 @@ class Voice(Protocol):
     def reset(self) -> None:
         """Return to silence, forgetting all state (after a NaN or an error)."""
 
+    # Optional: ``on_gate(edge: GateEdge) -> None``. A voice that has it receives every edge
+    # (either gate, rising or falling) at its onset sample instead of ``trigger``.
+
 
 class TestVoice:
     """A decaying sine plus a short noise burst: the built-in test and fallback voice.

@@ -1,0 +1,1 @@
+"""The instrument: sound banks, trajectories, CV routing, the polyphonic voice and the module."""

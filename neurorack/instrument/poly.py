@@ -1,0 +1,305 @@
+"""The instrument's voice: several hits of the model at once, each following its sound's
+descriptor trajectory, modulated live by the CVs.
+
+``PolyVoice`` implements the engine's ``Voice`` protocol (plus ``on_gate`` so it can tell
+gate 1 from gate 2). Each slot owns a streaming model state (``NumpyModel.initial_state``)
+and renders one model frame (``hop`` samples) at a time into its own buffer, starting on the
+exact sample where the engine triggered it, so onsets stay sample-accurate whatever the block
+size. Per frame the slot reads its trajectory (time-scaled by the decay CV, blended towards the
+morph partner), applies velocity and the CV modulation, and asks the model for ``hop`` samples.
+
+Slots: ``voices`` can sound at once; a new hit beyond that steals the oldest, which fades out
+in ``FADE_MS`` on one of two spare slots. ``retrigger: restart`` and choke groups fade the
+voices they cut off the same way, so nothing clicks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorack.audio.engine import GateEdge
+from neurorack.instrument.routing import NEUTRAL, Modulation
+from neurorack.instrument.trajectory import (
+    CENTROID,
+    FLATNESS,
+    LOUDNESS,
+    PITCH,
+    Trajectory,
+)
+from neurorack.ml.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
+from neurorack.runtime.numpy_model import NumpyModel
+
+FADE_MS = 4.0
+SPARE_SLOTS = 2
+MIN_VELOCITY = 0.05
+GATE2_MODES = ("second", "accent", "choke")
+ACCENT_DB = 6.0
+
+_LOW = np.array([r.low for r in DESCRIPTOR_RANGES])
+_HIGH = np.array([r.high for r in DESCRIPTOR_RANGES])
+
+
+@dataclass(frozen=True)
+class PlayableSound:
+    """A sound ready to play.
+
+    Attributes:
+        name: shown on the screen.
+        trajectory: its descriptor frames (gain and tuning already applied).
+        mode: ``one_shot`` or ``drone`` (loops until cut off).
+        retrigger: ``stack`` or ``restart``.
+        choke_group: > 0: hits cut off ringing voices of the same group.
+        morph_to: index of the sound the morph CV blends towards (None: none).
+    """
+
+    name: str
+    trajectory: Trajectory
+    mode: str = "one_shot"
+    retrigger: str = "stack"
+    choke_group: int = 0
+    morph_to: int | None = None
+
+
+class _Slot:
+    """One sounding hit."""
+
+    def __init__(self, model: NumpyModel):
+        self.model = model
+        self.buffer = np.zeros(model.hop)
+        self.active = False
+        self.clear()
+
+    def clear(self) -> None:
+        self.active = False
+        self.state = self.model.initial_state()
+        self.sound = 0
+        self.position = 0.0
+        self.velocity_db = 0.0
+        self.age = 0
+        self.read = self.model.hop   # buffer used up: the next sample needs a new frame
+        self.fade_left = -1          # samples of fade-out left (-1: not fading)
+        self.released = False        # the trajectory has ended; one silent frame ramps to zero
+
+
+class PolyVoice:
+    """Polyphonic model voice over a sound bank.
+
+    Args:
+        model: the streaming model.
+        sounds: the playable sounds, in bank order.
+        modulation: returns the CVs' current ``Modulation`` (called once per rendered block).
+        voices: how many hits sound at once before the oldest is stolen (at least 1).
+        gate2: what gate 2 does: ``second`` (plays ``second_sound``), ``accent`` (the current
+            sound, ``ACCENT_DB`` louder) or ``choke`` (fades every voice out).
+        second_sound: the sound gate 2 plays in ``second`` mode (None: the one after the current).
+        continue_from: a voice this one replaces (model switch): its ringing hits carry on here.
+    """
+
+    def __init__(self, model: NumpyModel, sounds: Sequence[PlayableSound],
+                 modulation: Callable[[], Modulation] = lambda: NEUTRAL, voices: int = 6, gate2: str = "second",
+                 second_sound: int | None = None, continue_from: PolyVoice | None = None):
+        if not sounds:
+            raise ValueError("a PolyVoice needs at least one sound")
+        if gate2 not in GATE2_MODES:
+            raise ValueError(f"gate2 must be one of {GATE2_MODES}, got {gate2!r}")
+        self.model = model
+        self.name = f"{model.name} ({len(sounds)} sounds)"
+        self.sounds = tuple(sounds)
+        self.modulation = modulation
+        self.voices = max(1, int(voices))
+        self.gate2 = gate2
+        self.second_sound = second_sound
+        self.current = 0
+        self.hop = model.hop
+        self.fade_samples = max(1, round(FADE_MS * model.sample_rate / 1000.0))
+        self._fade_gain = np.arange(self.fade_samples, 0, -1, dtype=np.float64) / self.fade_samples
+        self._slots = [_Slot(model) for _ in range(self.voices + SPARE_SLOTS)]
+        self._scratch = np.zeros(model.hop)
+        self._descriptors = np.zeros(len(DESCRIPTOR_RANGES))
+        self._blend = np.zeros(len(DESCRIPTOR_RANGES))
+        self._mod = NEUTRAL
+        self._hits = 0
+        self._continue_from = continue_from
+        if continue_from is not None:
+            self.current = min(continue_from.current, len(self.sounds) - 1)
+
+    # -- control (any thread: single assignments) -------------------------------------------
+
+    def select(self, index: int) -> None:
+        """Make sound ``index`` the one gate 1 plays."""
+        if not 0 <= index < len(self.sounds):
+            raise IndexError(f"no sound {index}; the bank has {len(self.sounds)}")
+        self.current = index
+
+    @property
+    def active_voices(self) -> int:
+        """Slots sounding and not fading out (render thread's view)."""
+        return sum(1 for s in self._slots if s.active and s.fade_left < 0)
+
+    # -- the Voice protocol (render thread) ------------------------------------------------------
+
+    def on_gate(self, edge: GateEdge) -> None:
+        """A gate edge at its onset sample: gate 0 plays the current sound; gate 1 per ``gate2``."""
+        if not edge.rising:
+            return
+        if edge.gate == 0:
+            self.play(self.current, edge.velocity)
+        elif self.gate2 == "second":
+            index = self.second_sound if self.second_sound is not None else (self.current + 1) % len(self.sounds)
+            self.play(index, edge.velocity)
+        elif self.gate2 == "accent":
+            self.play(self.current, edge.velocity, ACCENT_DB)
+        else:
+            self.choke_all()
+
+    def trigger(self, velocity: float = 1.0) -> None:
+        """Play the current sound (the engine's plain gate)."""
+        self.play(self.current, velocity)
+
+    def play(self, index: int, velocity: float = 1.0, boost_db: float = 0.0) -> None:
+        """Start sound ``index`` at the next rendered sample."""
+        sound = self.sounds[index]
+        for slot in self._slots:
+            if not slot.active or slot.fade_left >= 0:
+                continue
+            cut = sound.retrigger == "restart" and slot.sound == index
+            cut |= sound.choke_group > 0 and self.sounds[slot.sound].choke_group == sound.choke_group
+            if cut:
+                slot.fade_left = self.fade_samples
+        playing = [s for s in self._slots if s.active and s.fade_left < 0]
+        if len(playing) >= self.voices:
+            min(playing, key=lambda s: s.age).fade_left = self.fade_samples
+        slot = self._free_slot()
+        slot.clear()
+        slot.active = True
+        slot.sound = index
+        velocity = min(max(float(velocity) + self._mod.velocity_offset, MIN_VELOCITY), 1.0)
+        slot.velocity_db = 20.0 * math.log10(velocity) + boost_db
+        self._hits += 1
+        slot.age = self._hits
+
+    def choke_all(self) -> None:
+        """Fade every sounding voice out."""
+        for slot in self._slots:
+            if slot.active and slot.fade_left < 0:
+                slot.fade_left = self.fade_samples
+
+    def render(self, out: np.ndarray) -> None:
+        """Overwrite ``out`` ([frames] float64) with the sum of all sounding slots."""
+        if self._continue_from is not None:
+            self._take_over(self._continue_from)
+            self._continue_from = None
+        self._mod = self.modulation()
+        out[:] = 0.0
+        for slot in self._slots:
+            if slot.active:
+                self._render_slot(slot, out)
+
+    def reset(self) -> None:
+        """Silence: forget every slot's state."""
+        for slot in self._slots:
+            slot.clear()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _free_slot(self) -> _Slot:
+        for slot in self._slots:
+            if not slot.active:
+                return slot
+        fading = [s for s in self._slots if s.fade_left >= 0]
+        return min(fading or self._slots, key=lambda s: (s.fade_left if s.fade_left >= 0 else 1 << 30, s.age))
+
+    def _render_slot(self, slot: _Slot, out: np.ndarray) -> None:
+        n = len(out)
+        done = 0
+        hop = self.hop
+        while done < n and slot.active:
+            if slot.read >= hop:
+                if slot.released:
+                    slot.clear()
+                    return
+                self._next_frame(slot)
+            take = min(hop - slot.read, n - done)
+            segment = slot.buffer[slot.read:slot.read + take]
+            if slot.fade_left >= 0:
+                take = min(take, slot.fade_left)
+                start = self.fade_samples - slot.fade_left
+                scratch = self._scratch[:take]
+                np.multiply(segment[:take], self._fade_gain[start:start + take], out=scratch)
+                out[done:done + take] += scratch
+                slot.fade_left -= take
+                if slot.fade_left == 0:
+                    slot.clear()
+                    return
+            else:
+                out[done:done + take] += segment
+            slot.read += take
+            done += take
+
+    def _next_frame(self, slot: _Slot) -> None:
+        """Render the slot's next model frame into its buffer."""
+        sound = self.sounds[slot.sound]
+        frames = sound.trajectory.frames
+        count = len(frames)
+        mod = self._mod
+        position = slot.position
+        if sound.mode == "drone":
+            position %= count
+        d = self._descriptors
+        if position >= count:  # the trajectory has ended: one frame at silence ramps the amplitudes to 0
+            d[:] = frames[-1]
+            d[LOUDNESS] = SILENCE_DB
+            slot.released = True
+        else:
+            _sample(frames, position, d)
+            if mod.morph > 0.0 and sound.morph_to is not None:
+                other = self.sounds[sound.morph_to].trajectory.frames
+                blend = self._blend
+                _sample(other, position * len(other) / count, blend)
+                _morph(d, blend, mod.morph)
+            d[LOUDNESS] += slot.velocity_db + mod.loudness_db
+            d[CENTROID] *= mod.centroid_ratio
+            d[FLATNESS] *= mod.flatness_ratio
+            d[PITCH] *= mod.pitch_ratio
+        np.clip(d, _LOW, _HIGH, out=d)
+        self.model.render_frame(d, slot.state, slot.buffer)
+        slot.read = 0
+        slot.position += 1.0 / max(mod.time_scale, 1e-3)
+
+    def _take_over(self, previous: PolyVoice) -> None:
+        """Carry the previous voice's ringing hits on (same sounds, positions and velocities)."""
+        free = iter(self._slots)
+        for old in previous._slots:
+            if not old.active or old.fade_left >= 0 or old.sound >= len(self.sounds):
+                continue
+            slot = next(free, None)
+            if slot is None:
+                break
+            slot.clear()
+            slot.active = True
+            slot.sound, slot.position, slot.velocity_db, slot.age = old.sound, old.position, old.velocity_db, old.age
+        self._hits = previous._hits
+
+
+def _sample(frames: np.ndarray, position: float, out: np.ndarray) -> None:
+    """Linear interpolation of ``frames`` ([T, 5]) at fractional frame ``position`` into ``out``."""
+    last = len(frames) - 1
+    index = min(int(position), last)
+    fraction = position - index
+    if index >= last or fraction <= 0.0:
+        out[:] = frames[index]
+        return
+    out[:] = frames[index] * (1.0 - fraction) + frames[index + 1] * fraction
+
+
+def _morph(a: np.ndarray, b: np.ndarray, amount: float) -> None:
+    """Blend descriptors ``a`` towards ``b`` in place: dB linearly, the others in the log domain."""
+    a[LOUDNESS] += (b[LOUDNESS] - a[LOUDNESS]) * amount
+    for column in (CENTROID, FLATNESS, PITCH):
+        low = max(a[column], 1e-9)
+        a[column] = low * (max(b[column], 1e-9) / low) ** amount
+    a[4] += (b[4] - a[4]) * amount

@@ -1,0 +1,65 @@
+"""A sound bank made playable: the checked YAML (``neurorack.config.sound_bank``) with each
+sound's trajectory read from its template file or sampled from its curves, gain and tuning
+applied, and morph partners resolved to indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.config.sound_bank import SoundBank, load_sound_bank
+from neurorack.instrument.poly import PlayableSound
+from neurorack.instrument.trajectory import (
+    LOUDNESS,
+    PITCH,
+    Trajectory,
+    clip_to_ranges,
+    from_curves,
+    load_template,
+)
+from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class LoadedBank:
+    """A bank ready for ``PolyVoice``.
+
+    Attributes:
+        bank: the checked file.
+        sounds: one ``PlayableSound`` per bank entry, in order.
+    """
+
+    bank: SoundBank
+    sounds: tuple[PlayableSound, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sounds)
+
+    def second_sound(self) -> int | None:
+        """The index gate 2 plays in ``second`` mode (None: the one after the current)."""
+        return None if self.bank.gate2_sound is None else self.bank.index_of(self.bank.gate2_sound)
+
+
+def load_bank(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE) -> LoadedBank:
+    """Load a bank file and every template it names.
+
+    Raises:
+        ConfigError: the bank file is wrong; TemplateError: a template file is.
+    """
+    bank = load_sound_bank(path)
+    names = [s.name for s in bank.sounds]
+    sounds = []
+    for spec in bank.sounds:
+        template = bank.template_path(spec)
+        trajectory = (load_template(template, hop, sample_rate) if template is not None
+                      else from_curves(spec.curves, hop, sample_rate))
+        frames = trajectory.frames.copy()
+        frames[:, LOUDNESS] += spec.gain_db
+        frames[:, PITCH] *= 2.0 ** (spec.tune_semitones / 12.0)
+        trajectory = Trajectory(clip_to_ranges(frames.astype(np.float32)), hop, sample_rate)
+        morph = names.index(spec.morph_to) if spec.morph_to is not None else None
+        sounds.append(PlayableSound(spec.name, trajectory, spec.mode, spec.retrigger, spec.choke_group, morph))
+    return LoadedBank(bank, tuple(sounds))
