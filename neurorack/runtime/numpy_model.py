@@ -65,7 +65,7 @@ class NumpyModel:
         self._high = np.array([r.high for r in DESCRIPTOR_RANGES], dtype=np.float64)
         self._log = np.array([r.log for r in DESCRIPTOR_RANGES])
         self._low_scaled = np.where(self._log, np.log(np.maximum(self._low, 1e-12)), self._low)
-        self._high_scaled = np.where(self._log, np.log(self._high), self._high)
+        self._high_scaled = np.where(self._log, np.log(np.maximum(self._high, 1e-12)), self._high)
         self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
         self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
         n = np.arange(1, c.hop + 1, dtype=np.float64)

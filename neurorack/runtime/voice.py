@@ -1,0 +1,144 @@
+"""A voice for the engine that plays a model: each gate plays a descriptor trajectory.
+
+Contract (``neurorack.audio.voices.Voice``): ``trigger(velocity)``, ``render(out)``, ``reset()``.
+
+The model renders whole frames (``hop`` samples) into a small buffer; ``render`` copies any
+block size out of it, so block size never changes the samples. ``trigger`` drops the rest
+of the frame in progress and starts the next frame at once, so an onset lands on the sample
+the engine asks for. Velocity shifts the trajectory's loudness by ``20 * log10(velocity)`` dB.
+After the trajectory, frames of silence let the last amplitudes ramp to zero; then the voice
+idles (no model work) and returns to its initial state, so hits from silence are identical.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.ml.descriptors import SILENCE_DB
+from neurorack.runtime.loader import load_model
+from neurorack.runtime.numpy_model import NumpyModel
+
+log = logging.getLogger(__name__)
+
+TAIL_FRAMES = 2  # silent frames after a trajectory: amplitudes ramp to 0 over one frame
+DEFAULT_MODEL_NAMES = ("trimmed", "dense")
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def drum_template(pitch_hz: float = 110.0, decay_s: float = 0.4, centroid_hz: float = 1500.0,
+                  flatness: float = 0.05, confidence: float = 0.9, peak_db: float = -6.0,
+                  hop_s: float = 256 / 48000) -> np.ndarray:
+    """A descriptor trajectory for a drum hit: loudness falls by 60 dB over ``decay_s``,
+    the pitch drops by a fifth of its value in the first 50 ms, the centroid falls by half.
+
+    Returns:
+        [frames, 5] raw descriptors (``DESCRIPTOR_NAMES`` order), frames = decay_s / hop_s.
+    """
+    frames = max(int(round(decay_s / hop_s)), 1)
+    t = np.arange(frames) * hop_s
+    loudness = peak_db - 60.0 * t / decay_s
+    pitch = pitch_hz * (1.0 + 0.2 * np.exp(-t / 0.05))
+    centroid = centroid_hz * (0.5 + 0.5 * np.exp(-t / (0.3 * decay_s)))
+    columns = [loudness, centroid, np.full(frames, flatness), pitch, np.full(frames, confidence)]
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+class ModelVoice:
+    """Plays ``template`` through ``model`` on every trigger.
+
+    Args:
+        model: the streaming model.
+        template: [frames, 5] raw descriptor trajectory.
+    """
+
+    def __init__(self, model: NumpyModel, template: np.ndarray):
+        template = np.asarray(template, dtype=np.float32)
+        if template.ndim != 2 or template.shape[1] != 5 or len(template) == 0:
+            raise ValueError(f"expected a descriptor trajectory [frames, 5], got shape {template.shape}")
+        self.model = model
+        self.name = f"model {model.name}"
+        self.sample_rate = model.sample_rate
+        self._template = template
+        self._silence = template[-1].copy()
+        self._silence[0] = SILENCE_DB
+        self._frame = np.zeros(model.hop, dtype=np.float32)
+        self._descriptors = np.zeros(5, dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = self.model.initial_state()
+        self._position = len(self._template) + TAIL_FRAMES  # idle
+        self._offset = self.model.hop  # the frame buffer is used up
+        self._gain_db = 0.0
+
+    @property
+    def is_idle(self) -> bool:
+        return self._position >= len(self._template) + TAIL_FRAMES and self._offset >= self.model.hop
+
+    def trigger(self, velocity: float = 1.0) -> None:
+        velocity = min(max(float(velocity), 0.0), 1.0)
+        if self.is_idle:
+            self._state = self.model.initial_state()
+        else:
+            self._state.hidden[:] = 0.0
+        self._gain_db = 20.0 * np.log10(max(velocity, 1e-3))
+        self._position = 0
+        self._offset = self.model.hop
+
+    def render(self, out: np.ndarray) -> None:
+        done = 0
+        hop = self.model.hop
+        while done < len(out):
+            if self._offset >= hop:
+                if self._position >= len(self._template) + TAIL_FRAMES:
+                    out[done:] = 0.0
+                    return
+                self._next_frame()
+            take = min(len(out) - done, hop - self._offset)
+            out[done:done + take] = self._frame[self._offset:self._offset + take]
+            self._offset += take
+            done += take
+
+    def _next_frame(self) -> None:
+        if self._position < len(self._template):
+            self._descriptors[:] = self._template[self._position]
+            self._descriptors[0] += self._gain_db
+        else:
+            self._descriptors[:] = self._silence
+        self.model.render_frame(self._descriptors, self._state, self._frame)
+        self._position += 1
+        self._offset = 0
+
+
+def build_model_voice(models_dir: str | Path | None, model: str | None, sample_rate: int):
+    """The engine's default voice: the configured model playing a drum trajectory, or the
+    test voice (with a warning saying why) when no model can play.
+
+    Args:
+        models_dir: folder of model folders (None: the models shipped in the repository).
+        model: a folder name in ``models_dir`` or a path (None: "trimmed", else "dense").
+        sample_rate: the engine's rate; a model of another rate is refused.
+    """
+    from neurorack.audio.voices import TestVoice
+    from neurorack.errors import NeurorackError
+
+    folder = Path(models_dir).expanduser() if models_dir else SHIPPED_MODELS_DIR
+    if model:
+        candidates = [Path(model).expanduser() if Path(model).expanduser().is_dir() else folder / model]
+    else:
+        candidates = [folder / name for name in DEFAULT_MODEL_NAMES if (folder / name).is_dir()]
+    if not candidates:
+        log.warning("no model in %s (looked for %s); playing the test voice", folder, ", ".join(DEFAULT_MODEL_NAMES))
+        return TestVoice(sample_rate)
+    try:
+        loaded = load_model(candidates[0])
+        if loaded.config.sample_rate != sample_rate:
+            raise NeurorackError(f"{candidates[0]}: model runs at {loaded.config.sample_rate} Hz, "
+                                 f"the engine at {sample_rate} Hz")
+    except NeurorackError as exc:
+        log.warning("cannot play the model (%s); playing the test voice", exc)
+        return TestVoice(sample_rate)
+    return ModelVoice(NumpyModel(loaded), drum_template())

@@ -1,0 +1,77 @@
+"""Loading exported models: identical output, and clear refusals of broken folders."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurorack.config.schema import ConfigError
+from neurorack.ml.export import write_checksums
+from neurorack.runtime.loader import ModelLoadError, load_model
+from neurorack.runtime.numpy_model import NumpyModel
+from neurorack.runtime.voice import drum_template
+from tests.runtime.tiny_model import export_tiny
+
+
+@pytest.fixture
+def exported(tmp_path):
+    return export_tiny(tmp_path)
+
+
+def test_export_then_load_plays_the_same_samples_as_the_trained_model(exported):
+    folder, torch_model = exported
+    loaded = load_model(folder)
+    descriptors = drum_template(decay_s=0.3)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(descriptors)[None])[0][0].numpy()
+    played = NumpyModel(loaded).render(descriptors)
+    assert np.abs(expected).max() > 1e-3
+    assert np.allclose(played, expected, atol=1e-5)
+    assert loaded.parameters == sum(p.numel() for p in torch_model.parameters())
+    assert loaded.card["parameters"] == loaded.parameters
+    assert loaded.name == "tiny"
+
+
+def test_a_flipped_byte_in_the_weights_is_refused_by_its_checksum(exported):
+    folder, _ = exported
+    data = bytearray((folder / "weights.safetensors").read_bytes())
+    data[-5] ^= 0xFF
+    (folder / "weights.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="weights.safetensors: corrupt or modified"):
+        load_model(folder)
+
+
+def test_truncated_weights_are_refused_even_with_a_matching_checksum(exported):
+    folder, _ = exported
+    data = (folder / "weights.safetensors").read_bytes()
+    (folder / "weights.safetensors").write_bytes(data[:len(data) // 2])
+    write_checksums(folder)
+    with pytest.raises(ModelLoadError, match="not readable safetensors"):
+        load_model(folder)
+
+
+def test_weights_that_do_not_fit_the_config_are_refused_naming_the_tensor(exported):
+    folder, _ = exported
+    config = (folder / "config.yaml").read_text().replace("gru_width: 16", "gru_width: 12")
+    (folder / "config.yaml").write_text(config)
+    write_checksums(folder)
+    with pytest.raises(ModelLoadError, match=r"gru.weight_hh_l0 has shape \(48, 16\), config.yaml implies \(36, 12\)"):
+        load_model(folder)
+
+
+def test_a_bad_config_value_names_file_line_and_key(exported):
+    folder, _ = exported
+    config = (folder / "config.yaml").read_text().replace("n_harmonics: 8", "n_harmonics: many")
+    (folder / "config.yaml").write_text(config)
+    write_checksums(folder)
+    line = next(i for i, text in enumerate(config.splitlines(), start=1) if text.startswith("n_harmonics"))
+    with pytest.raises(ConfigError, match=rf"config.yaml:{line}: n_harmonics: expected a whole number"):
+        load_model(folder)
+
+
+def test_missing_files_and_folders_are_named(exported, tmp_path):
+    folder, _ = exported
+    with pytest.raises(ModelLoadError, match="no such model folder"):
+        load_model(tmp_path / "nothing")
+    (folder / "SHA256SUMS").unlink()
+    with pytest.raises(ModelLoadError, match="SHA256SUMS is missing"):
+        load_model(folder)
