@@ -37,7 +37,7 @@ def drum_template(pitch_hz: float = 110.0, decay_s: float = 0.4, centroid_hz: fl
     Returns:
         [frames, 5] raw descriptors (``DESCRIPTOR_NAMES`` order), frames = decay_s / hop_s.
     """
-    frames = max(int(round(decay_s / hop_s)), 1)
+    frames = max(round(decay_s / hop_s), 1)
     t = np.arange(frames) * hop_s
     loudness = peak_db - 60.0 * t / decay_s
     pitch = pitch_hz * (1.0 + 0.2 * np.exp(-t / 0.05))

@@ -10,7 +10,12 @@ from neurorack.audio.voices import TestVoice
 from neurorack.ml.descriptors import SILENCE_DB
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
-from neurorack.runtime.voice import TAIL_FRAMES, ModelVoice, build_model_voice, drum_template
+from neurorack.runtime.voice import (
+    TAIL_FRAMES,
+    ModelVoice,
+    build_model_voice,
+    drum_template,
+)
 from tests.runtime.tiny_model import export_tiny
 
 TEMPLATE = drum_template(pitch_hz=180.0, decay_s=0.2)
