@@ -9,12 +9,16 @@ import time
 from pathlib import Path
 
 from neurorack.audio.backends.paced_wav import PacedWavBackend
-from neurorack.audio.backends.sound_device import NoAudioDevice, SoundDeviceBackend, find_output_device
+from neurorack.audio.backends.sound_device import (
+    NoAudioDevice,
+    SoundDeviceBackend,
+    find_output_device,
+)
 from neurorack.audio.engine import Engine
-from neurorack.audio.voices import TestVoice
-from neurorack.config.module import ModuleConfig
 from neurorack.config.board import load_board
+from neurorack.config.module import ModuleConfig
 from neurorack.hardware.panel import open_panel
+from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink
 
@@ -39,9 +43,13 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
     service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
     service.status("loading the voice")
-    voice = TestVoice(config.audio.sample_rate)
+    panel_ref: list = []  # the CVs are read from the panel, which opens once the engine exists
+    module_voice = open_instrument(config, lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
+                                   saved_state(config))
+    voice = module_voice.voice
     engine = Engine(voice, config.audio, config.output)
     controls = open_panel(board, engine.post_gate, state_dir=config.resolved_state_dir())
+    panel_ref.append(controls)
     backend = SoundDeviceBackend(engine, config.audio.device)
     try:
         backend.start()
@@ -53,6 +61,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
         log.warning("mock mode: playing in real time into %s instead", wav_path)
         backend = PacedWavBackend(engine, wav_path)
         backend.start()
+    ui = start_module_ui(config, board, mock, module_voice, engine, controls)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
@@ -68,6 +77,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     finally:
         log.info("stopping: fading out")
         service.stopping()
+        ui.stop()
         controls.close()
         backend.stop()
         for sig, handler in previous.items():

@@ -168,6 +168,18 @@ class Navigator:
             self._set(item.setting, item.spec.nudge(self.state.get(item.setting), steps))
         elif isinstance(screen, ConfirmScreen):
             self._replace(replace(screen, yes=steps > 0))
+        elif isinstance(screen, HomeScreen):
+            self._step_sound(steps)
+
+    def _step_sound(self, steps: int) -> None:
+        """Home page: select the next or previous sound of the bank (wrapping)."""
+        names = [s.name for s in self._safe(self.facade.sounds, ())]
+        if not names:
+            return
+        index = names.index(self.state.sound) if self.state.sound in names else 0
+        value = names[(index + steps) % len(names)]
+        if self._run(lambda: self.facade.select_sound(value)):
+            self._set("sound", value, notify=False)
 
     def _short(self) -> None:
         screen = self.screen

@@ -1,0 +1,182 @@
+"""The real ``ModuleFacade``: what the UI sees of the instrument, the engine and the panel.
+
+Every call returns at once: model loads run on the instrument's worker thread and report
+through ``task()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from neurorack import __version__
+from neurorack.audio.engine import Engine
+from neurorack.controls.events import InputStatus
+from neurorack.errors import NeurorackError
+from neurorack.instrument.instrument import Instrument
+from neurorack.state import CvRoute
+from neurorack.ui.facade import ModelInfo, SoundInfo, SystemInfo, TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+def installed_models(models_dir: str | Path) -> list[tuple[ModelInfo, Path]]:
+    """The model folders under ``models_dir`` that have a readable card, by name."""
+    import yaml
+
+    found = []
+    root = Path(models_dir)
+    if not root.is_dir():
+        return found
+    for card_path in sorted(root.glob("*/model.yaml")):
+        try:
+            card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            log.warning("%s: unreadable model card, skipped: %s", card_path, exc)
+            continue
+        if not isinstance(card, dict):
+            continue
+        metrics = card.get("metrics") or {}
+        rtf = metrics.get("realtime_factor") if isinstance(metrics, dict) else None
+        info = ModelInfo(card_path.parent.name, int(card.get("parameters") or 0), int(card.get("bytes") or 0),
+                         float(rtf) if isinstance(rtf, (int, float)) else None)
+        found.append((info, card_path.parent))
+    return found
+
+
+class InstrumentFacade:
+    """The module as the UI sees it.
+
+    Args:
+        instrument: the playing instrument.
+        engine: its engine (stats, output gain).
+        models_dir: where installed models live.
+        input_status: returns the panel's latest ``InputStatus``.
+        warnings: returns the module's current problems (ADC fault, fallbacks, ...).
+    """
+
+    def __init__(self, instrument: Instrument, engine: Engine, models_dir: str | Path,
+                 input_status: Callable[[], InputStatus] = InputStatus,
+                 warnings: Callable[[], Sequence[str]] = tuple):
+        self.instrument = instrument
+        self.engine = engine
+        self.models_dir = Path(models_dir)
+        self._input_status = input_status
+        self._warnings = warnings
+        self._models_cache: tuple[float, list] = (-1e9, [])
+        self._cpu_sample: tuple[float, float] | None = None
+
+    def sounds(self) -> Sequence[SoundInfo]:
+        return tuple(SoundInfo(spec.name, spec.detail) for spec in self.instrument.bank.bank.sounds)
+
+    def models(self) -> Sequence[ModelInfo]:
+        now = time.monotonic()
+        if now - self._models_cache[0] > 5.0:
+            self._models_cache = (now, installed_models(self.models_dir))
+        return tuple(info for info, _ in self._models_cache[1])
+
+    def input_status(self) -> InputStatus:
+        return self._input_status()
+
+    def engine_stats(self) -> Mapping[str, Any]:
+        return self.engine.stats()
+
+    def system_info(self) -> SystemInfo:
+        return SystemInfo(__version__, None, self._cpu_percent(), _temperature_c(), *_memory_mb(), _uptime_s())
+
+    def warnings(self) -> Sequence[str]:
+        return tuple(self._warnings())
+
+    def task(self) -> TaskStatus | None:
+        task = self.instrument.task
+        if task is None:
+            return None
+        if task.error:
+            return TaskStatus(task.label, task.fraction, None, task.error)
+        if task.done:
+            return None
+        return TaskStatus(task.label, task.fraction)
+
+    def preview_sound(self, name: str) -> None:
+        self._sound(name)
+        self.instrument.preview(name)
+
+    def select_sound(self, name: str) -> None:
+        self._sound(name)
+        self.instrument.select_sound(name)
+
+    def load_model(self, name: str) -> None:
+        self.models()
+        paths = {info.name: path for info, path in self._models_cache[1]}
+        if name not in paths:
+            raise NeurorackError(f"model '{name}' is not installed in {self.models_dir}")
+        try:
+            self.instrument.switch_model(paths[name])
+        except RuntimeError as exc:
+            raise NeurorackError(str(exc)) from None
+
+    def apply_setting(self, key: str, value: Any) -> None:
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "routing" and parts[1] in ("cv1", "cv2", "cv3", "cv4"):
+            index = int(parts[1][2]) - 1
+            route = self.instrument.router.routes[index]
+            fields = {"target": route.target, "amount": route.amount, "offset": route.offset}
+            if parts[2] in fields:
+                fields[parts[2]] = value
+                self.instrument.router.set_route(index, CvRoute(**fields))
+        elif key == "levels.gain_db":
+            self.engine.output.gain = 10.0 ** (float(value) / 20.0)  # one float swap, read per block
+
+    def run_action(self, action: str) -> None:
+        if action in ("shutdown", "reboot"):
+            from neurorack.service.power import request_power_action
+
+            request_power_action(action)
+        elif action == "calibrate":
+            raise NeurorackError("stop the module, then run 'neurorack calibrate' from a shell")
+        elif action == "restart_audio":
+            raise NeurorackError("restart the service to apply: 'systemctl restart neurorack'")
+        else:
+            raise NeurorackError(f"unknown action '{action}'")
+
+    def _sound(self, name: str) -> None:
+        if name not in self.instrument.sound_names:
+            raise NeurorackError(f"sound '{name}' is not in the bank {self.instrument.bank.bank.source.name}")
+
+    def _cpu_percent(self) -> float | None:
+        """This process's CPU use since the last call, in % of one core."""
+        now, used = time.monotonic(), time.process_time()
+        previous, self._cpu_sample = self._cpu_sample, (now, used)
+        if previous is None or now - previous[0] <= 0:
+            return None
+        return 100.0 * (used - previous[1]) / (now - previous[0])
+
+
+def _memory_mb() -> tuple[float | None, float | None]:
+    try:
+        with open("/proc/self/statm") as handle:
+            resident_pages = int(handle.read().split()[1])
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, total / 2**20
+    except (OSError, ValueError, IndexError):
+        return None, None
+
+
+def _uptime_s() -> float | None:
+    try:
+        with open("/proc/uptime") as handle:
+            return float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _temperature_c() -> float | None:
+    try:
+        with open("/sys/class/thermal/thermal_zone0/temp") as handle:
+            return int(handle.read()) / 1000.0
+    except (OSError, ValueError):
+        return None

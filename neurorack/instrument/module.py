@@ -1,0 +1,142 @@
+"""The module assembled for the daemon: which model and bank to play, the instrument's voice,
+and the UI on the board's OLED (or a terminal / an in-memory screen in mock mode).
+
+``open_instrument`` never stops the module from starting: with no installed model or a
+broken one it falls back to the built-in test voice and says why in the warnings.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurorack.audio.voices import TestVoice
+from neurorack.config.module import ModuleConfig
+from neurorack.errors import NeurorackError
+from neurorack.instrument.instrument import Instrument
+from neurorack.state import ModuleState, StateStore
+
+log = logging.getLogger(__name__)
+
+BANK_FILE = "sounds.yaml"
+SHIPPED_BANK = Path(__file__).resolve().parents[2] / "sounds" / "default.yaml"
+SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def models_dir(config: ModuleConfig) -> Path:
+    """The folder of installed models."""
+    return Path(config.models_dir).expanduser() if config.models_dir else SHIPPED_MODELS
+
+
+def choose_model(root: Path, wanted: str | None) -> Path | None:
+    """``wanted`` if it is installed, else the first installed model by name, else None."""
+    if wanted and (root / wanted / "model.yaml").is_file():
+        return root / wanted
+    installed = sorted(p.parent for p in root.glob("*/model.yaml")) if root.is_dir() else []
+    return installed[0] if installed else None
+
+
+def choose_bank(config: ModuleConfig, model_dir: Path) -> Path:
+    """The configured bank, else the model's own ``sounds.yaml``, else the shipped default bank."""
+    if config.sound_bank:
+        return Path(config.sound_bank).expanduser()
+    own = model_dir / BANK_FILE
+    return own if own.is_file() else SHIPPED_BANK
+
+
+@dataclass
+class ModuleVoice:
+    """What the daemon plays.
+
+    Attributes:
+        voice: the instrument's voice, or the test voice as a fallback.
+        instrument: None when falling back.
+        warnings: why it fell back, for the home page.
+    """
+
+    voice: object
+    instrument: Instrument | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_instrument(config: ModuleConfig, read_volts: Callable[[], tuple], state: ModuleState | None = None
+                    ) -> ModuleVoice:
+    """Load the saved (or first installed) model with its sound bank, select the saved sound."""
+    state = state or ModuleState()
+    root = models_dir(config)
+    model_dir = choose_model(root, state.model)
+    if model_dir is None:
+        message = f"no model installed in {root}: playing the test voice"
+        log.warning("%s", message)
+        return ModuleVoice(TestVoice(config.audio.sample_rate), None, ["no model: test voice"])
+    bank = choose_bank(config, model_dir)
+    try:
+        instrument = Instrument(model_dir, bank, read_volts, state.routing)
+    except NeurorackError as exc:
+        log.warning("cannot play %s with %s, playing the test voice: %s", model_dir.name, bank, exc)
+        return ModuleVoice(TestVoice(config.audio.sample_rate), None, [f"model failed: {model_dir.name}"])
+    if state.sound in instrument.sound_names:
+        instrument.select_sound(state.sound)
+    log.info("model %s, sound bank %s (%d sounds), sound %s", model_dir.name, bank, len(instrument.sound_names),
+             instrument.current_sound)
+    return ModuleVoice(instrument.voice, instrument)
+
+
+def saved_state(config: ModuleConfig) -> ModuleState:
+    """The module's saved settings (defaults if none or unreadable)."""
+    return StateStore(config.resolved_state_dir()).load()
+
+
+class LatestFrame:
+    """A display that only keeps the last image (mock mode without a terminal)."""
+
+    def __init__(self):
+        self.image = None
+        self.count = 0
+
+    def show(self, image) -> None:
+        self.image = image
+        self.count += 1
+
+    def set_brightness(self, level: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def open_display(board, mock: bool):
+    """The board's OLED; in mock mode the terminal (when stdout is one) or an in-memory screen."""
+    from neurorack.ui.display import TerminalView, open_oled
+
+    if mock:
+        return TerminalView() if sys.stdout.isatty() else LatestFrame()
+    d = board.display
+    return open_oled(d.driver, d.interface, d.bus, d.address, rotate=d.rotation)
+
+
+def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: ModuleVoice, engine, panel):
+    """Start the UI thread on the panel's events, with the instrument's facade."""
+    from neurorack.instrument.facade import InstrumentFacade
+    from neurorack.ui.mock_facade import MockFacade
+    from neurorack.ui.ui_thread import start_ui
+
+    if module_voice.instrument is not None:
+        module_voice.instrument.attach(engine)
+        facade = InstrumentFacade(module_voice.instrument, engine, models_dir(config), panel.status,
+                                  lambda: module_voice.warnings)
+    else:
+        import time
+
+        facade = MockFacade(time.monotonic, sounds=(), models=())
+        facade.warning_list = list(module_voice.warnings)
+    display = open_display(board, mock)
+    ui = start_ui(facade, panel.events, display, config.resolved_state_dir())
+    instrument = module_voice.instrument
+    if instrument is not None and ui.state.sound != instrument.current_sound:
+        navigator = ui.loop.navigator  # show the sound that plays (the saved one was not in this bank)
+        navigator.state = navigator.state.with_value("sound", instrument.current_sound)
+    return ui
