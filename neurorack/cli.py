@@ -19,8 +19,8 @@ from neurorack.errors import NeurorackError
 # Modules that add their own subcommands. Each has ``register(commands, benches)``, which
 # adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
 # import nothing heavy (torch, hardware libraries) at module level.
-COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands", "neurorack.ml.trim.commands",
-                                     "neurorack.hardware.commands", "neurorack.instrument.commands")
+COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
+                                     "neurorack.instrument.commands")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
