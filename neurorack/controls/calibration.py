@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from neurorack.atomic import atomic_write_text
 from neurorack.config.board import CV_INPUTS, BoardConfig

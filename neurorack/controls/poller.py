@@ -19,17 +19,19 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import numpy as np
-
 from neurorack.audio.engine import GateEdge
 from neurorack.config.board import CV_INPUTS, GATE_INPUTS, POT_INPUTS, BoardConfig
 from neurorack.controls.cv import Conditioning, CvInput, code_to_adc_volts
 from neurorack.controls.events import InputStatus
 from neurorack.controls.gates import SchmittTrigger
+from neurorack.realtime import request_realtime
 
 log = logging.getLogger(__name__)
 
 RAIL_WARNING_S = 0.5
+# SCHED_FIFO priority of the poller: above the daemon's other threads, below the render thread
+# (neurorack.realtime.RENDER_PRIORITY), so gate edges are timely and audio still comes first.
+POLLER_PRIORITY = 60
 
 
 class AdcReader(Protocol):
@@ -64,15 +66,17 @@ class ControlPoller:
         gate_sink: called with each ``GateEdge`` on the poller thread; it must not block.
         conditioning: per-input conditioning (``board_conditioning``); None: the board file's.
         clock: monotonic seconds.
+        priority: SCHED_FIFO priority of the thread (None: leave it as it is).
     """
 
     def __init__(self, adc: AdcReader, board: BoardConfig, gate_sink: Callable[[GateEdge], None],
                  conditioning: Mapping[str, Conditioning] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, priority: int | None = POLLER_PRIORITY):
         self.adc = adc
         self.board = board
         self.gate_sink = gate_sink
         self.clock = clock
+        self.priority = priority
         self.conditioning = dict(conditioning or board_conditioning(board))
         self.period_s = 1.0 / board.adc.poll_hz
         self.others_per_poll = board.adc.others_per_poll
@@ -91,8 +95,9 @@ class ControlPoller:
                 wired = board.input(name)
                 self._others.append((wired.channel, slot,
                                      CvInput(self.conditioning[name], wired.smoothing_ms / 1000.0, reference)))
-        self.values = np.zeros(len(CV_INPUTS) + len(POT_INPUTS))  # jack volts (cv1..cv4), then pots 0..1
-        self.codes = np.full(8, -1, dtype=np.int64)  # the last code of each channel
+        # Plain lists: one element is replaced at a time, which is atomic under the GIL.
+        self.values = [0.0] * (len(CV_INPUTS) + len(POT_INPUTS))  # jack volts (cv1..cv4), then pots 0..1
+        self.codes = [-1] * 8  # the last code of each channel
         self._next_other = 0
         # counters (written by the poller thread only)
         self.polls = 0
@@ -101,6 +106,8 @@ class ControlPoller:
         self.errors = 0
         self.fault: str | None = None
         self.thread_cpu_s = 0.0
+        self.is_realtime = False
+        self.last_poll_s: float | None = None
         self.started_at: float | None = None
         self._rail_since: float | None = None
         self._stop = threading.Event()
@@ -121,7 +128,7 @@ class ControlPoller:
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(2.0)
 
-    def __enter__(self) -> ControlPoller:
+    def __enter__(self) -> ControlPoller:  # noqa: PYI034 - the started poller
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -131,7 +138,7 @@ class ControlPoller:
 
     def status(self) -> InputStatus:
         """A snapshot of the inputs: CVs in jack volts, pots 0..1, gate states, fault."""
-        values = self.values.tolist()
+        values = list(self.values)
         gates = [trigger.is_high for _, _, trigger in self._gates] + [False, False]
         return InputStatus(cv_volts=tuple(values[:4]), pots=tuple(values[4:6]), gates=(gates[0], gates[1]),
                            fault=self.fault)
@@ -140,11 +147,14 @@ class ControlPoller:
         """Counters for logs and benchmarks."""
         elapsed = (self.clock() - self.started_at) if self.started_at else 0.0
         return {"polls": self.polls, "reads": self.reads, "overruns": self.overruns, "errors": self.errors,
-                "fault": self.fault, "elapsed_s": elapsed, "thread_cpu_s": self.thread_cpu_s}
+                "fault": self.fault, "elapsed_s": elapsed, "thread_cpu_s": self.thread_cpu_s,
+                "realtime": self.is_realtime}
 
     # -- the thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self.priority is not None:
+            self.is_realtime = request_realtime(self.priority, "the ADC poller")
         cpu_start = time.thread_time()
         self.started_at = self.clock()
         due = self.started_at
@@ -188,11 +198,12 @@ class ControlPoller:
             self.polls += 1
             return
         self.polls += 1
+        self.last_poll_s = self.clock()
         self._check_rails()
 
     def _check_rails(self) -> None:
         codes = self.codes
-        low, high = int(codes.min()), int(codes.max())
+        low, high = min(codes), max(codes)
         at_rail = low == high and low in (0, 1023)
         now = self.clock()
         if at_rail:

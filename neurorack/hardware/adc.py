@@ -27,6 +27,7 @@ class OpenedAdc:
     close: Callable[[], None]
     description: str
     chip: SimulatedMcp3008 | None = None
+    scenario_start: float | None = None  # monotonic time of the scenario's t = 0
 
 
 def open_simulated_adc(board: BoardConfig, scenario: Scenario | None = None, noise_lsb: float = SIMULATED_NOISE_LSB,
@@ -45,13 +46,14 @@ def open_simulated_adc(board: BoardConfig, scenario: Scenario | None = None, noi
     from adafruit_mcp3xxx.mcp3008 import MCP3008
 
     scenario = scenario or default_scenario()
-    chip = SimulatedMcp3008(pin_voltages(board, scenario, clock(), scales), board.adc.reference_volts,
+    start = clock()
+    chip = SimulatedMcp3008(pin_voltages(board, scenario, start, scales), board.adc.reference_volts,
                             board.adc.supply_volts, noise_lsb=noise_lsb, seed=seed, clock=clock)
     chip_select = SimulatedChipSelect()
     bus = SimulatedSpiBus(chip, chip_select)
     driver = MCP3008(bus, chip_select, ref_voltage=board.adc.reference_volts, baudrate=board.adc.clock_hz)
     return OpenedAdc(driver, lambda: None, f"simulated MCP3008 on a simulated SPI bus at {board.adc.clock_hz} Hz",
-                     chip)
+                     chip, start)
 
 
 def open_adc(board: BoardConfig, scenario: Scenario | None = None) -> OpenedAdc:

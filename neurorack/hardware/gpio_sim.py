@@ -19,7 +19,7 @@ import itertools
 import random
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 class SimulatedGPIO:
@@ -37,7 +37,6 @@ class SimulatedGPIO:
     RISING = 31
     FALLING = 32
     BOTH = 33
-    RPI_INFO = {"TYPE": "simulated"}
 
     def __init__(self, seed: int | None = None):
         self._mode: int | None = None

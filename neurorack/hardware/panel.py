@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from neurorack.audio.engine import GateEdge
 from neurorack.config.board import BoardConfig
@@ -74,7 +74,7 @@ class Panel:
         """The latest CVs, pots, gates and ADC fault."""
         return self.poller.status()
 
-    def start(self) -> "Panel":
+    def start(self) -> Panel:
         """Start polling (``open_panel`` already did)."""
         self.poller.start()
         return self
