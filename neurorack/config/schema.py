@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -157,7 +158,13 @@ def coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
         return None, f"expected a whole number, got {_describe(value)}"
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value), None
+            try:
+                number = float(value)
+            except OverflowError:
+                return None, f"expected a number of usual size, got one with {len(str(abs(value)))} digits"
+            if not math.isfinite(number):
+                return None, f"expected a finite number, got {_describe(value)}"
+            return number, None
         return None, f"expected a number, got {_describe(value)}"
     if kind is str:
         return (value, None) if isinstance(value, str) else (None, f"expected text, got {_describe(value)}")

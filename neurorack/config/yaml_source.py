@@ -86,6 +86,7 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     """
     loader = _ConfigLoader(text)
     try:
+        _check_depth(text, source)
         try:
             node = loader.get_single_node()
         except RecursionError:
@@ -109,6 +110,34 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(source, data, lines)
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` at its key and line, before the (recursive)
+    composer sees it; the event parser itself is iterative."""
+    frames: list[list] = []  # per open collection: [is_mapping, key or index, expecting a key, next index]
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frames.pop()
+            continue
+        if not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
+                                  yaml.SequenceStartEvent)):
+            continue
+        if frames:
+            frame = frames[-1]
+            if frame[0] and frame[2] and isinstance(event, yaml.ScalarEvent):
+                frame[1], frame[2] = event.value, False  # a key; its value comes next
+                continue
+            if frame[0]:
+                frame[2] = True
+            else:
+                frame[1], frame[3] = frame[3], frame[3] + 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(frames) >= MAX_DEPTH:
+                path = tuple(f[1] for f in frames if f[1] is not None)
+                raise ConfigError([Problem(source, dotted(path), event.start_mark.line + 1,
+                                           f"nests more than {MAX_DEPTH} levels deep; expected a small config file")])
+            frames.append([isinstance(event, yaml.MappingStartEvent), None, True, 0])
 
 
 def _index_lines(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -209,3 +210,16 @@ def test_describe_defaults_writes_help_comments_nested_sections_and_scalars():
     assert "name: null" in lines
     assert "enabled: true" in lines
     assert "count: 3" in lines
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_coerce_refuses_nan_and_inf_for_a_number(value):
+    converted, error = coerce(value, float)
+    assert converted is None
+    assert error.startswith("expected a finite number, got")
+
+
+def test_coerce_refuses_a_whole_number_too_large_for_a_float_instead_of_raising():
+    converted, error = coerce(10**999, float)
+    assert converted is None
+    assert error == "expected a number of usual size, got one with 1000 digits"

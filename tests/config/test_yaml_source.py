@@ -125,15 +125,16 @@ def test_deeply_nested_lists_are_one_config_error_not_a_recursion_traceback():
     text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
     with pytest.raises(ConfigError) as info:
         parse_yaml(text, "deep.yaml")
-    assert "nests too deeply" in str(only_problem(info))
+    problem = only_problem(info)
+    assert problem.line == 1 and "nests more than 64 levels deep" in problem.message
 
 
-def test_nesting_beyond_the_depth_limit_names_the_key_and_line():
-    text = "a: " + "[" * 80 + "]" * 80 + "\n"
+def test_nesting_beyond_the_depth_limit_names_the_line_where_it_goes_too_deep():
+    text = "a: 1\nb:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(80))
     with pytest.raises(ConfigError) as info:
         parse_yaml(text, "deep.yaml")
     problem = only_problem(info)
-    assert problem.line == 1 and problem.key.startswith("a[1]") and "levels deep" in problem.message
+    assert problem.line == 2 + 64 and "nests more than 64 levels deep" in problem.message
 
 
 def test_exponential_alias_expansion_is_refused_quickly_instead_of_hanging():
@@ -150,3 +151,11 @@ def test_a_whole_number_with_thousands_of_digits_names_its_key_and_line():
     problem = only_problem(info)
     assert (problem.key, problem.line) == ("audio.block_size", 2)
     assert "at most 1000 digits" in problem.message
+
+
+def test_deep_nesting_under_a_key_names_that_key():
+    text = "audio:\n  block_size: " + "[" * 100 + "1" + "]" * 100 + "\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "deep.yaml")
+    problem = only_problem(info)
+    assert problem.key.startswith("audio.block_size[1][1]") and problem.line == 2
