@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "state.yaml"
 CV_INPUTS = 4
 # What a CV input can drive: a model descriptor or a voice parameter.
-CV_TARGETS = ("none", "pitch", "loudness", "centroid", "noisiness", "velocity", "decay")
+CV_TARGETS = ("none", "pitch", "loudness", "centroid", "noisiness", "velocity", "decay", "morph")
 
 
 def _length(count: int) -> typing.Callable[[list], str | None]:

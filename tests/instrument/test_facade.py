@@ -1,0 +1,95 @@
+"""The real facade: sounds, model cards, routing from the menu, background model switch,
+and the encoder on the home page stepping through the sounds."""
+
+import time
+
+import numpy as np
+
+from neurorack.audio.backends.offline import render_offline
+from neurorack.audio.engine import Engine, GateEdge
+from neurorack.controls.events import EncoderTurn
+from neurorack.instrument.facade import InstrumentFacade
+from neurorack.instrument.instrument import Instrument
+from neurorack.state import ModuleState
+from neurorack.ui.menu import load_menu
+from neurorack.ui.navigation import Navigator
+from tests.instrument.model_fixture import make_model
+
+BANK = """\
+sounds:
+  - name: Low
+    curves: {duration_s: 1, loudness_db: [[0, -10]], pitch_hz: [[0, 110]]}
+  - name: High
+    curves: {duration_s: 1, loudness_db: [[0, -10]], pitch_hz: [[0, 1760]]}
+  - name: Drone
+    mode: drone
+    routing: {cv1: {target: loudness, amount: 1}}
+    curves: {duration_s: 1, loudness_db: [[0, -12]], pitch_hz: [[0, 220]]}
+"""
+
+
+def setup(tmp_path, tiny_model_dir):
+    models = tmp_path / "models"
+    make_model(models / "second", "second", seed=3)
+    (tmp_path / "bank.yaml").write_text(BANK)
+    volts = [0.0, 0.0, 0.0, 0.0]
+    instrument = Instrument(tiny_model_dir, tmp_path / "bank.yaml", lambda: volts)
+    engine = Engine(instrument.voice)
+    instrument.attach(engine)
+    return InstrumentFacade(instrument, engine, models), instrument, engine, volts
+
+
+def test_sounds_and_model_cards(tmp_path, tiny_model_dir):
+    facade, *_ = setup(tmp_path, tiny_model_dir)
+    assert [s.name for s in facade.sounds()] == ["Low", "High", "Drone"]
+    (card,) = facade.models()
+    assert card.name == "second" and card.parameters > 1000 and card.size_bytes > 4 * 1000
+
+
+def test_home_page_encoder_selects_next_and_previous_sound(tmp_path, tiny_model_dir):
+    facade, instrument, *_ = setup(tmp_path, tiny_model_dir)
+    navigator = Navigator(load_menu(), facade, ModuleState(sound="Low"))
+    navigator.handle(EncoderTurn(1, 0.0))
+    assert navigator.state.sound == "High" and instrument.current_sound == "High"
+    navigator.handle(EncoderTurn(-2, 0.1))  # wraps round
+    assert navigator.state.sound == "Drone" and instrument.current_sound == "Drone"
+
+
+def test_routing_from_the_menu_and_per_sound_defaults(tmp_path, tiny_model_dir):
+    facade, instrument, _, volts = setup(tmp_path, tiny_model_dir)
+    facade.apply_setting("routing.cv2.target", "pitch")
+    volts[1] = 1.0
+    assert instrument.router().pitch_ratio == 2.0
+    facade.select_sound("Drone")  # its own routing: CV 1 -> loudness
+    volts[:] = [5.0, 0.0, 0.0, 0.0]
+    assert instrument.router().loudness_db == 24.0 and instrument.router().pitch_ratio == 1.0
+
+
+def test_model_loads_in_the_background_and_crossfades_without_dropout(tmp_path, tiny_model_dir):
+    facade, instrument, engine, _ = setup(tmp_path, tiny_model_dir)
+    instrument.select_sound("Drone")
+    out = render_offline(engine, 0.3, [GateEdge(0.01)])
+    facade.load_model("second")
+    deadline = time.monotonic() + 10
+    while facade.task() is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert instrument.model_name == "second" and facade.task() is None
+    more = np.zeros((4096, 1), dtype=np.float32)
+    for k in range(32):
+        engine.render_block()
+        engine.pull(more[k * 128:(k + 1) * 128], 0.3 + k * 128 / 48000, 0.0)
+    assert engine.stats()["late_renders"] == 0 and engine.voice is instrument.voice
+    assert np.sqrt(np.mean(more[2048:] ** 2)) > 0.01  # the drone carried over to the new model
+    assert np.abs(np.diff(np.concatenate([out, more[:, 0]]))).max() < 0.2
+
+
+def test_a_broken_model_reports_an_error_and_the_old_one_keeps_playing(tmp_path, tiny_model_dir):
+    facade, instrument, engine, _ = setup(tmp_path, tiny_model_dir)
+    weights = tmp_path / "models" / "second" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    voice = engine.voice
+    facade.load_model("second")
+    instrument._loader.join()
+    task = facade.task()
+    assert task is not None and "corrupt" in task.error
+    assert engine.voice is voice and instrument.model_name == tiny_model_dir.name
