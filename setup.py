@@ -17,6 +17,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["neurorack", "neurorack.*"]),
     include_package_data=True,
+    # Board files; neurorack.config.board finds them beside the package in a checkout or an
+    # editable install, else in <prefix>/share/neurorack/boards.
+    data_files=[("share/neurorack/boards", sorted(str(p) for p in Path("hardware/boards").glob("*.yaml")))],
     package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"]},
     install_requires=[
         "numpy>=1.22",
