@@ -38,7 +38,7 @@ setup(
         "pi5": ["rpi-lgpio>=0.6", "adafruit-blinka>=8"],
         "jetson": ["Jetson.GPIO>=2.1", "adafruit-blinka>=8"],
         # The toolbox: train, trim, evaluate, export. install.sh installs torch==2.13.0 first.
-        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5"],
+        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12"],
         "dev": ["pytest>=7"],
     },
     entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},
