@@ -17,7 +17,15 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from neurorack.config.schema import ConfigError, KeyPath, Problem, between, build, dotted, setting
+from neurorack.config.schema import (
+    ConfigError,
+    KeyPath,
+    Problem,
+    between,
+    build,
+    dotted,
+    setting,
+)
 from neurorack.config.yaml_source import YamlDocument, load_yaml
 from neurorack.errors import NeurorackError
 
