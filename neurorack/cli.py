@@ -20,7 +20,8 @@ from neurorack.errors import NeurorackError
 # adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
 # import nothing heavy (torch, hardware libraries) at module level.
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
-                                     "neurorack.instrument.commands", "neurorack.hardware.commands")
+                                     "neurorack.instrument.commands", "neurorack.hardware.commands",
+                                     "neurorack.bench.faults_commands")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
