@@ -78,12 +78,18 @@ def test_run_mock_stops_cleanly_on_sigint(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "neurorack", "run", "--mock", "--wav", str(wav)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                stdin=subprocess.DEVNULL)
+    started = []
+    for line in process.stderr:  # start-up (model load) takes a varying time on a loaded box
+        started.append(line)
+        if "stop with Ctrl-C" in line:
+            break
     time.sleep(3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=10)
+    stderr = "".join(started) + stderr
     assert process.returncode == 0, stderr
     assert "stopped cleanly" in stderr
     if "WAV file" in stderr:  # no sound device here: the real-time WAV stand-in played
         with wave.open(str(wav)) as handle:
             seconds = handle.getnframes() / handle.getframerate()
-        assert 2.0 < seconds < 4.5
+        assert 2.5 < seconds < 4.5
