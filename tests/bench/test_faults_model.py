@@ -1,0 +1,48 @@
+"""Fault family "model": broken model folders while a model plays."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import numpy as np
+import pytest
+
+from neurorack.bench import faults_model
+from neurorack.bench.faults_model import CASES, MarkerPayload, try_case, write_model
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    return write_model(tmp_path_factory.mktemp("good") / "model", np.random.default_rng(0))
+
+
+def test_the_marker_payload_really_runs_code_when_unpickled(tmp_path):
+    marker = tmp_path / "marker"
+    pickle.loads(pickle.dumps(MarkerPayload(str(marker))))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_broken_model_is_refused_naming_its_folder_and_runs_no_code(good, tmp_path, case):
+    ok, why = try_case(good, tmp_path, case, 0, random.Random(1))
+    assert ok, why
+    assert not list(tmp_path.glob("marker-*"))
+
+
+def test_a_loader_that_unpickles_is_caught(good, tmp_path, monkeypatch):
+    """The check can fail: a loader that unpickles the weights runs the payload and loses."""
+    from neurorack.runtime import loader
+
+    def unpickling_loader(folder):
+        pickle.loads((folder / "weights.safetensors").read_bytes())
+        raise loader.ModelLoadError(f"{folder}: not a model")
+
+    monkeypatch.setattr(loader, "load_model", unpickling_loader)
+    ok, why = try_case(good, tmp_path, "pickle_as_weights", 0, random.Random(0))
+    assert (ok, why) == (False, "code in a pickle ran: the marker file exists")
+
+
+def test_family_run_keeps_the_playing_model_undisturbed(tmp_path):
+    result = faults_model.run(len(CASES), random.Random(2), tmp_path, lambda done, total: None)
+    assert (result.tried, result.lost) == (len(CASES), 0), result.failures
