@@ -21,7 +21,7 @@ from neurorack.errors import NeurorackError
 # import nothing heavy (torch, hardware libraries) at module level.
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
                                      "neurorack.instrument.commands", "neurorack.hardware.commands",
-                                     "neurorack.bench.faults_commands")
+                                     "neurorack.bench.faults_commands", "neurorack.ml.trim.commands")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound

@@ -1,0 +1,159 @@
+"""``neurorack trim RUN ...`` and ``neurorack trim report RUN [RUN ...]``.
+
+Nothing heavy is imported here at module level: ``neurorack --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from neurorack.errors import NeurorackError
+
+TRIM_DESCRIPTION = """\
+Structured lottery trimming of a trained dense model (Esling, Devis et al., DAFx 2020).
+
+  neurorack trim RUN --criterion mi --scope global --rate 0.3 --rounds 6 --out runs/NAME
+  neurorack trim report runs/NAME [runs/OTHER ...]
+
+RUN is the dense parent: a 'neurorack train' run folder holding config.yaml (its
+architecture), weights.safetensors and rewind.safetensors (the early snapshot it rewinds to). Each round ranks
+units, physically removes --rate of the removable ones, rewinds the kept weights to the
+early snapshot (or re-initialises them: --rewind reinit, the control), retrains and measures.
+An interrupted run resumes from its last finished round when started again with the same
+options. Every round folder (OUT/round_NNN) holds config.yaml and weights.safetensors.
+
+'report' writes report.png (error multiplier and real-time factor against % of parameters
+removed, one curve per run), report.md (a table) and report.json into the first run folder
+(or --out)."""
+
+
+def register(commands, benches) -> None:
+    trim = commands.add_parser("trim", help="structured lottery trimming of a trained model, and its report",
+                               description=TRIM_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    trim.add_argument("run", metavar="RUN", help="the dense parent's folder, or 'report' followed by run folders")
+    trim.add_argument("reports", nargs="*", metavar="RUNS", help=argparse.SUPPRESS)
+    trim.add_argument("--criterion", choices=("magnitude", "activation", "gradient", "mi"), default="magnitude",
+                      help="how units are ranked; mi: mutual information between a unit and the target "
+                           "(default: %(default)s)")
+    trim.add_argument("--scope", choices=("global", "local"), default="global",
+                      help="global: all layers compete on per-layer normalised scores; local: each layer loses "
+                           "the same share (default: %(default)s)")
+    trim.add_argument("--rate", type=_fraction, default=0.3,
+                      help="share of the removable units taken per round (default: %(default)s)")
+    trim.add_argument("--rounds", type=_positive_int, default=6, help="trimming rounds (default: %(default)s)")
+    trim.add_argument("--rewind", choices=("rewind", "reinit"), default="rewind",
+                      help="start each round from the early snapshot's kept weights, or re-initialise (the "
+                           "control) (default: %(default)s)")
+    trim.add_argument("--retrain-steps", type=_non_negative_int, default=500, metavar="N",
+                      help="optimiser steps of retraining per round (default: %(default)s)")
+    trim.add_argument("--data", metavar="CACHE",
+                      help="the dataset cache (.npz) the parent was trained on, with the same splits "
+                           "(default: RUN/dataset.npz)")
+    trim.add_argument("--weights", metavar="FILE",
+                      help="the dense parent's trained weights (default: RUN/weights.safetensors)")
+    trim.add_argument("--early", metavar="FILE",
+                      help="the early snapshot to rewind to (default: RUN/rewind.safetensors, written by neurorack train)")
+    trim.add_argument("--batch", type=_positive_int, default=16, help="crops per retraining step (default: %(default)s)")
+    trim.add_argument("--crop-frames", type=_positive_int, default=48, metavar="N",
+                      help="frames per retraining crop, hop 256 (default: %(default)s)")
+    trim.add_argument("--test-crops", type=_positive_int, default=64, metavar="N",
+                      help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
+    trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
+                      help="audio streamed to measure each round's real-time factor (default: %(default)s)")
+    trim.add_argument("--device", default="auto", help="where retraining runs: auto (a GPU when there is one), "
+                                                       "cpu, cuda (default: %(default)s)")
+    trim.add_argument("--seed", type=int, default=0, help="seeds scoring, re-initialisation, retraining "
+                                                          "(default: %(default)s)")
+    trim.add_argument("--max-samples", type=_positive_int, default=8192, metavar="N",
+                      help="frames drawn for the activation and mi criteria (default: %(default)s)")
+    trim.add_argument("--bins", type=_positive_int, default=8,
+                      help="equal-count bins per variable of the MI estimator (default: %(default)s)")
+    trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming: required; report: "
+                                                   "default: the first run folder)")
+    trim.add_argument("--json", action="store_true", help="print the records (or the report) as JSON")
+    trim.set_defaults(handler=trim_command)
+
+
+def trim_command(args, config) -> int:
+    if args.run == "report":
+        return _report(args)
+    if args.reports:
+        raise NeurorackError(f"unexpected arguments after {args.run}: {' '.join(args.reports)}")
+    if not args.out:
+        raise NeurorackError("trim: --out DIR is required (the run folder to write)")
+    return _trim(args)
+
+
+def _report(args) -> int:
+    from neurorack.ml.trim.report import write_report
+
+    if not args.reports:
+        raise NeurorackError("trim report: name at least one run folder")
+    result = write_report(args.reports, args.out)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(Path(result["markdown"]).read_text(), end="")
+        print(f"wrote {result['png']}, {result['markdown']}, {result['json']}")
+    return 0
+
+
+def _trim(args) -> int:
+    from neurorack.ml.trim.lottery import TrimSettings, run_lottery
+    from neurorack.ml.trim.parent import load_parent
+    from neurorack.progress import progress_bar
+
+    settings = TrimSettings(criterion=args.criterion, scope=args.scope, rate=args.rate, rounds=args.rounds,
+                            rewind=args.rewind, retrain_steps=args.retrain_steps, seed=args.seed,
+                            max_samples=args.max_samples, bins=args.bins)
+    parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
+                         task_options={"batch_size": args.batch, "crop_frames": args.crop_frames,
+                                       "test_crops": args.test_crops, "bench_seconds": args.bench_seconds})
+    progress = None if args.json else progress_bar("trimming")
+
+    def log(line: str) -> None:
+        if not args.json:
+            print(("\n" if progress is not None else "") + line, file=sys.stderr)
+
+    records = run_lottery(parent.dense, parent.early, parent.adapter, parent.task, settings, args.out,
+                          progress=progress, log=log, extra={"parent": parent.description})
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        last = records[-1]
+        print(f"{args.out}: {len(records) - 1} rounds; last: {last['params']} parameters "
+              f"({last['params_removed_pct']:.1f} % removed), error x{last['error_multiplier']:.3f}, "
+              f"{last['realtime_factor']:.0f}x real time; 'neurorack trim report {args.out}' plots it")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text}")
+    return value

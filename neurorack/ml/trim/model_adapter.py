@@ -1,0 +1,205 @@
+"""The trimming toolbox's view of ``neurorack.ml.model.DescriptorModel``.
+
+- ``DescriptorAdapter`` turns the model's declared ``UNIT_GROUPS`` (static, by width field)
+  into sized ``UnitGroup``s and rebuilds models from a ``ModelConfig``.
+- ``DescriptorTask`` supplies the data (random crops of a dataset cache), the loss (the
+  multi-scale spectral distance), the retraining steps and the measurements of a round.
+
+Target features for the MI criterion: per frame of the target audio (``hop`` samples), the
+log energy in ``MI_BANDS`` bands spaced evenly in log frequency from 40 Hz to Nyquist.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurorack.atomic import atomic_write_bytes
+from neurorack.errors import NeurorackError
+from neurorack.ml.trim.criteria import ScoringData
+from neurorack.ml.trim.groups import UnitGroup, UnitSlice
+
+MI_BANDS = 8
+SCORING_BATCHES = 4
+
+
+class DescriptorAdapter:
+    """``TrimAdapter`` for ``DescriptorModel``: widths live in ``model.config``."""
+
+    def widths(self, model):
+        return model.config
+
+    def groups(self, model) -> list[UnitGroup]:
+        from neurorack.ml.architecture import UNIT_GROUPS
+
+        kinds = {"gated_residual": "gated_residual", "gru": "gru", "linear": "linear"}
+        out = []
+        for group in UNIT_GROUPS:
+            size = getattr(model.config, group.width_field)
+            out.append(UnitGroup(
+                name=group.name, kind=kinds.get(group.kind, "linear"), width_field=group.width_field, size=size,
+                producers=tuple(UnitSlice(s.param, s.dim, blocks=s.blocks) for s in group.producers),
+                consumers=tuple(UnitSlice(s.param, s.dim, blocks=s.blocks) for s in group.consumers),
+                minimum=min(group.min_units, size)))
+        return out
+
+    def rebuild(self, model, config):
+        from neurorack.ml.model import DescriptorModel
+
+        return DescriptorModel(config).to(next(model.parameters()).device)
+
+
+def band_log_energies(audio: torch.Tensor, hop: int, sample_rate: int, bands: int = MI_BANDS) -> torch.Tensor:
+    """Per-frame log band energies of ``audio [batch, frames * hop]`` -> ``[batch, frames, bands]``."""
+    frames = audio.reshape(audio.shape[0], -1, hop)
+    power = torch.fft.rfft(frames * torch.hann_window(hop, device=audio.device), dim=-1).abs().pow(2)
+    freqs = torch.fft.rfftfreq(hop, 1.0 / sample_rate).to(audio.device)
+    edges = torch.logspace(math.log10(40.0), math.log10(sample_rate / 2), bands + 1)
+    out = []
+    for low, high in itertools.pairwise(edges):
+        inside = (freqs >= low) & (freqs < high if high < sample_rate / 2 else freqs <= high)
+        if not inside.any():  # a band narrower than one bin takes its nearest bin
+            inside = freqs == freqs[(freqs - low).abs().argmin()]
+        out.append(power[..., inside].sum(-1))
+    return torch.log(torch.stack(out, dim=-1) + 1e-8)
+
+
+class DescriptorTask:
+    """Data, loss, retraining and measurements for ``DescriptorModel`` trimming.
+
+    Args:
+        data: a ``OneShotSet`` with train and test splits (``neurorack.ml.dataset``).
+        crop_frames: frames per training crop.
+        batch_size: crops per step.
+        learning_rate: Adam's step size while retraining.
+        test_crops: fixed crops (from the onset) of the test split used for ``test_loss``.
+        device: where retraining runs ("cpu", "cuda").
+        bench_seconds: audio rendered to measure the real-time factor.
+    """
+
+    def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
+                 test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0):
+        self.train = data.subset("train")
+        self.test = data.subset("test")
+        if len(self.train) == 0 or len(self.test) == 0:
+            raise NeurorackError("the dataset needs sounds in both its train and test splits")
+        self.crop_frames = crop_frames
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = torch.device(device)
+        self.bench_seconds = bench_seconds
+        from neurorack.ml.dataset import random_crops
+
+        descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
+                                          onset_share=1.0)
+        self.test_batch = (torch.from_numpy(descriptors), torch.from_numpy(audio))
+
+    def _batch(self, rng):
+        from neurorack.ml.dataset import random_crops
+
+        descriptors, audio = random_crops(self.train, self.crop_frames, self.batch_size, rng)
+        return torch.from_numpy(descriptors).to(self.device), torch.from_numpy(audio).to(self.device)
+
+    @staticmethod
+    def loss(model, batch) -> torch.Tensor:
+        from neurorack.ml.losses import multiscale_spectral_distance
+
+        descriptors, audio = batch
+        return multiscale_spectral_distance(model(descriptors)[0], audio)
+
+    def scoring_data(self, seed: int) -> ScoringData:
+        rng = np.random.default_rng(seed)
+        batches = [tuple(t.cpu() for t in self._batch(rng)) for _ in range(SCORING_BATCHES)]
+
+        def features(batch):
+            from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+
+            return band_log_energies(batch[1], HOP, SAMPLE_RATE)
+
+        return ScoringData(batches, self.loss, features)
+
+    def retrain(self, model: nn.Module, steps: int, seed: int, progress) -> None:
+        rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        model.to(self.device).train()
+        optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
+        # as in neurorack.ml.train: Adam, decayed to a tenth at the last step, gradient norm clipped at 1
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, 0.1 ** (1.0 / max(steps, 1)))
+        for step in range(steps):
+            optimiser.zero_grad(set_to_none=True)
+            loss = self.loss(model, self._batch(rng))
+            if not torch.isfinite(loss):
+                raise NeurorackError(f"retraining diverged at step {step} (loss {float(loss)})")
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            scheduler.step()
+            if progress is not None and (step % 10 == 9 or step == steps - 1):
+                progress((step + 1) / steps)
+        model.cpu().eval()
+
+    def test_loss(self, model: nn.Module) -> float:
+        model.cpu().eval()
+        with torch.no_grad():
+            return float(self.loss(model, self.test_batch))
+
+    def measure(self, model: nn.Module) -> dict:
+        from neurorack.ml.architecture import macs_per_second
+
+        return {"macs_per_second": macs_per_second(model.config),
+                "realtime_factor": streaming_realtime_factor(model, self.bench_seconds)}
+
+    def save_weights(self, model: nn.Module, path: Path) -> None:
+        """``path`` (safetensors) and ``config.yaml`` beside it: a folder ``neurorack export`` can read."""
+        from safetensors.torch import save
+
+        from neurorack.atomic import atomic_write_text
+        from neurorack.ml.architecture import config_yaml
+
+        atomic_write_text(path.parent / "config.yaml", config_yaml(model.config))
+        atomic_write_bytes(path, save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
+
+    def load_weights(self, model: nn.Module, path: Path) -> None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(path)))
+
+
+def streaming_realtime_factor(model: nn.Module, seconds: float = 2.0, block_size: int = 128) -> float:
+    """Seconds of audio per second of compute, streaming on one thread in ``block_size`` blocks.
+
+    The model renders a frame of ``hop`` samples whenever the block needs samples it has not
+    rendered yet (one call per frame, state carried), as the render thread does.
+    """
+    from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+
+    hop, rate = model.config.hop, model.config.sample_rate
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model.cpu().eval()
+        frame = torch.tensor([[[(r.low + r.high) / 2 for r in DESCRIPTOR_RANGES]]], dtype=torch.float32)
+        frame[..., 0] = -20.0
+        frame[..., 3] = 220.0
+        blocks = int(seconds * rate / block_size)
+        with torch.inference_mode():
+            state = None
+            for _ in range(8):  # warm up
+                _, state = model(frame, state)
+            state, buffered = None, 0
+            started = time.perf_counter()
+            for _ in range(blocks):
+                while buffered < block_size:
+                    _, state = model(frame, state)
+                    buffered += hop
+                buffered -= block_size
+            elapsed = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(threads)
+    return blocks * block_size / rate / elapsed

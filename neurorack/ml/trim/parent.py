@@ -1,0 +1,81 @@
+"""Loading the dense parent of a trimming run: architecture, trained weights, early snapshot, data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurorack.errors import NeurorackError
+
+
+@dataclass
+class Parent:
+    """Everything ``run_lottery`` needs about the dense parent."""
+
+    dense: object
+    early: dict
+    adapter: object
+    task: object
+    description: dict
+
+
+def load_weights_file(path: Path, what: str) -> dict:
+    """A safetensors file as a state dict.
+
+    Raises:
+        NeurorackError: missing or not a safetensors file, naming it and its role.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise NeurorackError(f"{path}: not found ({what})")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise NeurorackError(f"{path}: not a readable safetensors file ({what}): {exc}") from None
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise NeurorackError(f"--device {name}: no CUDA device is available")
+    if not (name == "cpu" or name.startswith("cuda")):
+        raise NeurorackError(f"--device: expected auto, cpu or cuda, got {name!r}")
+    return name
+
+
+def load_parent(run: str | Path, *, weights: str | None = None, early: str | None = None,
+                data: str | None = None, device: str = "auto", task_options: dict | None = None) -> Parent:
+    """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache)."""
+    from neurorack.ml.architecture import load_config
+    from neurorack.ml.dataset import load_cache
+    from neurorack.ml.model import DescriptorModel
+    from neurorack.ml.trim.model_adapter import DescriptorAdapter, DescriptorTask
+
+    run = Path(run)
+    if not run.is_dir():
+        raise NeurorackError(f"{run}: not a folder (expected the dense parent's run folder)")
+    config = load_config(run / "config.yaml")
+    weights_path = Path(weights) if weights else run / "weights.safetensors"
+    early_path = Path(early) if early else run / "rewind.safetensors"
+    data_path = Path(data) if data else run / "dataset.npz"
+    dense = DescriptorModel(config)
+    state = load_weights_file(weights_path, "the dense parent's trained weights")
+    snapshot = load_weights_file(early_path, "the early snapshot to rewind to")
+    for name, tensors in ((weights_path, state), (early_path, snapshot)):
+        expected = {k: tuple(v.shape) for k, v in dense.state_dict().items()}
+        got = {k: tuple(v.shape) for k, v in tensors.items()}
+        if got != expected:
+            wrong = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
+            raise NeurorackError(f"{name}: does not fit {run / 'config.yaml'} (first mismatch: {wrong[0]})")
+    dense.load_state_dict(state)
+    if not data_path.is_file():
+        raise NeurorackError(f"{data_path}: dataset cache not found (give it with --data)")
+    task = DescriptorTask(load_cache(data_path), device=resolve_device(device), **(task_options or {}))
+    description = {"run": run.name, "weights": weights_path.name, "early": early_path.name,
+                   "data": data_path.name, "config": config.to_dict()}
+    return Parent(dense, snapshot, DescriptorAdapter(), task, description)

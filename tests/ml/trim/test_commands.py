@@ -1,0 +1,56 @@
+import json
+
+import torch
+
+from neurorack.cli import main
+from neurorack.ml.architecture import TINY_CONFIG, config_yaml
+from neurorack.ml.dataset import save_cache
+from neurorack.ml.model import DescriptorModel
+from neurorack.ml.train import save_weights
+from tests.ml.trim.test_model_adapter import _one_shots
+
+
+def _parent_run(folder):
+    folder.mkdir()
+    torch.manual_seed(0)
+    model = DescriptorModel(TINY_CONFIG)
+    (folder / "config.yaml").write_text(config_yaml(TINY_CONFIG))
+    save_weights(model, folder / "rewind.safetensors")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    save_weights(model, folder / "weights.safetensors")
+    save_cache(_one_shots(), folder / "dataset.npz")
+    return folder
+
+
+def test_trim_then_report_from_the_command_line(tmp_path, capsys):
+    parent = _parent_run(tmp_path / "dense")
+    for criterion in ("mi", "magnitude"):
+        code = main(["trim", str(parent), "--criterion", criterion, "--rounds", "2", "--retrain-steps", "2",
+                     "--device", "cpu", "--max-samples", "200", "--batch", "4", "--crop-frames", "16",
+                     "--test-crops", "4", "--bench-seconds", "0.05", "--out", str(tmp_path / criterion), "--json"])
+        assert code == 0
+        records = json.loads(capsys.readouterr().out)
+        assert [r["round"] for r in records] == [0, 1, 2] and records[2]["params"] < records[0]["params"]
+        assert (tmp_path / criterion / "round_002" / "config.yaml").is_file()
+    code = main(["trim", "report", str(tmp_path / "mi"), str(tmp_path / "magnitude"), "--out", str(tmp_path / "r")])
+    assert code == 0
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| mi, global | 2 |" in table and "| magnitude, global | 1 |" in table
+    assert (tmp_path / "r" / "report.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
+    parent = _parent_run(tmp_path / "dense")
+    (parent / "rewind.safetensors").write_bytes(b"not safetensors")
+    assert main(["trim", str(parent), "--out", str(tmp_path / "x")]) == 2
+    assert "rewind.safetensors: not a readable safetensors file (the early snapshot" in capsys.readouterr().err
+    assert main(["trim", "report", str(tmp_path / "nothing")]) == 2
+    assert "records.json: not found" in capsys.readouterr().err
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "records.json").write_text('[{"round": 0,\n oops}]')
+    assert main(["trim", "report", str(tmp_path / "broken")]) == 2
+    assert "records.json:2: not valid JSON" in capsys.readouterr().err
+    assert main(["trim", str(parent)]) == 2
+    assert "--out DIR is required" in capsys.readouterr().err
