@@ -27,13 +27,18 @@ import numpy as np
 from neurorack.audio.fifo import SampleFifo
 from neurorack.audio.output_stage import OutputStage
 from neurorack.audio.timeline import CallbackTimeline
-from neurorack.audio.voices import Voice
+from neurorack.audio.voices import TestVoice, Voice
 from neurorack.config.module import AudioSettings, OutputSettings
 
 log = logging.getLogger(__name__)
 
 GATE_QUEUE_SIZE = 1024
 SAFETY_MARGIN_S = 0.0005
+FALLBACK_FAILURES = 3      # this many muted blocks ...
+FALLBACK_WINDOW_S = 2.0    # ... within this much audio switch to the fallback voice
+OVERLOAD_LATE_RENDERS = 3  # this many late renders ...
+OVERLOAD_WINDOW_S = 2.0    # ... within this much wall time raise the lookahead by one block
+_DEFAULT = object()
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,16 @@ class Engine:
         voice: what plays on gate 1.
         audio: sample rate, block size, lookahead and gate latency.
         output: the output stage's settings.
+        fallback: the voice that takes over when ``voice`` fails ``FALLBACK_FAILURES`` times
+            within ``FALLBACK_WINDOW_S`` of audio (default: a ``TestVoice``; None: keep muting).
+
+    Degradation: a voice that keeps failing is replaced by ``fallback``; late renders that
+    keep coming (CPU starvation) raise the lookahead, and the gate latency with it, by one
+    block at a time up to what the FIFO holds. Each is logged and kept in ``warnings``.
     """
 
-    def __init__(self, voice: Voice, audio: AudioSettings | None = None, output: OutputSettings | None = None):
+    def __init__(self, voice: Voice, audio: AudioSettings | None = None, output: OutputSettings | None = None,
+                 fallback: Voice | None = _DEFAULT):  # type: ignore[assignment]
         audio = audio or AudioSettings()
         output = output or OutputSettings()
         self.sample_rate = audio.sample_rate
@@ -86,6 +98,7 @@ class Engine:
                         self.gate_latency_s * 1e3, minimum * 1e3)
         self.prefill_blocks = max(1, math.ceil(audio.lookahead_blocks - 1e-9))
         self.fifo = SampleFifo((self.prefill_blocks + 4) * self.block_size)
+        self.max_lookahead_s = (self.prefill_blocks + 3) * self.block_size / self.sample_rate
         self.timeline = CallbackTimeline(self.sample_rate, self.block_size)
         self.output = OutputStage(self.sample_rate, self.block_size, output.gain_db, output.ceiling_db,
                                   output.dc_block_hz, output.fade_ms)
@@ -110,6 +123,15 @@ class Engine:
         self.muted_blocks = 0        # render thread: NaN/Inf or an exception in a voice
         self.render_errors = 0       # render thread: exceptions raised by a voice
         self.gate_overflows = 0      # producers: edges dropped because the queue was full
+        self.fallbacks = 0           # render thread: switches to the fallback voice
+        self.lookahead_raises = 0    # render thread: lookahead raised under CPU pressure
+        self.warnings: list[str] = []  # render thread appends; shown on screen and logged
+        if fallback is _DEFAULT:
+            fallback = TestVoice(self.sample_rate)
+        self._fallback = fallback
+        self._failed_blocks: deque[int] = deque(maxlen=FALLBACK_FAILURES)
+        self._late_seen = 0
+        self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
         self.output.fader.fade_in()
 
     # -- producers ---------------------------------------------------------------------
@@ -189,6 +211,8 @@ class Engine:
         if not healthy:
             self.muted_blocks += 1
             self._reset_voices()
+            self._fall_back_if_failing()
+        self._raise_lookahead_if_late()
         self.fifo.write(mix)
         if self.silent_from is None and self.output.fader.is_silent:
             self.silent_from = start + self.block_size
@@ -245,6 +269,45 @@ class Engine:
         if self._crossfade_done >= self._crossfade_frames:
             self._outgoing = None
 
+    def _fall_back_if_failing(self) -> None:
+        """After ``FALLBACK_FAILURES`` muted blocks within ``FALLBACK_WINDOW_S``, play the fallback."""
+        self._failed_blocks.append(self.blocks_rendered)
+        window_blocks = FALLBACK_WINDOW_S * self.sample_rate / self.block_size
+        if (self._fallback is None or self.voice is self._fallback or len(self._failed_blocks) < FALLBACK_FAILURES
+                or self._failed_blocks[-1] - self._failed_blocks[0] > window_blocks):
+            return
+        failing = self.voice.name
+        self.voice, self._outgoing, self._pending_voice = self._fallback, None, None
+        self._failed_blocks.clear()
+        self.fallbacks += 1
+        message = f"{failing} failed {FALLBACK_FAILURES}x: playing {self._fallback.name}"
+        self.warnings.append(message)
+        log.error("voice %r failed %d times within %.1f s of audio; switched to %r",
+                  failing, FALLBACK_FAILURES, FALLBACK_WINDOW_S, self._fallback.name)
+
+    def _raise_lookahead_if_late(self) -> None:
+        """Late renders that keep coming mean the CPU is starved: work one block further ahead
+        (and delay gates by as much, so onsets stay exact) instead of dropping out again."""
+        late = self.late_renders  # written by the callback; a stale read only delays this
+        if late == self._late_seen:
+            return
+        now = time.monotonic()
+        for _ in range(min(late - self._late_seen, OVERLOAD_LATE_RENDERS)):
+            self._late_times.append(now)
+        self._late_seen = late
+        block_s = self.block_size / self.sample_rate
+        if (len(self._late_times) < OVERLOAD_LATE_RENDERS or now - self._late_times[0] > OVERLOAD_WINDOW_S
+                or self.lookahead_s + block_s > self.max_lookahead_s + 1e-9):
+            return
+        self._late_times.clear()
+        self.lookahead_s += block_s
+        self.gate_latency_s += block_s
+        self.lookahead_raises += 1
+        message = (f"CPU overloaded: lookahead {self.lookahead_s / block_s:.2g} blocks, "
+                   f"gate latency {self.gate_latency_s * 1e3:.1f} ms")
+        self.warnings.append(message)
+        log.warning("%d late renders within %.1f s: %s", OVERLOAD_LATE_RENDERS, OVERLOAD_WINDOW_S, message)
+
     def _reset_voices(self) -> None:
         for voice in (self.voice, self._outgoing):
             if voice is None:
@@ -286,6 +349,10 @@ class Engine:
             "muted_blocks": self.muted_blocks,
             "render_errors": self.render_errors,
             "gate_overflows": self.gate_overflows,
+            "fallbacks": self.fallbacks,
+            "lookahead_raises": self.lookahead_raises,
+            "lookahead_blocks": self.lookahead_s * self.sample_rate / self.block_size,
+            "warnings": list(self.warnings),
             "render_ms": {"p50": float(p50), "p99": float(p99), "max": float(kept.max()) if len(kept) else 0.0},
             "voice": self.voice.name,
         }

@@ -15,7 +15,10 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import (
+    FALLBACK_FAILURES,
+    FALLBACK_WINDOW_S,
     GATE_QUEUE_SIZE,
+    OVERLOAD_LATE_RENDERS,
     SAFETY_MARGIN_S,
     Engine,
     GateEdge,
@@ -377,7 +380,7 @@ def test_voice_that_raises_is_muted_reset_and_the_engine_keeps_rendering():
 
 
 def test_voice_that_always_raises_gives_finite_silence_without_stopping_the_engine(caplog):
-    engine = Engine(AlwaysBrokenVoice())
+    engine = Engine(AlwaysBrokenVoice(), fallback=None)
     with caplog.at_level(logging.CRITICAL, logger="neurorack.audio.engine"):
         output = render_offline(engine, 0.1, [GateEdge(0.02)])
     blocks = math.ceil(0.1 * SR / BLOCK)
@@ -462,3 +465,56 @@ def test_engine_fades_in_at_start():
     # the DC blocker's start transient adds ~0.4 * 5 Hz / 300 Hz to the 0.4 sine
     assert (np.abs(output) <= 0.41 * ramp + 1e-6).all()
     assert np.abs(output[fade_frames:]).max() > 0.39
+
+
+# -- degradation: fallback voice, longer lookahead -----------------------------------------
+
+
+def test_voice_that_keeps_failing_falls_back_to_the_test_voice_with_a_warning(caplog):
+    engine = Engine(AlwaysBrokenVoice())
+    with caplog.at_level(logging.CRITICAL, logger="neurorack.audio.engine"):
+        output = render_offline(engine, 0.2, [GateEdge(0.1)])
+    assert engine.voice.name == "test voice"
+    assert engine.muted_blocks == FALLBACK_FAILURES  # muted until the switch, then healthy
+    assert engine.fallbacks == 1
+    assert engine.stats()["warnings"] == [f"always broken failed {FALLBACK_FAILURES}x: playing test voice"]
+    assert np.all(np.isfinite(output)) and np.abs(output[int(0.11 * SR):]).max() > 0.05  # the gate plays
+
+
+def test_failures_spread_wider_than_the_window_only_mute(caplog):
+    voice = RaiseOnTriggerVoice()
+    engine = Engine(voice)
+    spacing = FALLBACK_WINDOW_S * 0.6
+    edges = [GateEdge(0.05 + spacing * k) for k in range(FALLBACK_FAILURES)]
+    with caplog.at_level(logging.CRITICAL, logger="neurorack.audio.engine"):
+        render_offline(engine, spacing * FALLBACK_FAILURES, edges)
+    assert engine.render_errors == FALLBACK_FAILURES
+    assert engine.voice is voice and engine.fallbacks == 0 and engine.warnings == []
+
+
+def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_block(caplog):
+    engine = Engine(SineVoice(200.0))
+    played = start(engine)
+    block_s = BLOCK / SR
+    lookahead, latency = engine.lookahead_s, engine.gate_latency_s
+    for _ in range(OVERLOAD_LATE_RENDERS + 3):  # the render thread starves: the FIFO runs dry
+        play(engine, played)
+    assert engine.late_renders >= OVERLOAD_LATE_RENDERS
+    with caplog.at_level(logging.WARNING, logger="neurorack.audio.engine"):
+        assert engine.render_block()
+    assert engine.lookahead_s == pytest.approx(lookahead + block_s)
+    assert engine.gate_latency_s == pytest.approx(latency + block_s)
+    assert engine.stats()["lookahead_raises"] == 1
+    assert engine.warnings[-1].startswith("CPU overloaded: lookahead 2 blocks")
+    assert "late renders within" in caplog.text
+
+
+def test_lookahead_never_grows_past_what_the_fifo_holds():
+    engine = Engine(SineVoice(200.0))
+    played = start(engine)
+    for _ in range(40):  # the render thread gets one block done per OVERLOAD_LATE_RENDERS + 1 callbacks
+        for _ in range(OVERLOAD_LATE_RENDERS + 1):
+            play(engine, played)
+        engine.render_block()
+    assert engine.lookahead_s <= engine.max_lookahead_s + 1e-9
+    assert engine.fifo.capacity >= engine.lookahead_s * SR + BLOCK
