@@ -57,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop by itself after N seconds (default: run until stopped)")
 
     demo = commands.add_parser(
-        "demo", help="render a scripted performance to a WAV file",
-        description="Render a short scripted performance (gates at known times) through the full engine, "
-                    "offline and faster than real time, to a WAV file.")
+        "demo", help="render a scripted performance to a WAV file and the screen to a GIF",
+        description="Play a scripted performance through the instrument (the installed default model and its "
+                    "sound bank; the test voice when no model is installed): gates on both inputs, the encoder "
+                    "switching sounds, and a pitch LFO, accents, a brightness sweep and a noisiness swell on the "
+                    "CVs. Rendered offline, faster than real time, to a WAV file, and the OLED following the "
+                    "same performance to a GIF beside it (same name, .gif).")
     demo.add_argument("--out", default="neurorack-demo.wav", metavar="FILE",
                       help="WAV file to write (default: %(default)s)")
     demo.add_argument("--seconds", type=_positive_float, default=8.0, metavar="N",
