@@ -141,7 +141,11 @@ def run_faults(families: list[str] | None = None, trials: int | None = None, see
                     progress(name, done, total)
 
             started = time.monotonic()
-            result = module.run(count, random.Random(f"{seed}:{name}"), workdir, step)
+            try:
+                result = module.run(count, random.Random(f"{seed}:{name}"), workdir, step)
+            except Exception as exc:  # noqa: BLE001 - a crashing family is a lost case, not a crashed bench
+                result = FamilyResult(name)
+                result.record("the family itself", False, f"crashed: {type(exc).__name__}: {exc}")
             result.seconds = time.monotonic() - started
             results[name] = result.to_dict()
     totals = {key: sum(r[key] for r in results.values()) for key in ("tried", "survived", "lost")}

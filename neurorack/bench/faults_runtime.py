@@ -1,0 +1,184 @@
+"""Fault family "runtime": a voice that returns NaN or Inf or raises while the engine renders.
+
+Most cases render offline through the real ``Engine`` with a ``FaultyVoice`` (the test voice
+that breaks on one chosen render call): survived when exactly the broken block is muted
+(all zeros), every sample is finite, the voice was reset, the error was counted, rendering
+went on to the end, and the next gate sounds. Every tenth case the voice breaks on every
+call: survived when the engine switches to its fallback (the test voice) within
+``FALLBACK_FAILURES`` blocks, with a warning for the screen, and the next gate sounds.
+Every twentieth case runs the real render thread against the real-time paced WAV backend
+with a voice that keeps failing: survived when callbacks keep coming and the thread lives.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.audio.engine import FALLBACK_FAILURES, Engine, GateEdge
+from neurorack.audio.voices import TestVoice
+from neurorack.bench.faults import FamilyResult
+
+FAULTS = ("nan", "inf", "-inf", "raise_in_render", "raise_in_trigger")
+RENDER_S = 0.5
+SOUND_THRESHOLD = 0.02
+
+
+class VoiceFault(RuntimeError):
+    """The error a ``FaultyVoice`` raises."""
+
+
+class FaultyVoice(TestVoice):
+    """The test voice, broken on purpose.
+
+    Args:
+        sample_rate: Hz.
+        fault: one of ``FAULTS``.
+        fail_at: the render (or trigger) call that breaks, counting from 0; None: every call.
+    """
+
+    name = "faulty voice"
+
+    def __init__(self, sample_rate: int, fault: str, fail_at: int | None):
+        self.fault, self.fail_at = fault, fail_at
+        self.render_calls = self.trigger_calls = 0
+        self.failed_in_block: list[int] = []
+        self.engine: Engine | None = None
+        super().__init__(sample_rate)
+        self.resets = 0  # not counting the reset the constructor does
+
+    def _due(self, calls: int) -> bool:
+        return self.fail_at is None or calls == self.fail_at
+
+    def trigger(self, velocity: float) -> None:
+        calls, self.trigger_calls = self.trigger_calls, self.trigger_calls + 1
+        if self.fault == "raise_in_trigger" and self._due(calls):
+            self._mark()
+            raise VoiceFault("trigger failed")
+        super().trigger(velocity)
+
+    def render(self, out: np.ndarray) -> None:
+        calls, self.render_calls = self.render_calls, self.render_calls + 1
+        super().render(out)
+        if self.fault in ("nan", "inf", "-inf", "raise_in_render") and self._due(calls):
+            self._mark()
+            if self.fault == "raise_in_render":
+                raise VoiceFault("render failed")
+            out[len(out) // 2] = float(self.fault)
+
+    def reset(self) -> None:
+        self.resets = getattr(self, "resets", 0) + 1
+        super().reset()
+
+    def _mark(self) -> None:
+        if self.engine is not None:
+            self.failed_in_block.append(self.engine.blocks_rendered)
+
+
+def _gates(every_s: float, until_s: float) -> list[GateEdge]:
+    return [GateEdge(t) for t in np.arange(0.02, until_s, every_s)]
+
+
+def single_fault(fault: str, rng: random.Random) -> tuple[bool, str]:
+    """One broken call at a random moment; see the module doc for what survives."""
+    from neurorack.audio.backends.offline import render_offline
+
+    sample_rate, block = 48000, 128
+    gates = _gates(0.1, RENDER_S)
+    fail_at = rng.randrange(len(gates) - 1) if fault == "raise_in_trigger" else rng.randrange(5, 120)
+    voice = FaultyVoice(sample_rate, fault, fail_at)
+    engine = Engine(voice)
+    voice.engine = engine
+    out = render_offline(engine, RENDER_S, gates)
+    if not voice.failed_in_block:
+        return False, "the fault never fired"
+    (bad,) = voice.failed_in_block
+    if not np.all(np.isfinite(out)):
+        return False, "NaN or Inf reached the output"
+    if np.any(out[bad * block:(bad + 1) * block] != 0.0):
+        return False, f"block {bad} holding the fault was not muted"
+    if (engine.muted_blocks, voice.resets) != (1, 1):
+        return False, f"muted {engine.muted_blocks} blocks, reset the voice {voice.resets} times; expected 1 and 1"
+    if fault.startswith("raise") and engine.render_errors != 1:
+        return False, f"render_errors {engine.render_errors}, expected 1"
+    if engine.voice is not voice:
+        return False, "one fault should not switch voices"
+    later = [g for g in gates if g.time_s * sample_rate > (bad + 2) * block]
+    if later:
+        start = int((later[0].time_s + engine.gate_latency_s) * sample_rate)
+        if np.abs(out[start:start + 2400]).max() < SOUND_THRESHOLD:
+            return False, "the next gate after the fault is silent"
+    return True, f"block {bad} muted, voice reset"
+
+
+def repeated_fault(fault: str) -> tuple[bool, str]:
+    """A voice broken on every call: the engine must fall back to the test voice."""
+    from neurorack.audio.backends.offline import render_offline
+
+    voice = FaultyVoice(48000, fault, None)
+    engine = Engine(voice)
+    voice.engine = engine
+    out = render_offline(engine, RENDER_S, _gates(0.1, RENDER_S))
+    if engine.fallbacks != 1 or engine.voice.name != "test voice":
+        return False, f"no fallback: {engine.fallbacks} fallbacks, voice {engine.voice.name!r}"
+    if engine.muted_blocks > FALLBACK_FAILURES:
+        return False, f"{engine.muted_blocks} muted blocks before the fallback, expected {FALLBACK_FAILURES}"
+    if not engine.warnings or "playing test voice" not in engine.warnings[-1]:
+        return False, f"no on-screen warning: {engine.warnings}"
+    if not np.all(np.isfinite(out)) or np.abs(out[int(0.2 * 48000):]).max() < SOUND_THRESHOLD:
+        return False, "the fallback voice does not sound on the next gates"
+    return True, engine.warnings[-1]
+
+
+def threaded_fault(fault: str, workdir: Path, index: int) -> tuple[bool, str]:
+    """The real render thread and paced backend with a voice broken on every call."""
+    from neurorack.audio.backends.paced_wav import PacedWavBackend
+
+    voice = FaultyVoice(48000, fault, None)
+    engine = Engine(voice)
+    backend = PacedWavBackend(engine, workdir / f"threaded-{index}.wav")
+    backend.start()
+    try:
+        for k in range(6):
+            time.sleep(0.05)
+            engine.post_gate(GateEdge(time.monotonic()))
+        callbacks = engine.timeline.count
+        time.sleep(0.1)
+        alive = backend._render_thread.is_alive()
+        more = engine.timeline.count - callbacks
+    finally:
+        backend.stop()
+    if not alive:
+        return False, "the render thread died"
+    if more < 10:
+        return False, f"callbacks stalled: {more} in 0.1 s"
+    if engine.fallbacks != 1:
+        return False, f"no fallback in the threaded engine ({engine.muted_blocks} muted blocks)"
+    return True, f"render thread alive, {engine.stats()['callbacks']} callbacks, fell back"
+
+
+def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:
+    """``trials`` cases cycling through ``FAULTS``; see the module doc."""
+    result = FamilyResult("runtime")
+    engine_log = logging.getLogger("neurorack.audio.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.CRITICAL)  # hundreds of expected voice tracebacks would drown the report
+    try:
+        for index in range(trials):
+            fault = FAULTS[index % len(FAULTS)]
+            if index % 20 == 19:
+                case, (ok, why) = f"threaded/{fault}", threaded_fault(fault, workdir, index)
+            elif index % 10 == 9:
+                case, (ok, why) = f"repeated/{fault}", repeated_fault(fault)
+            else:
+                case, (ok, why) = f"single/{fault}", single_fault(fault, rng)
+            result.record(case, ok, why)
+            progress(index + 1, trials)
+    finally:
+        engine_log.setLevel(level)
+    return result

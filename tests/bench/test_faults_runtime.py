@@ -1,0 +1,46 @@
+"""Fault family "runtime": NaN, Inf and exceptions from a voice while the engine renders."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from neurorack.audio.engine import Engine
+from neurorack.audio.output_stage import OutputStage
+from neurorack.bench import faults_runtime
+from neurorack.bench.faults_runtime import FAULTS, repeated_fault, single_fault
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_single_fault_mutes_one_block_resets_the_voice_and_playing_goes_on(fault):
+    for seed in range(3):
+        ok, why = single_fault(fault, random.Random(seed))
+        assert ok, why
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_voice_that_keeps_failing_falls_back_to_the_test_voice(fault):
+    ok, why = repeated_fault(fault)
+    assert ok, why
+    assert why == "faulty voice failed 3x: playing test voice"
+
+
+def test_without_the_fallback_repeated_failure_is_counted_as_lost(monkeypatch):
+    monkeypatch.setattr(faults_runtime, "Engine", lambda voice: Engine(voice, fallback=None))
+    ok, why = repeated_fault("nan")
+    assert not ok and why.startswith("no fallback")
+
+
+def test_an_output_guard_that_lets_nan_through_is_counted_as_lost(monkeypatch):
+    def unguarded(self, block):
+        return True
+
+    monkeypatch.setattr(OutputStage, "process", unguarded)
+    ok, why = single_fault("nan", random.Random(0))
+    assert (ok, why) == (False, "NaN or Inf reached the output")
+
+
+def test_family_run_with_the_real_render_thread(tmp_path):
+    result = faults_runtime.run(20, random.Random(0), tmp_path, lambda done, total: None)
+    assert (result.tried, result.lost) == (20, 0), result.failures
