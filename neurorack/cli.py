@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the module: audio engine, controls, until Ctrl-C or SIGTERM (then it fades out, "
                     "closes the stream and exits 0).")
     run.add_argument("--mock", action="store_true",
-                     help="simulated controls (a scripted gate pattern) instead of the board's hardware; "
+                     help="simulated controls instead of the board's hardware: played from the keys when stdin "
+                          "is a terminal (the OLED is drawn in it), else a scripted scenario (see --scenario); "
                           "with no sound device, audio goes to a WAV file in real time")
     run.add_argument("--device", help="output device index or (part of) its name (default: audio.device; "
                                       "JACK if running, else the system default)")
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where --mock writes audio when there is no sound device (default: %(default)s)")
     run.add_argument("--seconds", type=_positive_float, metavar="N",
                      help="stop by itself after N seconds (default: run until stopped)")
+    run.add_argument("--scenario", metavar="FILE",
+                     help="with --mock: what is patched into the simulated jacks, a scenario YAML (default: the "
+                          "built-in one, a drum pattern on gate 1 and slow LFOs on the CVs; with a terminal on "
+                          "stdin, nothing until you play the keys: g/h gates, arrows or j/k turn, space/enter "
+                          "press, l long press, 1-4 pick a CV, +/- 1/12 V, </> 1 V, 0 reset, q quit)")
 
     demo = commands.add_parser(
         "demo", help="render a scripted performance to a WAV file and the screen to a GIF",
@@ -136,7 +142,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.device is not None:
             device = int(args.device) if args.device.isdigit() else args.device
             config = replace(config, audio=replace(config.audio, device=device))
-        return run_daemon(config, mock=args.mock, wav_path=args.wav, seconds=args.seconds)
+        return run_daemon(config, mock=args.mock, wav_path=args.wav, seconds=args.seconds,
+                          scenario_path=args.scenario)
     if args.command == "demo":
         return _demo_command(config, args)
     if args.command == "bench":

@@ -18,6 +18,7 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.panel import open_panel
+from neurorack.instrument.keyboard import KeyboardControls, mock_inputs
 from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink
@@ -28,7 +29,7 @@ STATUS_PERIOD_S = 10.0
 
 
 def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurorack-run.wav",
-               seconds: float | None = None) -> int:
+               seconds: float | None = None, scenario_path: str | None = None) -> int:
     """Run until SIGINT or SIGTERM (or ``seconds``), then fade out, close and return 0.
 
     Args:
@@ -36,10 +37,13 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
         mock: simulated controls instead of the board's hardware.
         wav_path: where mock mode writes audio when there is no sound device.
         seconds: stop by itself after this long (None: run until a signal).
+        scenario_path: mock mode: a scenario file for the simulated jacks (None: the built-in one;
+            with a terminal on stdin, the keys play the jacks and the panel, see ``keyboard``).
     """
     if not mock:
         find_output_device(config.audio.device)  # the most basic problem first: no sound device
     board = load_board("mock" if mock else config.board)  # a bad board file fails before anything starts
+    scenario, keys = mock_inputs(scenario_path, mock, KeyboardControls.is_available())
     request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
     service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
     service.status("loading the voice")
@@ -48,7 +52,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
                                    saved_state(config))
     voice = module_voice.voice
     engine = Engine(voice, config.audio, config.output)
-    controls = open_panel(board, engine.post_gate, state_dir=config.resolved_state_dir())
+    controls = open_panel(board, engine.post_gate, scenario=scenario, state_dir=config.resolved_state_dir())
     panel_ref.append(controls)
     backend = SoundDeviceBackend(engine, config.audio.device)
     try:
@@ -64,6 +68,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     ui = start_module_ui(config, board, mock, module_voice, engine, controls)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    keyboard = KeyboardControls(keys, controls, stop.set).start() if keys is not None else None
     log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
              board.name, controls.adc.description, backend.device_name, voice.name)
     service.ready(engine, backend.device_name)  # voice loaded, stream started
@@ -77,6 +82,8 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     finally:
         log.info("stopping: fading out")
         service.stopping()
+        if keyboard is not None:
+            keyboard.close()  # the terminal's mode back first
         ui.stop()
         controls.close()
         backend.stop()
