@@ -1,0 +1,204 @@
+"""Fault family "security": no code from model files, an unprivileged service, writes
+confined to the state directory.
+
+Cases, in turn:
+
+* ``pickle``: a model folder whose weights (and a ``model.pt`` beside them) are pickles that
+  create a marker file when unpickled is offered to the runtime loader: it must refuse it
+  and the marker must never appear. The package source is also scanned for loaders that
+  can unpickle (``pickle.load``, ``torch.load`` without ``weights_only=True``,
+  ``allow_pickle=True``).
+* ``unit``: the shipped systemd unit runs as its own user with no capabilities, no new
+  privileges, a read-only system and a state directory.
+* ``writes``: ``neurorack run --mock --seconds 2`` runs in a subprocess with HOME, the
+  working directory and the state directory in a scratch folder, traced with strace when
+  it is installed (every file opened for writing, created, renamed or removed), else by
+  comparing the scratch folders before and after: nothing may be written outside the
+  state directory and the WAV file named on the command line. Python's own bytecode cache
+  is turned off for the run (``PYTHONDONTWRITEBYTECODE``): it belongs to the interpreter,
+  and under the unit the installation is read-only anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from neurorack.bench.faults import FamilyResult
+
+CASES = ("pickle", "unit", "writes")
+RUN_SECONDS = 2.0
+RUN_LIMIT_S = 60.0
+UNPICKLING = (re.compile(r"\bpickle\.loads?\("), re.compile(r"allow_pickle\s*=\s*True"),
+              re.compile(r"torch\.load\((?![^)]*weights_only\s*=\s*True)[^)]*\)"))
+REQUIRED_UNIT = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "CapabilityBoundingSet": "",
+                 "AmbientCapabilities": ""}
+WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
+
+
+def package_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def unit_path() -> Path:
+    from neurorack.service.install import TEMPLATE_DIR, UNIT_NAME
+
+    return TEMPLATE_DIR / UNIT_NAME
+
+
+def pickle_case(workdir: Path, rng: random.Random) -> tuple[bool, str]:
+    """Pickled code is refused and never runs; no loader in the package can unpickle."""
+    from neurorack.bench.faults_model import try_case, write_model
+
+    good = write_model(workdir / "good", np.random.default_rng(rng.randrange(2**32)))
+    for index, case in enumerate(("pickle_as_weights", "pickle_beside")):
+        ok, why = try_case(good, workdir, case, index, rng)
+        if not ok:
+            return False, why
+    for path in sorted(package_dir().rglob("*.py")):
+        if path.name.startswith("faults"):
+            continue  # the fault families write pickles on purpose, and never read one
+        text = path.read_text(encoding="utf-8")
+        for pattern in UNPICKLING:
+            match = pattern.search(text)
+            if match:
+                line = text.count("\n", 0, match.start()) + 1
+                return False, f"{path.relative_to(package_dir().parent)}:{line} can unpickle: {match.group(0)}"
+    return True, "pickled models refused, no marker; no unpickling loader in the package"
+
+
+def parse_unit(text: str) -> dict[str, list[str]]:
+    """``key -> [values]`` of a systemd unit (keys can repeat)."""
+    values: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")) or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def unit_case(path: Path) -> tuple[bool, str]:
+    """The service runs as an unprivileged user with no capabilities."""
+    if not path.is_file():
+        return False, f"{path.name}: not found"
+    unit = parse_unit(path.read_text(encoding="utf-8"))
+    user = unit.get("User", [""])[-1]
+    if not user or user in ("root", "0"):
+        return False, f"User={user or '(unset: root)'}; expected an unprivileged user"
+    for key, expected in REQUIRED_UNIT.items():
+        got = unit.get(key, [None])[-1]
+        if got != expected:
+            return False, f"{key}={got if got is not None else '(unset)'}; expected {key}={expected}"
+    if not unit.get("StateDirectory", [""])[-1]:
+        return False, "no StateDirectory=: the daemon would have nowhere confined to write"
+    return True, f"User={user}, no capabilities, NoNewPrivileges, ProtectSystem=strict"
+
+
+def _snapshot(roots: list[Path]) -> dict[str, tuple[int, int]]:
+    found = {}
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                found[path] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def written_paths(trace: str) -> set[str]:
+    """Files an strace log shows being opened for writing, created, renamed to or removed."""
+    written = set()
+    for line in trace.splitlines():
+        if "= -1" in line:
+            continue  # the call failed: nothing was written
+        match = re.search(r'open(?:at)?\((?:[^,]+, )?"([^"]+)", ([A-Z_|]+)', line)
+        if match and any(flag in match.group(2) for flag in WRITE_FLAGS):
+            written.add(match.group(1))
+        for call in ("mkdir", "mkdirat", "unlink", "unlinkat", "rmdir", "creat", "truncate"):
+            found = re.search(rf'\b{call}\((?:[^,]+, )?"([^"]+)"', line)
+            if found:
+                written.add(found.group(1))
+        renamed = re.search(r'rename(?:at2?)?\((?:[^,]+, )?"[^"]+", (?:[^,]+, )?"([^"]+)"', line)
+        if renamed:
+            written.add(renamed.group(1))
+    return written
+
+
+def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
+    """``neurorack run --mock`` writes only under its state directory and to its WAV file.
+
+    Returns:
+        (survived, why, shared-memory files): files under ``/dev/shm`` (the JACK client
+        library's metadata database, created when PortAudio loads JACK) are not storage;
+        they are listed, not counted as a loss.
+    """
+    home, cwd, state, out = (workdir / name for name in ("home", "cwd", "state", "out"))
+    for folder in (home, cwd, state, out):
+        folder.mkdir()
+    wav = out / "run.wav"
+    config = workdir / "config.yaml"
+    config.write_text(f"state_dir: {state}\n", encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "NEURORACK_"))}
+    env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(workdir / "cwd"))
+    command = [sys.executable, "-m", "neurorack", "--config", str(config), "run", "--mock",
+               "--seconds", str(RUN_SECONDS), "--wav", str(wav)]
+    strace = shutil.which("strace")
+    trace_file = workdir / "trace.log"
+    if strace:
+        command = [strace, "-f", "-qq", "-e", "trace=%file", "-o", str(trace_file), *command]
+    before = _snapshot([home, cwd])
+    try:
+        done = subprocess.run(command, cwd=cwd, env=env, check=False, capture_output=True, text=True,
+                              timeout=RUN_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        return False, f"neurorack run --mock did not stop after {RUN_SECONDS:g} s", []
+    if done.returncode != 0 or "Traceback" in done.stderr:
+        return False, f"exit {done.returncode}: {done.stderr.strip()[-200:]!r}", []
+    allowed = (str(state) + os.sep, "/dev/null", "/dev/shm/", "/proc/self/")
+    if strace:
+        written = {os.path.normpath(os.path.join(cwd, p)) for p in written_paths(trace_file.read_text())}
+        how = "strace"
+    else:
+        after = _snapshot([home, cwd])
+        written = {p for p, stamp in after.items() if before.get(p) != stamp}
+        how = "folder snapshots"
+    shared = sorted(p for p in written if p.startswith("/dev/shm/"))
+    outside = sorted(p for p in written if p != str(wav) and not p.startswith(allowed) and p != str(state))
+    if outside:
+        return False, f"wrote outside the state directory ({how}): {', '.join(outside[:3])}", shared
+    if not wav.is_file():
+        return False, "the WAV file was not written", shared
+    return True, f"{len(written)} paths written ({how}), all under the state directory or the WAV file", shared
+
+
+def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:
+    """``trials`` cases cycling through ``CASES``."""
+    result = FamilyResult("security")
+    for index in range(trials):
+        case = CASES[index % len(CASES)]
+        folder = workdir / f"case{index:03d}"
+        folder.mkdir()
+        if case == "pickle":
+            ok, why = pickle_case(folder, rng)
+        elif case == "unit":
+            ok, why = unit_case(unit_path())
+        else:
+            ok, why, shared = writes_case(folder)
+            result.notes["shared_memory_files"] = shared
+        result.record(case, ok, why)
+        progress(index + 1, trials)
+    result.notes["traced_with"] = "strace" if shutil.which("strace") else "folder snapshots"
+    return result

@@ -1,0 +1,63 @@
+"""Fault family "security": pickled code, the unit's privileges, where the daemon writes."""
+
+from __future__ import annotations
+
+import random
+
+from neurorack.bench import faults_security
+from neurorack.bench.faults_security import (
+    parse_unit,
+    pickle_case,
+    unit_case,
+    unit_path,
+    writes_case,
+    written_paths,
+)
+
+
+def test_pickled_models_are_refused_and_no_package_loader_unpickles(tmp_path):
+    ok, why = pickle_case(tmp_path, random.Random(0))
+    assert ok, why
+
+
+def test_the_scan_finds_a_loader_that_could_unpickle(tmp_path, monkeypatch):
+    package = tmp_path / "neurorack"
+    (package / "ml").mkdir(parents=True)
+    (package / "ml" / "bad.py").write_text("import torch\n\nstate = torch.load(path, map_location='cpu')\n")
+    monkeypatch.setattr(faults_security, "package_dir", lambda: package)
+    ok, why = pickle_case(tmp_path / "work", random.Random(0))
+    assert (ok, why) == (False, "neurorack/ml/bad.py:3 can unpickle: torch.load(path, map_location='cpu')")
+
+
+def test_the_shipped_unit_runs_unprivileged():
+    ok, why = unit_case(unit_path())
+    assert ok, why
+
+
+def test_a_unit_running_as_root_or_with_capabilities_is_lost(tmp_path):
+    good = unit_path().read_text()
+    root = tmp_path / "root.service"
+    root.write_text(good.replace("User=neurorack", "User=root"))
+    assert unit_case(root) == (False, "User=root; expected an unprivileged user")
+    caps = tmp_path / "caps.service"
+    caps.write_text(good.replace("CapabilityBoundingSet=\n", "CapabilityBoundingSet=CAP_SYS_ADMIN\n"))
+    assert unit_case(caps) == (False, "CapabilityBoundingSet=CAP_SYS_ADMIN; expected CapabilityBoundingSet=")
+    assert parse_unit("[Service]\nA=1\nA=2\n# B=3\n") == {"A": ["1", "2"]}
+
+
+def test_written_paths_reads_successful_writes_from_strace_lines():
+    lines = [
+        '12 openat(AT_FDCWD, "/a/w", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = 3',
+        '12 openat(AT_FDCWD, "/a/r", O_RDONLY|O_CLOEXEC) = 4',
+        '12 openat(AT_FDCWD, "/a/failed", O_RDWR|O_CREAT, 0600) = -1 EACCES (Permission denied)',
+        '12 rename("/s/.state.yaml.1.tmp", "/s/state.yaml") = 0',
+        '12 mkdir("/s/sub", 0777) = 0',
+        '12 unlinkat(AT_FDCWD, "/s/old", 0) = 0',
+    ]
+    assert written_paths("\n".join(lines)) == {"/a/w", "/s/state.yaml", "/s/sub", "/s/old"}
+
+
+def test_mock_run_writes_only_its_state_dir_and_wav(tmp_path):
+    ok, why, shared = writes_case(tmp_path)
+    assert ok, why
+    assert all(path.startswith("/dev/shm/") for path in shared)
