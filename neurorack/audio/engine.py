@@ -38,6 +38,7 @@ FALLBACK_FAILURES = 3      # this many muted blocks ...
 FALLBACK_WINDOW_S = 2.0    # ... within this much audio switch to the fallback voice
 OVERLOAD_LATE_RENDERS = 3  # this many late renders ...
 OVERLOAD_WINDOW_S = 2.0    # ... within this much wall time raise the lookahead by one block
+OVERLOAD_WARMUP_S = 0.5    # late renders in the first this much of audio (start-up) do not count
 _DEFAULT = object()
 
 
@@ -290,6 +291,9 @@ class Engine:
         (and delay gates by as much, so onsets stay exact) instead of dropping out again."""
         late = self.late_renders  # written by the callback; a stale read only delays this
         if late == self._late_seen:
+            return
+        if self.timeline.count * self.block_size < OVERLOAD_WARMUP_S * self.sample_rate:
+            self._late_seen = late  # start-up: threads and imports still settling
             return
         now = time.monotonic()
         for _ in range(min(late - self._late_seen, OVERLOAD_LATE_RENDERS)):

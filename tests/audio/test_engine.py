@@ -19,6 +19,7 @@ from neurorack.audio.engine import (
     FALLBACK_WINDOW_S,
     GATE_QUEUE_SIZE,
     OVERLOAD_LATE_RENDERS,
+    OVERLOAD_WARMUP_S,
     SAFETY_MARGIN_S,
     Engine,
     GateEdge,
@@ -492,9 +493,27 @@ def test_failures_spread_wider_than_the_window_only_mute(caplog):
     assert engine.voice is voice and engine.fallbacks == 0 and engine.warnings == []
 
 
+def _past_warmup(engine: Engine, played: list[np.ndarray]) -> None:
+    """Play and render in step through the start-up period, where late renders do not count."""
+    while engine.timeline.count * BLOCK < OVERLOAD_WARMUP_S * SR:
+        engine.render_block()
+        play(engine, played)
+
+
+def test_late_renders_during_start_up_do_not_raise_the_lookahead():
+    engine = Engine(SineVoice(200.0))
+    played = start(engine)
+    for _ in range(OVERLOAD_LATE_RENDERS + 3):
+        play(engine, played)
+    engine.render_block()
+    assert engine.late_renders >= OVERLOAD_LATE_RENDERS
+    assert engine.lookahead_raises == 0 and engine.warnings == []
+
+
 def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_block(caplog):
     engine = Engine(SineVoice(200.0))
     played = start(engine)
+    _past_warmup(engine, played)
     block_s = BLOCK / SR
     lookahead, latency = engine.lookahead_s, engine.gate_latency_s
     for _ in range(OVERLOAD_LATE_RENDERS + 3):  # the render thread starves: the FIFO runs dry
@@ -512,9 +531,11 @@ def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_b
 def test_lookahead_never_grows_past_what_the_fifo_holds():
     engine = Engine(SineVoice(200.0))
     played = start(engine)
+    _past_warmup(engine, played)
     for _ in range(40):  # the render thread gets one block done per OVERLOAD_LATE_RENDERS + 1 callbacks
         for _ in range(OVERLOAD_LATE_RENDERS + 1):
             play(engine, played)
         engine.render_block()
+    assert engine.lookahead_raises >= 2
     assert engine.lookahead_s <= engine.max_lookahead_s + 1e-9
     assert engine.fifo.capacity >= engine.lookahead_s * SR + BLOCK
