@@ -13,6 +13,7 @@ is constant and reported separately as ``output_latency_ms``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -89,7 +90,8 @@ class JackTimeline:
         return self.cycle_phase + grid * math.floor((now - self.cycle_phase + grid / 4) / grid)
 
 
-def _onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimeline) -> list[float]:
+def onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimeline) -> list[float]:
+    """Gate-to-output latency of each played onset, in ms on JACK's timeline."""
     read_index, _, stream_time = engine.timeline.recent()
     latencies = []
     for onset in onsets:
@@ -101,11 +103,12 @@ def _onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimel
     return latencies
 
 
-def _dropout_counts(engine: Engine) -> tuple[int, int, int]:
+def dropout_counts(engine: Engine) -> tuple[int, int, int]:
+    """(callbacks, underflows, late renders) so far: take two and subtract."""
     return engine.timeline.count, engine.underflows, engine.late_renders
 
 
-def _take_played(onsets, older_than_s: float) -> list[Onset]:
+def take_played(onsets, older_than_s: float) -> list[Onset]:
     """Remove and return the recorded onsets whose edges are older than ``older_than_s``."""
     played = []
     while onsets and onsets[0].edge.time_s < time.monotonic() - older_than_s:
@@ -117,7 +120,7 @@ def run_baseline(seconds: float, sample_rate: int, block_size: int) -> dict:
     """Run the sine client in a separate process and return its counts."""
     command = [sys.executable, "-m", "neurorack.bench.sine_client", "--seconds", str(seconds),
                "--sample-rate", str(sample_rate), "--block-size", str(block_size)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise NeurorackError(f"the baseline sine client failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -132,23 +135,43 @@ def make_voice(name: str, sample_rate: int):
     raise NeurorackError(f"unknown bench voice '{name}'; expected test or busy")
 
 
+@contextlib.contextmanager
+def jack_session(audio):
+    """JACK's dummy driver at the config's rate and block size (started unless one runs, and
+    then stopped), and a clock on it: yields ``(server, clock)``. On the way out PortAudio lets
+    go of JACK before the server stops.
+
+    Raises:
+        NeurorackError: a running server with another rate or block size, or no JACK.
+    """
+    with JackDummyServer(audio.sample_rate, audio.block_size) as server, JackClock() as clock:
+        if clock.sample_rate != audio.sample_rate or clock.block_size != audio.block_size:
+            raise NeurorackError(
+                f"the running JACK server uses {clock.sample_rate} Hz / {clock.block_size} frames, "
+                f"the config asks for {audio.sample_rate} Hz / {audio.block_size}; stop it or match the config"
+            )
+        try:
+            yield server, clock
+        finally:
+            if "sounddevice" in sys.modules:
+                import_sounddevice()._terminate()  # PortAudio must let go of JACK before the server stops
+
+
+def latency_figures(latencies: list[float]) -> dict:
+    """``gate_latency_ms`` (p1, p50, p99, max) and ``jitter_ms`` (p99 - p1) of onset latencies."""
+    values = np.asarray(latencies) if latencies else np.zeros(1)
+    p1, p50, p99 = np.percentile(values, [1, 50, 99])
+    return {"gate_latency_ms": {"p1": float(p1), "p50": float(p50), "p99": float(p99), "max": float(values.max())},
+            "jitter_ms": float(p99 - p1)}
+
+
 def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str = "test",
                        gate_period_s: float = 0.25, baseline: bool = True) -> dict:
     """Run the baseline and the engine on JACK's dummy driver; return the figures."""
     audio = config.audio
-    with JackDummyServer(audio.sample_rate, audio.block_size) as server:
-        with JackClock() as clock:
-            if clock.sample_rate != audio.sample_rate or clock.block_size != audio.block_size:
-                raise NeurorackError(
-                    f"the running JACK server uses {clock.sample_rate} Hz / {clock.block_size} frames, "
-                    f"the config asks for {audio.sample_rate} Hz / {audio.block_size}; stop it or match the config"
-                )
-            base = run_baseline(seconds, audio.sample_rate, audio.block_size) if baseline else None
-            sd = import_sounddevice()
-            try:
-                result = _run_engine(config, clock, seconds, voice, gate_period_s)
-            finally:
-                sd._terminate()  # PortAudio must let go of JACK before the server stops
+    with jack_session(audio) as (server, clock):
+        base = run_baseline(seconds, audio.sample_rate, audio.block_size) if baseline else None
+        result = _run_engine(config, clock, seconds, voice, gate_period_s)
         result["jack_realtime"] = server.realtime if server.started_here else None
     if base is not None:
         result["baseline_underflows"] = base["underflows"]
@@ -167,7 +190,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     try:
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
-        started, before = time.monotonic(), _dropout_counts(engine)
+        started, before = time.monotonic(), dropout_counts(engine)
         next_gate = started + 0.05
         end = started + seconds
         while True:
@@ -180,16 +203,15 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
             engine.post_gate(GateEdge(time.monotonic()))
             next_gate += gate_period_s
             timeline.refresh_cycle_phase()
-            latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.1), engine, timeline)
-        elapsed, after = time.monotonic() - started, _dropout_counts(engine)
+            latencies += onset_latencies_ms(take_played(engine.onsets, 0.1), engine, timeline)
+        elapsed, after = time.monotonic() - started, dropout_counts(engine)
         time.sleep(0.1)
-        latencies += _onset_latencies_ms(_take_played(engine.onsets, 0.0), engine, timeline)
+        latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         backend.stop()
     stats = engine.stats()
     values = np.asarray(latencies) if latencies else np.zeros(1)
-    p1, p50, p99 = np.percentile(values, [1, 50, 99])
     return {
         "sample_rate": audio.sample_rate,
         "block_size": audio.block_size,
@@ -201,8 +223,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         "late_renders": after[2] - before[2],
         "late_onsets": stats["late_onsets"],
         "gates": len(latencies),
-        "gate_latency_ms": {"p1": float(p1), "p50": float(p50), "p99": float(p99), "max": float(values.max())},
-        "jitter_ms": float(p99 - p1),
+        **latency_figures(latencies),
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
         "gates_within_half_ms": float(np.mean(np.abs(values - engine.gate_latency_s * 1000.0) <= 0.5)),
         "output_latency_ms": output_latency_ms,

@@ -5,6 +5,8 @@ Nothing heavy is imported at module level (``neurorack --help`` stays fast).
 
 from __future__ import annotations
 
+import argparse
+
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
 pitch, pitch confidence at the model's hop), cut its silent tail, and write the trajectory
@@ -30,6 +32,52 @@ def register(commands, benches) -> None:
                          help="sounds sharing a group above 0 cut each other off (default: %(default)s)")
     extract.add_argument("--detail", default=None, help="second line on the screen (default: the file's folder)")
     extract.set_defaults(handler=run_extract)
+    soak = benches.add_parser("soak", help="the whole module for minutes on JACK's dummy driver, under load",
+                              description=SOAK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    soak.add_argument("--minutes", type=_positive_float, default=10.0, metavar="N",
+                      help="length of each of the two runs, baseline and module (default: %(default)s)")
+    soak.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
+    soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
+    soak.add_argument("--json", action="store_true", help="print JSON")
+    soak.set_defaults(handler=run_soak)
+
+
+SOAK_HELP = """\
+Start JACK's dummy driver (unless a JACK server runs; stopped afterwards) and a CPU hog
+pinned to the last core. Run the trivial sine client for N minutes as the baseline, then
+the module for N minutes: the instrument on the default model (a model whose name holds
+"trim" when one is installed; the test voice when none is), the mock board's panel (the
+simulated MCP3008 through the real driver and ADC poller) with LFOs on the four CVs, gate 1
+at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an in-memory screen, and the encoder
+switching sounds every 5 s. Prints underflows against the baseline, late renders, gate
+latency p1/p50/p99/max and jitter (on JACK's clock, as 'bench realtime'), render time per
+block, UI frame rate and poller rate. With the default 10 minutes it takes about 20."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def run_soak(args, config) -> int:
+    import json
+    import sys
+
+    from neurorack.bench.soak import run_soak_bench, summarise
+    from neurorack.progress import progress_bar
+
+    progress = progress_bar("soak")
+    result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
+                            progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    print(json.dumps(result, indent=2) if args.json else summarise(result))
+    return 0
 
 
 def run_extract(args, config) -> int:
