@@ -40,8 +40,8 @@ FAMILIES: dict[str, tuple[str, int, str]] = {
                 "NaN, Inf and exceptions from the voice in the render path"),
     "power": ("neurorack.bench.faults_power", 200,
               "kill -9 at random moments during settings saves"),
-    "pressure": ("neurorack.bench.faults_pressure", 2,
-                 "a CPU hog on every core, and a memory limit, on the real-time paced daemon"),
+    "pressure": ("neurorack.bench.faults_pressure", 4,
+                 "a CPU hog on every core, and memory limits, on the real-time paced daemon"),
     "security": ("neurorack.bench.faults_security", 4,
                  "pickled code in model files, the systemd unit's privileges, files written by the daemon"),
 }

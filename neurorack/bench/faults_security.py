@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from neurorack.bench.faults import FamilyResult
+from neurorack.bench.faults_pressure import NO_JACK
 
 CASES = ("pickle", "unit", "writes")
 RUN_SECONDS = 2.0
@@ -152,7 +153,7 @@ def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
     config = workdir / "config.yaml"
     config.write_text(f"state_dir: {state}\n", encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "NEURORACK_"))}
-    env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(workdir / "cwd"))
+    env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(workdir / "cwd"), **NO_JACK)
     command = [sys.executable, "-m", "neurorack", "--config", str(config), "run", "--mock",
                "--seconds", str(RUN_SECONDS), "--wav", str(wav)]
     strace = shutil.which("strace")
