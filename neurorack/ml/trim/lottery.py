@@ -206,6 +206,7 @@ def _record(round_index: int, model: nn.Module, kept: Mapping[str, list[int]], t
         "bytes": weights.stat().st_size,
         "macs_per_second": float(measured["macs_per_second"]),
         "realtime_factor": float(measured["realtime_factor"]),
+        "realtime_factor_paths": dict(measured.get("realtime_factor_paths", {})),
         "test_loss": loss,
         "error_multiplier": 1.0 if dense is None else loss / dense["test_loss"],
         "params_removed_pct": 0.0 if dense is None else 100.0 * (1.0 - params / dense["params"]),

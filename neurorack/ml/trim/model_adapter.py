@@ -12,6 +12,7 @@ log energy in ``MI_BANDS`` bands spaced evenly in log frequency from 40 Hz to Ny
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from pathlib import Path
@@ -81,10 +82,13 @@ class DescriptorTask:
         test_crops: fixed crops (from the onset) of the test split used for ``test_loss``.
         device: where retraining runs ("cpu", "cuda").
         bench_seconds: audio rendered to measure the real-time factor.
+        data_info: the parent's ``data.json`` (files, licences); copied into every round folder
+            so that ``neurorack export`` writes it into the card.
     """
 
     def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
-                 test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0):
+                 test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0,
+                 data_info: dict | None = None):
         self.train = data.subset("train")
         self.test = data.subset("test")
         if len(self.train) == 0 or len(self.test) == 0:
@@ -94,6 +98,7 @@ class DescriptorTask:
         self.learning_rate = learning_rate
         self.device = torch.device(device)
         self.bench_seconds = bench_seconds
+        self.data_info = data_info
         from neurorack.ml.dataset import random_crops
 
         descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
@@ -152,8 +157,10 @@ class DescriptorTask:
     def measure(self, model: nn.Module) -> dict:
         from neurorack.ml.architecture import macs_per_second
 
-        return {"macs_per_second": macs_per_second(model.config),
-                "realtime_factor": streaming_realtime_factor(model, self.bench_seconds)}
+        paths = {"torch": streaming_realtime_factor(model, self.bench_seconds),
+                 "numpy": numpy_realtime_factor(model, self.bench_seconds)}
+        return {"macs_per_second": macs_per_second(model.config), "realtime_factor": max(paths.values()),
+                "realtime_factor_paths": paths}
 
     def save_weights(self, model: nn.Module, path: Path) -> None:
         """``path`` (safetensors) and ``config.yaml`` beside it: a folder ``neurorack export`` can read."""
@@ -163,6 +170,8 @@ class DescriptorTask:
         from neurorack.ml.architecture import config_yaml
 
         atomic_write_text(path.parent / "config.yaml", config_yaml(model.config))
+        if self.data_info is not None:
+            atomic_write_text(path.parent / "data.json", json.dumps(self.data_info, indent=1) + "\n")
         atomic_write_bytes(path, save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
 
     def load_weights(self, model: nn.Module, path: Path) -> None:
@@ -171,22 +180,52 @@ class DescriptorTask:
         model.load_state_dict(load_file(str(path)))
 
 
+def _bench_frame():
+    """A steady mid-range descriptor frame [5]: -20 dB, 220 Hz."""
+    from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+
+    frame = np.array([(r.low + r.high) / 2 for r in DESCRIPTOR_RANGES], dtype=np.float32)
+    frame[0], frame[3] = -20.0, 220.0
+    return frame
+
+
+def numpy_realtime_factor(model: nn.Module, seconds: float = 2.0, block_size: int = 128) -> float:
+    """As ``streaming_realtime_factor``, through the module's NumPy runtime
+    (``neurorack.runtime.numpy_model``), which renders one frame per call."""
+    from neurorack.runtime.loader import LoadedModel
+    from neurorack.runtime.numpy_model import NumpyModel
+
+    weights = {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
+    runtime = NumpyModel(LoadedModel(Path("."), "trim-round", model.config, weights, {}))
+    hop = model.config.hop
+    frame, out = _bench_frame(), np.empty(hop, dtype=np.float32)
+    state = runtime.initial_state()
+    for _ in range(8):
+        runtime.render_frame(frame, state, out)
+    blocks = int(seconds * model.config.sample_rate / block_size)
+    state, buffered = runtime.initial_state(), 0
+    started = time.perf_counter()
+    for _ in range(blocks):
+        while buffered < block_size:
+            runtime.render_frame(frame, state, out)
+            buffered += hop
+        buffered -= block_size
+    elapsed = time.perf_counter() - started
+    return blocks * block_size / model.config.sample_rate / elapsed
+
+
 def streaming_realtime_factor(model: nn.Module, seconds: float = 2.0, block_size: int = 128) -> float:
     """Seconds of audio per second of compute, streaming on one thread in ``block_size`` blocks.
 
     The model renders a frame of ``hop`` samples whenever the block needs samples it has not
     rendered yet (one call per frame, state carried), as the render thread does.
     """
-    from neurorack.ml.descriptors import DESCRIPTOR_RANGES
-
     hop, rate = model.config.hop, model.config.sample_rate
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         model.cpu().eval()
-        frame = torch.tensor([[[(r.low + r.high) / 2 for r in DESCRIPTOR_RANGES]]], dtype=torch.float32)
-        frame[..., 0] = -20.0
-        frame[..., 3] = 220.0
+        frame = torch.from_numpy(_bench_frame()).view(1, 1, -1)
         blocks = int(seconds * rate / block_size)
         with torch.inference_mode():
             state = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,14 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
     dense.load_state_dict(state)
     if not data_path.is_file():
         raise NeurorackError(f"{data_path}: dataset cache not found (give it with --data)")
-    task = DescriptorTask(load_cache(data_path), device=resolve_device(device), **(task_options or {}))
+    data_info = None
+    if (run / "data.json").is_file():
+        try:
+            data_info = json.loads((run / "data.json").read_text())
+        except json.JSONDecodeError as exc:
+            raise NeurorackError(f"{run / 'data.json'}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    task = DescriptorTask(load_cache(data_path), device=resolve_device(device), data_info=data_info,
+                          **(task_options or {}))
     description = {"run": run.name, "weights": weights_path.name, "early": early_path.name,
                    "data": data_path.name, "config": config.to_dict()}
     return Parent(dense, snapshot, DescriptorAdapter(), task, description)

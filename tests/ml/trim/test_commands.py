@@ -1,12 +1,14 @@
 import json
 
 import torch
+from safetensors.torch import load_file
 
 from neurorack.cli import main
-from neurorack.ml.architecture import TINY_CONFIG, config_yaml
+from neurorack.ml.architecture import TINY_CONFIG, config_yaml, load_config
 from neurorack.ml.dataset import save_cache
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train import save_weights
+from neurorack.runtime.loader import load_model
 from tests.ml.trim.test_model_adapter import _one_shots
 
 
@@ -21,6 +23,7 @@ def _parent_run(folder):
             p.add_(0.01 * torch.randn_like(p))
     save_weights(model, folder / "weights.safetensors")
     save_cache(_one_shots(), folder / "dataset.npz")
+    (folder / "data.json").write_text(json.dumps({"splits": {"train": ["Kit/0.wav"]}, "licences": {"Kit": "GPL"}}))
     return folder
 
 
@@ -34,6 +37,19 @@ def test_trim_then_report_from_the_command_line(tmp_path, capsys):
         records = json.loads(capsys.readouterr().out)
         assert [r["round"] for r in records] == [0, 1, 2] and records[2]["params"] < records[0]["params"]
         assert (tmp_path / criterion / "round_002" / "config.yaml").is_file()
+        assert set(records[1]["realtime_factor_paths"]) == {"torch", "numpy"}
+    # a round folder exports like a training run; the exported model rebuilds to the same output
+    assert main(["export", str(tmp_path / "magnitude" / "round_002"), "--out", str(tmp_path / "model")]) == 0
+    loaded = load_model(tmp_path / "model")
+    assert loaded.parameters == records[2]["params"]
+    assert loaded.card["training"]["licences"] == {"Kit": "GPL"}
+    round_model = DescriptorModel(load_config(tmp_path / "magnitude" / "round_002" / "config.yaml"))
+    round_model.load_state_dict(load_file(str(tmp_path / "magnitude" / "round_002" / "weights.safetensors")))
+    rebuilt = DescriptorModel(loaded.config)
+    rebuilt.load_state_dict({k: torch.from_numpy(v) for k, v in loaded.weights.items()})
+    x = torch.tensor([[[-20.0, 1500.0, 0.1, 220.0, 0.9]] * 12])
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x)[0], round_model(x)[0], rtol=0, atol=0)
     code = main(["trim", "report", str(tmp_path / "mi"), str(tmp_path / "magnitude"), "--out", str(tmp_path / "r")])
     assert code == 0
     table = (tmp_path / "r" / "report.md").read_text()
