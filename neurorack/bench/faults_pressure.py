@@ -141,10 +141,10 @@ class CpuHogs:
 def cpu_hog_case(workdir: Path, calm: DaemonRun) -> tuple[bool, str, dict]:
     """The daemon with a hog on every core; see the module doc."""
     with CpuHogs() as hogs:
-        loaded = run_daemon(workdir, "hog")
+        loaded = run_daemon(workdir, "hog", seconds=RUN_SECONDS)
     notes = {"hogs": hogs.count, "late_renders_calm": calm.late_renders, "late_renders_hog": loaded.late_renders,
              "degraded": loaded.degraded}
-    problem = _kept_real_time(loaded)
+    problem = _kept_real_time(loaded, RUN_SECONDS)
     if problem:
         return False, problem, notes
     if loaded.late_renders > calm.late_renders + OVERLOAD_LATE_RENDERS and not loaded.degraded:
