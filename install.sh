@@ -13,7 +13,7 @@ extras=""
 torch=""
 case "${1:-}" in
     --ml) extras="[ml]"; torch="yes" ;;
-    --dev) packages="$packages jackd2 systemd util-linux"; extras="[ml,dev]"; torch="yes" ;;
+    --dev) packages="$packages jackd2 systemd util-linux strace"; extras="[ml,dev]"; torch="yes" ;;
     "") ;;
     *) echo "usage: sh install.sh [--ml|--dev]" >&2; exit 2 ;;
 esac

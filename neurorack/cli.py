@@ -20,7 +20,7 @@ from neurorack.errors import NeurorackError
 # adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
 # import nothing heavy (torch, hardware libraries) at module level.
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
-                                     "neurorack.instrument.commands", "neurorack.hardware.commands",
+                                     "neurorack.hardware.commands", "neurorack.instrument.commands",
                                      "neurorack.bench.faults_commands", "neurorack.ml.trim.commands")
 
 DESCRIPTION = """\
@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except NeurorackError as exc:
         print(f"neurorack: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("neurorack: error: out of memory; close other programs, or raise the service's memory limit",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
