@@ -14,7 +14,7 @@ from tests.ml.trim.tiny_task import TeacherTask
 ADAPTER = SelfDescribingAdapter()
 
 
-def _parent(task, steps=30):
+def _parent(task, steps=15):
     torch.manual_seed(3)
     dense = TinySynth()
     early = {k: v.clone() for k, v in dense.state_dict().items()}
