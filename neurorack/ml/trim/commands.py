@@ -63,6 +63,9 @@ def register(commands, benches) -> None:
                       help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
     trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
                       help="audio streamed to measure each round's real-time factor (default: %(default)s)")
+    trim.add_argument("--bench-paths", default="numpy,eager,torchscript", metavar="PATHS",
+                      help="inference paths measured per round, as 'neurorack bench model' does; the fastest "
+                           "counts (default: %(default)s)")
     trim.add_argument("--device", default="auto", help="where retraining runs: auto (a GPU when there is one), "
                                                        "cpu, cuda (default: %(default)s)")
     trim.add_argument("--seed", type=int, default=0, help="seeds scoring, re-initialisation, retraining "
@@ -111,7 +114,8 @@ def _trim(args) -> int:
                             max_samples=args.max_samples, bins=args.bins)
     parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
                          task_options={"batch_size": args.batch, "crop_frames": args.crop_frames,
-                                       "test_crops": args.test_crops, "bench_seconds": args.bench_seconds})
+                                       "test_crops": args.test_crops, "bench_seconds": args.bench_seconds,
+                                       "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip())})
     progress = None if args.json else progress_bar("trimming")
 
     def log(line: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import time
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -82,13 +82,14 @@ class DescriptorTask:
         test_crops: fixed crops (from the onset) of the test split used for ``test_loss``.
         device: where retraining runs ("cpu", "cuda").
         bench_seconds: audio rendered to measure the real-time factor.
+        bench_paths: the inference paths ``neurorack bench model`` measures per round.
         data_info: the parent's ``data.json`` (files, licences); copied into every round folder
             so that ``neurorack export`` writes it into the card.
     """
 
     def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
                  test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0,
-                 data_info: dict | None = None):
+                 data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager", "torchscript")):
         self.train = data.subset("train")
         self.test = data.subset("test")
         if len(self.train) == 0 or len(self.test) == 0:
@@ -99,6 +100,7 @@ class DescriptorTask:
         self.device = torch.device(device)
         self.bench_seconds = bench_seconds
         self.data_info = data_info
+        self.bench_paths = bench_paths
         from neurorack.ml.dataset import random_crops
 
         descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
@@ -155,12 +157,21 @@ class DescriptorTask:
             return float(self.loss(model, self.test_batch))
 
     def measure(self, model: nn.Module) -> dict:
-        from neurorack.ml.architecture import macs_per_second
+        """The figures of ``neurorack bench model`` for this round: the model is exported to a
+        temporary model folder and measured there (one thread, 48 kHz, 128-sample blocks; the
+        fastest path counts; NumPy honours OPENBLAS_NUM_THREADS=1 set in the environment)."""
+        from neurorack.ml.export import export_run
+        from neurorack.runtime.bench import bench_model
 
-        paths = {"torch": streaming_realtime_factor(model, self.bench_seconds),
-                 "numpy": numpy_realtime_factor(model, self.bench_seconds)}
-        return {"macs_per_second": macs_per_second(model.config), "realtime_factor": max(paths.values()),
-                "realtime_factor_paths": paths}
+        with tempfile.TemporaryDirectory(prefix="neurorack-trim-") as folder:
+            run = Path(folder) / "round"
+            self.save_weights(model, run / "weights.safetensors")
+            result = bench_model(export_run(run, Path(folder) / "model"), seconds=self.bench_seconds,
+                                 block_size=128, paths=list(self.bench_paths))
+        if result["rtf_1thread"] is None:
+            raise NeurorackError(f"no inference path could be measured: {result['paths']}")
+        return {"macs_per_second": result["macs_per_second_of_audio"], "realtime_factor": result["rtf_1thread"],
+                "realtime_factor_paths": {name: row.get("rtf_1thread") for name, row in result["paths"].items()}}
 
     def save_weights(self, model: nn.Module, path: Path) -> None:
         """``path`` (safetensors) and ``config.yaml`` beside it: a folder ``neurorack export`` can read."""
@@ -178,67 +189,3 @@ class DescriptorTask:
         from safetensors.torch import load_file
 
         model.load_state_dict(load_file(str(path)))
-
-
-def _bench_frame():
-    """A steady mid-range descriptor frame [5]: -20 dB, 220 Hz."""
-    from neurorack.ml.descriptors import DESCRIPTOR_RANGES
-
-    frame = np.array([(r.low + r.high) / 2 for r in DESCRIPTOR_RANGES], dtype=np.float32)
-    frame[0], frame[3] = -20.0, 220.0
-    return frame
-
-
-def numpy_realtime_factor(model: nn.Module, seconds: float = 2.0, block_size: int = 128) -> float:
-    """As ``streaming_realtime_factor``, through the module's NumPy runtime
-    (``neurorack.runtime.numpy_model``), which renders one frame per call."""
-    from neurorack.runtime.loader import LoadedModel
-    from neurorack.runtime.numpy_model import NumpyModel
-
-    weights = {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
-    runtime = NumpyModel(LoadedModel(Path("."), "trim-round", model.config, weights, {}))
-    hop = model.config.hop
-    frame, out = _bench_frame(), np.empty(hop, dtype=np.float32)
-    state = runtime.initial_state()
-    for _ in range(8):
-        runtime.render_frame(frame, state, out)
-    blocks = int(seconds * model.config.sample_rate / block_size)
-    state, buffered = runtime.initial_state(), 0
-    started = time.perf_counter()
-    for _ in range(blocks):
-        while buffered < block_size:
-            runtime.render_frame(frame, state, out)
-            buffered += hop
-        buffered -= block_size
-    elapsed = time.perf_counter() - started
-    return blocks * block_size / model.config.sample_rate / elapsed
-
-
-def streaming_realtime_factor(model: nn.Module, seconds: float = 2.0, block_size: int = 128) -> float:
-    """Seconds of audio per second of compute, streaming on one thread in ``block_size`` blocks.
-
-    The model renders a frame of ``hop`` samples whenever the block needs samples it has not
-    rendered yet (one call per frame, state carried), as the render thread does.
-    """
-    hop, rate = model.config.hop, model.config.sample_rate
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model.cpu().eval()
-        frame = torch.from_numpy(_bench_frame()).view(1, 1, -1)
-        blocks = int(seconds * rate / block_size)
-        with torch.inference_mode():
-            state = None
-            for _ in range(8):  # warm up
-                _, state = model(frame, state)
-            state, buffered = None, 0
-            started = time.perf_counter()
-            for _ in range(blocks):
-                while buffered < block_size:
-                    _, state = model(frame, state)
-                    buffered += hop
-                buffered -= block_size
-            elapsed = time.perf_counter() - started
-    finally:
-        torch.set_num_threads(threads)
-    return blocks * block_size / rate / elapsed

@@ -32,13 +32,14 @@ def test_trim_then_report_from_the_command_line(tmp_path, capsys):
     for criterion, rounds in (("magnitude", 1), ("mi", 2)):
         code = main(["trim", str(parent), "--criterion", criterion, "--rounds", str(rounds), "--retrain-steps", "2",
                      "--device", "cpu", "--max-samples", "200", "--batch", "4", "--crop-frames", "16",
-                     "--test-crops", "4", "--bench-seconds", "0.05", "--out", str(tmp_path / criterion), "--json"])
+                     "--test-crops", "4", "--bench-seconds", "0.05", "--bench-paths", "numpy,eager", "--out", str(tmp_path / criterion), "--json"])
         assert code == 0
         records = json.loads(capsys.readouterr().out)
         assert [r["round"] for r in records] == list(range(rounds + 1))
         assert records[-1]["params"] < records[0]["params"]
         assert (tmp_path / criterion / f"round_{rounds:03d}" / "config.yaml").is_file()
-        assert set(records[1]["realtime_factor_paths"]) == {"torch", "numpy"}
+        assert set(records[1]["realtime_factor_paths"]) == {"numpy", "eager"}
+        assert records[1]["realtime_factor"] == max(records[1]["realtime_factor_paths"].values())
     # a round folder exports like a training run; the exported model rebuilds to the same output
     assert main(["export", str(tmp_path / "mi" / "round_002"), "--out", str(tmp_path / "model")]) == 0
     loaded = load_model(tmp_path / "model")

@@ -72,7 +72,8 @@ def test_band_log_energies_follow_a_tone_between_bands():
 
 def test_lottery_on_the_tiny_descriptor_model(tmp_path):
     criterion = "gradient"  # mi runs through the command line in test_commands
-    task = DescriptorTask(_one_shots(), crop_frames=16, batch_size=4, test_crops=4, bench_seconds=0.1)
+    task = DescriptorTask(_one_shots(), crop_frames=16, batch_size=4, test_crops=4, bench_seconds=0.1,
+                          bench_paths=("numpy",))
     torch.manual_seed(0)
     dense = DescriptorModel(TINY_CONFIG)
     early = {k: v.clone() for k, v in dense.state_dict().items()}
