@@ -149,7 +149,8 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
             history["valid_step"].append(step)
             history["valid"].append(validation_loss(model, valid_desc, valid_audio))
             _save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
-            plot_losses(history, out_dir / "losses.png")
+            if step < options.steps:  # the last plot is drawn once, below
+                plot_losses(history, out_dir / "losses.png")
             log.info("step %d: train %.4f, valid %.4f", step, history["train"][-1], history["valid"][-1])
         if progress is not None:
             progress(step / options.steps)
