@@ -30,6 +30,8 @@ setup(
         "luma.oled>=3.12",
         "luma.emulator>=1.4",
         "pillow>=9",
+        # The model runtime reads weights with safetensors' NumPy API (no torch on the module).
+        "safetensors>=0.4",
     ],
     extras_require={
         # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,

@@ -103,8 +103,12 @@ def _verify_checksums(folder: Path, already_read: dict[str, bytes]) -> None:
 
 
 def _parse_weights(path: Path, raw: bytes) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
+    try:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load
+    except ImportError:
+        raise ModelLoadError(f"{path}: reading models needs the safetensors package "
+                             "(pip install safetensors)") from None
 
     try:
         return load(raw)
