@@ -99,6 +99,13 @@ def register(commands, benches) -> None:
     bench.set_defaults(handler=bench_command)
 
 
+def _command_line() -> str:
+    """The command as typed (for cards and run folders), quoted where needed."""
+    import shlex
+
+    return " ".join(["neurorack", *(shlex.quote(a) for a in sys.argv[1:])])
+
+
 def dataset_for(args, folders: list[str]):
     """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached)."""
     from neurorack.ml.dataset import PrepareOptions, build_set, load_cache, save_cache
@@ -139,8 +146,9 @@ def train_command(args: argparse.Namespace, config) -> int:
                            seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
                            device=args.device, max_minutes=args.max_minutes)
     progress = progress_bar("training")
+    info = {**data.info, "command": _command_line()}
     result = train(data, args.out, TINY_CONFIG if args.tiny else ModelConfig(), options, resume=args.resume,
-                   data_info=data.info, progress=progress)
+                   data_info=info, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
     print(json.dumps(result, indent=2))
@@ -153,7 +161,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
     data = dataset_for(args, args.data)
     result = evaluate_model(args.model, data.subset(args.split), limit=args.limit)
     if args.write:
-        write_evaluation(args.model, result, " ".join(["neurorack", "eval", *sys.argv[2:]]))
+        write_evaluation(args.model, result, _command_line())
     print(json.dumps(result, indent=2) if args.json else _summarise_eval(result))
     return 0
 
@@ -171,7 +179,8 @@ def _summarise_eval(result: dict) -> str:
 def export_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.export import export_run
 
-    path = export_run(args.run, args.out, name=args.name, weights=args.weights)
+    path = export_run(args.run, args.out, name=args.name, weights=args.weights,
+                      extra_command=_command_line())
     print(f"exported {args.run} to {path}")
     return 0
 

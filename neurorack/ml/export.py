@@ -49,7 +49,7 @@ def write_checksums(model_dir: str | Path) -> Path:
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None,
-               weights: str = "weights.safetensors", extra_card: dict | None = None) -> Path:
+               weights: str = "weights.safetensors", extra_command: str | None = None) -> Path:
     """Export ``run_dir`` (written by ``neurorack train``) to the model folder ``out_dir``.
 
     Raises:
@@ -101,9 +101,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
             "skipped": data.get("skipped", []),
             "files": data.get("splits", {}),
         },
+        "commands": {"train": data.get("command"), "resumed": [r.get("command") for r in data.get("resumed_with", [])],
+                     "export": extra_command},
         "metrics": {},
     }
-    card.update(extra_card or {})
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / WEIGHTS, raw)
     atomic_write_text(out_dir / CONFIG, config_yaml(config))

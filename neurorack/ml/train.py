@@ -108,10 +108,12 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
         history = json.loads(state["history"])
         step = int(state["step"])
         log.info("resuming %s at step %d", out_dir, step)
+        _note_resume(out_dir / "data.json", step, (data_info or {}).get("command"))
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / "config.yaml", config_yaml(config))
         info = dict(data_info or {})
+        info["resumed_with"] = []
         info["splits"] = {split: [n for n, s in zip(data.names, data.splits) if s == split]
                           for split in ("train", "valid", "test")}
         info["skipped"] = [f"{name}: {why}" for name, why in data.skipped]
@@ -162,6 +164,15 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
             "train_loss": history["train"][-1] if history["train"] else None,
             "valid_loss": history["valid"][-1] if history["valid"] else None,
             "seconds": seconds, "device": str(device)}
+
+
+def _note_resume(path: Path, step: int, command: str | None) -> None:
+    """Record in data.json that (and how) the run was resumed."""
+    if not path.is_file():
+        return
+    info = json.loads(path.read_text())
+    info.setdefault("resumed_with", []).append({"step": step, "command": command})
+    atomic_write_text(path, json.dumps(info, indent=1) + "\n")
 
 
 def validation_loss(model: DescriptorModel, descriptors: torch.Tensor, audio: torch.Tensor) -> float:
