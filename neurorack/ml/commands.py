@@ -48,6 +48,8 @@ def register(commands, benches) -> None:
                        help="steps between checkpoints and validation (default: %(default)s)")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="auto: CUDA when available, else CPU (default: %(default)s)")
+    train.add_argument("--threads", type=int, default=None,
+                       help="CPU threads torch may use (default: one per core; on a busy machine 1 is often much faster)")
     train.add_argument("--max-minutes", type=float, default=None,
                        help="stop after this many minutes, saving a checkpoint and weights (default: no limit)")
     train.add_argument("--max-seconds", type=float, default=1.0,
@@ -141,6 +143,12 @@ def train_command(args: argparse.Namespace, config) -> int:
         if getattr(args, name) < 1:
             raise NeurorackError(f"--{name.replace('_', '-')}: expected a whole number of at least 1, "
                                  f"got {getattr(args, name)}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise NeurorackError(f"--threads: expected a whole number of at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     data = dataset_for(args, args.data)
     options = TrainOptions(steps=args.steps, batch=args.batch, crop_frames=args.crop_frames, learning_rate=args.lr,
                            seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
