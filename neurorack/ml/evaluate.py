@@ -7,7 +7,9 @@ each descriptor, and the same figures for a baseline so every number has a refer
   loud part (median descriptors) is driven with a sweep and then a staircase of steps across
   the descriptor's drive range; the same extractor measures the output; we report Pearson r
   and the L1 error normalised by the drive range (both in the descriptor's scale: log for Hz
-  and flatness), over audible frames. Pitch drives hold pitch_confidence at 0.9.
+  and flatness), over audible frames. Frames whose analysis window straddles a step (half a
+  window, 4 frames, either side) are not scored: no extractor can resolve them. Pitch
+  drives hold pitch_confidence at 0.9.
 - **Baseline**: descriptor-matched filtered noise: the synthesiser's noise bands with a bump of
   band energy at the centroid (wider when flatter) at the requested loudness, no pitch.
 """
@@ -40,6 +42,7 @@ DRIVE_RANGES = {  # (low, high) requested in each control test
 }
 DRIVE_FRAMES = 188  # 1 s: half sweep, half four steps
 WARM_UP_FRAMES = 4
+STEP_GUARD_FRAMES = 4  # half the extractor's 2048-sample window, in 256-sample frames
 AUDIBLE_DB = -50.0
 HELD_LOUDNESS_DB = -18.0
 TARGETS = {"loudness_db": 0.9, "centroid_hz": 0.9, "pitch_hz": 0.9, "flatness": 0.8, "pitch_confidence": 0.8}
@@ -106,8 +109,11 @@ def control_scores(requested: np.ndarray, audio: np.ndarray, name: str) -> dict:
     audible = measured_all[:, 0] > AUDIBLE_DB
     audible[:WARM_UP_FRAMES] = False
     scale = _scale(name)
-    wanted, got = scale(requested[audible]), scale(measured_all[audible, column])
     low, high = (scale(v) for v in DRIVE_RANGES[name])
+    steps = np.flatnonzero(np.abs(np.diff(scale(requested))) > 0.05 * (high - low)) + 1
+    for edge in steps:
+        audible[max(edge - STEP_GUARD_FRAMES, 0):edge + STEP_GUARD_FRAMES + 1] = False
+    wanted, got = scale(requested[audible]), scale(measured_all[audible, column])
     if audible.sum() < 8 or np.std(got) < 1e-9:
         r = 0.0
     else:
