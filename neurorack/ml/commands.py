@@ -97,6 +97,7 @@ def register(commands, benches) -> None:
     bench.add_argument("--block-size", type=int, default=128, help="samples per block (default: %(default)s)")
     bench.add_argument("--paths", default="numpy,eager,torchscript",
                        help="comma-separated paths to measure (default: %(default)s)")
+    bench.add_argument("--write", action="store_true", help="also record the figures in the model's model.yaml")
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=bench_command)
 
@@ -198,6 +199,14 @@ def bench_command(args: argparse.Namespace, config) -> int:
 
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
+    if args.write:
+        from neurorack.ml.export import read_card, write_card
+
+        card = read_card(args.model)
+        card["speed"] = {"command": _command_line(), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
+                         "block_ms": result["block_ms"],
+                         "paths": {k: v.get("rtf_1thread", v.get("error")) for k, v in result["paths"].items()}}
+        write_card(args.model, card)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

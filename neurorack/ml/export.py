@@ -7,7 +7,10 @@ A model folder (the contract with the runtime, the trimming tools and the instru
     model.yaml            the card: sample rate, hop, descriptors and ranges, parameters, bytes,
                           MACs per second, training files and licences, measured metrics
     SHA256SUMS            sha256 of weights.safetensors and config.yaml ("HASH  NAME" lines)
-    evaluation.json       (after 'neurorack eval --write') the full evaluation
+    losses.png            the run's loss curves (when the run has them)
+    evaluation.json       (after 'neurorack eval --write') the full evaluation; its headline
+                          figures go into the card's ``metrics``, and 'neurorack bench model
+                          --write' puts the speed figures into the card's ``speed``
 
 Load it with ``neurorack.runtime.loader.load_model(path)``; it checks all of this.
 """
@@ -110,6 +113,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
     atomic_write_text(out_dir / CONFIG, config_yaml(config))
     write_card(out_dir, card)
     write_checksums(out_dir)
+    if (run_dir / "losses.png").is_file():
+        atomic_write_bytes(out_dir / "losses.png", (run_dir / "losses.png").read_bytes())
     return out_dir
 
 

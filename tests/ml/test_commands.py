@@ -39,12 +39,18 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
     assert cache.is_file()
 
     assert main(["bench", "model", str(tmp_path / "model"), "--seconds", "0.2", "--paths", "numpy,eager",
-                 "--json"]) == 0
+                 "--write", "--json"]) == 0
     bench = json.loads(capsys.readouterr().out)
     for key in ("params", "bytes", "macs_per_second_of_audio", "rtf_1thread", "block_ms"):
         assert key in bench
     assert set(bench["block_ms"]) == {"p50", "p99", "max"}
     assert bench["paths"]["numpy"]["rtf_1thread"] > 0 and bench["paths"]["eager"]["rtf_1thread"] > 0
+    from neurorack.ml.export import read_card
+    from neurorack.runtime.loader import load_model
+
+    speed = read_card(tmp_path / "model")["speed"]
+    assert speed["rtf_1thread"] == bench["rtf_1thread"] and speed["path"] in ("numpy", "eager")
+    load_model(tmp_path / "model")  # the card edits leave the checksummed files intact
 
 
 def test_bad_input_is_one_clear_error(tmp_path, capsys):
