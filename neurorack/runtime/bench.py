@@ -34,7 +34,7 @@ def _timed_blocks(render_block, seconds: float, block_size: int, sample_rate: in
         render_block(out)
         times[index] = time.perf_counter() - started
     audio_s = blocks * block_size / sample_rate
-    return {"rtf_1thread": audio_s / times.sum(),
+    return {"rtf_1thread": float(audio_s / times.sum()),
             "block_ms": {"p50": float(np.percentile(times, 50) * 1e3), "p99": float(np.percentile(times, 99) * 1e3),
                          "max": float(times.max() * 1e3)},
             "audio_s": audio_s}
