@@ -8,8 +8,9 @@ each descriptor, and the same figures for a baseline so every number has a refer
   the descriptor's drive range; the same extractor measures the output; we report Pearson r
   and the L1 error normalised by the drive range (both in the descriptor's scale: log for Hz
   and flatness), over audible frames. Frames whose analysis window straddles a step (half a
-  window, 4 frames, either side) are not scored: no extractor can resolve them. Pitch
-  drives hold pitch_confidence at 0.9.
+  window, 4 frames, either side) are not scored: no extractor can resolve them. Pitch is
+  driven on pitched held-out sounds (median pitch_confidence of the loud part at least 0.5;
+  all sounds when there are none) with pitch_confidence held at 0.9.
 - **Baseline**: descriptor-matched filtered noise: the synthesiser's noise bands with a bump of
   band energy at the centroid (wider when flatter) at the requested loudness, no pitch.
 """
@@ -170,10 +171,11 @@ def evaluate_model(model_dir: str | Path, data: OneShotSet, limit: int = 60, con
             progress((done + 1) / total_steps)
     control: dict[str, dict] = {}
     chosen = order[:min(control_sounds, count)]
+    pitched = [i for i in order if held_descriptors(data.descriptors[i])[0, 4] >= 0.5][:len(chosen)]
     for name in DESCRIPTOR_NAMES:
         rows: dict[str, list] = {"model": [], "baseline": []}
         column = DESCRIPTOR_NAMES.index(name)
-        for index in chosen:
+        for index in (pitched or chosen) if name == "pitch_hz" else chosen:
             driven = held_descriptors(data.descriptors[index])
             if name == "pitch_hz":
                 driven[:, 4] = 0.9
