@@ -6,7 +6,9 @@ A model folder (the contract with the runtime, the trimming tools and the instru
     config.yaml           ModelConfig: rebuilds the architecture (widths included)
     model.yaml            the card: sample rate, hop, descriptors and ranges, parameters, bytes,
                           MACs per second, training files and licences, measured metrics
-    SHA256SUMS            sha256 of weights.safetensors and config.yaml ("HASH  NAME" lines)
+    rewind.safetensors    (when the run has it) the early weights, the lottery rewind point
+    SHA256SUMS            sha256 of weights.safetensors, config.yaml (and rewind.safetensors),
+                          "HASH  NAME" lines
     losses.png            the run's loss curves (when the run has them)
     evaluation.json       (after 'neurorack eval --write') the full evaluation; its headline
                           figures go into the card's ``metrics``, and 'neurorack bench model
@@ -39,6 +41,7 @@ CONFIG = "config.yaml"
 CARD = "model.yaml"
 CHECKSUMS = "SHA256SUMS"
 CHECKSUMMED = (WEIGHTS, CONFIG)
+REWIND = "rewind.safetensors"
 
 
 def sha256_of(path: str | Path) -> str:
@@ -47,7 +50,8 @@ def sha256_of(path: str | Path) -> str:
 
 def write_checksums(model_dir: str | Path) -> Path:
     model_dir = Path(model_dir)
-    lines = [f"{sha256_of(model_dir / name)}  {name}" for name in CHECKSUMMED]
+    names = [*CHECKSUMMED, *([REWIND] if (model_dir / REWIND).is_file() else [])]
+    lines = [f"{sha256_of(model_dir / name)}  {name}" for name in names]
     return atomic_write_text(model_dir / CHECKSUMS, "\n".join(lines) + "\n")
 
 
@@ -109,6 +113,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
         "metrics": {},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    if (run_dir / REWIND).is_file():  # the lottery rewind point, for trimming from this folder
+        atomic_write_bytes(out_dir / REWIND, (run_dir / REWIND).read_bytes())
+        card["training"]["rewind_weights"] = f"{REWIND} (step {data.get('options', {}).get('rewind_step')})"
     atomic_write_bytes(out_dir / WEIGHTS, raw)
     atomic_write_text(out_dir / CONFIG, config_yaml(config))
     write_card(out_dir, card)
