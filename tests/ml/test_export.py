@@ -26,7 +26,9 @@ def make_run(folder, config=TINY_CONFIG):
 
 
 def test_exported_card_describes_the_model_and_its_data(tmp_path):
-    model = export_run(make_run(tmp_path / "run"), tmp_path / "models" / "tiny")
+    run = make_run(tmp_path / "run")
+    (run / "rewind.safetensors").write_bytes((run / "weights.safetensors").read_bytes())
+    model = export_run(run, tmp_path / "models" / "tiny")
     card = read_card(model)
     assert card["name"] == "tiny"
     assert card["sample_rate"] == 48000 and card["hop"] == 256
@@ -37,7 +39,9 @@ def test_exported_card_describes_the_model_and_its_data(tmp_path):
     assert card["training"]["licences"]["Kit"]["drumkit_xml_license"] == "GPL"
     sums = (model / "SHA256SUMS").read_text().split()
     assert sums == [sha256_of(model / "weights.safetensors"), "weights.safetensors",
-                    sha256_of(model / "config.yaml"), "config.yaml"]
+                    sha256_of(model / "config.yaml"), "config.yaml",
+                    sha256_of(model / "rewind.safetensors"), "rewind.safetensors"]
+    assert card["training"]["rewind_weights"].startswith("rewind.safetensors")
 
 
 def test_a_run_whose_weights_do_not_fit_its_config_is_not_exported(tmp_path):
