@@ -1,4 +1,8 @@
-"""A voice for the engine that plays a model: each gate plays a descriptor trajectory.
+"""A voice for the engine that plays a model: each gate plays one descriptor trajectory.
+
+(The module's instrument, ``neurorack.instrument``, plays sound banks with its own
+polyphonic voice over the same ``NumpyModel``; this single-trajectory voice is the simplest
+complete player, used by ``neurorack bench model`` and by the runtime's tests.)
 
 Contract (``neurorack.audio.voices.Voice``): ``trigger(velocity)``, ``render(out)``, ``reset()``.
 
@@ -12,20 +16,12 @@ idles (no model work) and returns to its initial state, so hits from silence are
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 import numpy as np
 
 from neurorack.ml.descriptors import SILENCE_DB
-from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
 
-log = logging.getLogger(__name__)
-
 TAIL_FRAMES = 2  # silent frames after a trajectory: amplitudes ramp to 0 over one frame
-DEFAULT_MODEL_NAMES = ("trimmed", "dense")
-SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
 def drum_template(pitch_hz: float = 110.0, decay_s: float = 0.4, centroid_hz: float = 1500.0,
@@ -111,34 +107,3 @@ class ModelVoice:
         self.model.render_frame(self._descriptors, self._state, self._frame)
         self._position += 1
         self._offset = 0
-
-
-def build_model_voice(models_dir: str | Path | None, model: str | None, sample_rate: int):
-    """The engine's default voice: the configured model playing a drum trajectory, or the
-    test voice (with a warning saying why) when no model can play.
-
-    Args:
-        models_dir: folder of model folders (None: the models shipped in the repository).
-        model: a folder name in ``models_dir`` or a path (None: "trimmed", else "dense").
-        sample_rate: the engine's rate; a model of another rate is refused.
-    """
-    from neurorack.audio.voices import TestVoice
-    from neurorack.errors import NeurorackError
-
-    folder = Path(models_dir).expanduser() if models_dir else SHIPPED_MODELS_DIR
-    if model:
-        candidates = [Path(model).expanduser() if Path(model).expanduser().is_dir() else folder / model]
-    else:
-        candidates = [folder / name for name in DEFAULT_MODEL_NAMES if (folder / name).is_dir()]
-    if not candidates:
-        log.warning("no model in %s (looked for %s); playing the test voice", folder, ", ".join(DEFAULT_MODEL_NAMES))
-        return TestVoice(sample_rate)
-    try:
-        loaded = load_model(candidates[0])
-        if loaded.config.sample_rate != sample_rate:
-            raise NeurorackError(f"{candidates[0]}: model runs at {loaded.config.sample_rate} Hz, "
-                                 f"the engine at {sample_rate} Hz")
-    except NeurorackError as exc:
-        log.warning("cannot play the model (%s); playing the test voice", exc)
-        return TestVoice(sample_rate)
-    return ModelVoice(NumpyModel(loaded), drum_template())

@@ -1,19 +1,15 @@
 """The model voice: block size never changes the samples; hits are exact and repeatable."""
 
-import logging
-
 import numpy as np
 import pytest
 import torch
 
-from neurorack.audio.voices import TestVoice
 from neurorack.ml.descriptors import SILENCE_DB
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import (
     TAIL_FRAMES,
     ModelVoice,
-    build_model_voice,
     drum_template,
 )
 from tests.runtime.tiny_model import export_tiny
@@ -83,19 +79,3 @@ def test_velocity_scales_the_level(exported):
     voice.render(soft)
     ratio_db = 20 * np.log10(np.sqrt(np.mean(soft ** 2)) / np.sqrt(np.mean(loud ** 2)))
     assert -16.0 < ratio_db < -8.0  # -12 dB asked; the learned correction may bend it a little
-
-
-def test_default_voice_is_the_model_and_falls_back_to_the_test_voice_with_a_warning(exported, tmp_path, caplog):
-    folder, _ = exported
-    voice = build_model_voice(folder.parent, "model", 48000)
-    assert isinstance(voice, ModelVoice)
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "weights.safetensors").write_bytes(b"\x00" * 10)
-    with caplog.at_level(logging.WARNING):
-        fallback = build_model_voice(tmp_path, "broken", 48000)
-    assert isinstance(fallback, TestVoice)
-    assert "cannot play the model" in caplog.text and "is missing" in caplog.text
-    with caplog.at_level(logging.WARNING):
-        assert isinstance(build_model_voice(tmp_path / "empty", None, 48000), TestVoice)
-    assert "no model in" in caplog.text
