@@ -32,10 +32,12 @@ def _mark(text: str) -> None:
     _marker.sendto(text.encode(), os.environ["NOTIFY_SOCKET"])
 
 
-class _MarkedVoice(daemon.TestVoice):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+def _marked_open_instrument(original):
+    def open_instrument(*args, **kwargs):
+        loaded = original(*args, **kwargs)  # the model (or the test voice) is built
         _mark("TEST_VOICE_LOADED=1")
+        return loaded
+    return open_instrument
 
 
 def _marked_start(original):
@@ -56,7 +58,7 @@ def _stallable_pull(self, out, now, stream_time):
 
 
 if __name__ == "__main__":
-    daemon.TestVoice = _MarkedVoice
+    daemon.open_instrument = _marked_open_instrument(daemon.open_instrument)
     daemon.PacedWavBackend.start = _marked_start(daemon.PacedWavBackend.start)
     daemon.SoundDeviceBackend.start = _marked_start(daemon.SoundDeviceBackend.start)
     Engine.pull = _stallable_pull
