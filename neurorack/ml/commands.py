@@ -180,7 +180,7 @@ def _summarise_eval(result: dict) -> str:
     lines = [f"{result['sounds']} held-out sounds: spectral distance {distance['model']:.3f} "
              + f"(noise baseline {distance['baseline']:.3f})"]
     for name, row in result["control"].items():
-        lines.append(f"  {name:<17} r {row['model']['pearson_r']:.3f} (baseline {row['baseline']['pearson_r']:.3f}), "
+        lines.append(f"  {name:<19} r {row['model']['pearson_r']:.3f} (baseline {row['baseline']['pearson_r']:.3f}), "
                      f"normalised L1 {row['model']['normalised_l1']:.3f}")
     return "\n".join(lines)
 

@@ -29,7 +29,8 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["sounds"] == 3
     assert result["spectral_distance"]["model"] > 0 and result["spectral_distance"]["baseline"] > 0
-    assert set(result["control"]) == {"loudness_db", "centroid_hz", "flatness", "pitch_hz", "pitch_confidence"}
+    assert set(result["control"]) == {"loudness_db", "centroid_hz", "flatness", "pitch_hz", "pitch_confidence",
+                                      "pitch_hz_all_sounds"}
     for row in result["control"].values():
         assert -1.0 <= row["model"]["pearson_r"] <= 1.0
     # the noise baseline follows loudness by construction (narrow low bands fluctuate, so not perfectly)
