@@ -1,5 +1,6 @@
-"""The module's saved settings: current sound and model, CV routing, levels, calibration
-reference, screen and encoder preferences.
+"""The module's saved settings: current sound and model, CV routing, levels, screen and
+encoder preferences. (CV calibration is saved on its own, in ``calibration.yaml``: see
+``neurorack.controls.calibration``.)
 
 They live in ``<state_dir>/state.yaml``, written atomically (temporary file, fsync, rename),
 so a power cut leaves the old file or the new one. A corrupt or unreadable file never
@@ -27,15 +28,11 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.yaml"
 CV_INPUTS = 4
+# Top-level keys that older versions saved and that now live elsewhere: a state file that still
+# has them loads as if they were absent (``calibration``: now in ``calibration.yaml``).
+RETIRED_KEYS = ("calibration",)
 # What a CV input can drive: a model descriptor or a voice parameter.
 CV_TARGETS = ("none", "pitch", "loudness", "centroid", "noisiness", "velocity", "decay", "morph")
-
-
-def _length(count: int) -> typing.Callable[[list], str | None]:
-    def check(values: list) -> str | None:
-        return None if len(values) == count else f"expected {count} values, got {len(values)}"
-
-    return check
 
 
 @dataclass(frozen=True)
@@ -63,17 +60,6 @@ class Levels:
     """Output level."""
 
     gain_db: float = setting(0.0, "Output gain in dB.", check=between(-60, 12, "dB"))
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The reference measured by the calibration routine: jack volts = scale * adc volts + offset."""
-
-    cv_scale: list[float] = setting(default_factory=lambda: [1.0] * CV_INPUTS, help="Per CV input.",
-                                    check=_length(CV_INPUTS))
-    cv_offset: list[float] = setting(default_factory=lambda: [0.0] * CV_INPUTS, help="Per CV input, volts.",
-                                     check=_length(CV_INPUTS))
-    calibrated: bool = setting(False, "Whether the calibration routine has run.")
 
 
 @dataclass(frozen=True)
@@ -109,7 +95,6 @@ class ModuleState:
     model: str | None = setting(None, "Current model.")
     routing: Routing = setting(default_factory=Routing, help="CV routing.")
     levels: Levels = setting(default_factory=Levels, help="Levels.")
-    calibration: Calibration = setting(default_factory=Calibration, help="Calibration reference.")
     screen: Screen = setting(default_factory=Screen, help="Screen.")
     encoder: Encoder = setting(default_factory=Encoder, help="Encoder.")
     audio: AudioRestart = setting(default_factory=AudioRestart, help="Applied on restart.")
@@ -220,7 +205,11 @@ class StateStore:
         except (OSError, UnicodeDecodeError) as exc:
             return self._defaults_because(f"cannot read {self.path}: {exc}")
         try:
-            return build(ModuleState, parse_yaml(text, str(self.path)))
+            document = parse_yaml(text, str(self.path))
+            if isinstance(document.data, dict):
+                for key in RETIRED_KEYS:  # older modules saved these here; ignored, not an error
+                    document.data.pop(key, None)
+            return build(ModuleState, document)
         except ConfigError as exc:
             return self._defaults_because(str(exc.problems[0]) if exc.problems else str(exc))
 

@@ -21,8 +21,6 @@ def test_round_trip_keeps_every_setting(tmp_path):
              .with_value("routing.cv2.target", "decay")
              .with_value("routing.cv2.amount", -0.35)
              .with_value("levels.gain_db", -6.5)
-             .with_value("calibration.cv_scale", [1.01, 0.99, 1.0, 1.002])
-             .with_value("calibration.calibrated", True)
              .with_value("audio.block_size", 256))
     store = StateStore(tmp_path)
     store.save(state)
@@ -115,3 +113,16 @@ def test_kill_during_save_leaves_the_old_or_the_new_file(tmp_path):
         seen_values.add(loaded.levels.gain_db)
     assert len(seen_values) > 1, "the saver never got to write; the test proved nothing"
     assert [p.name for p in tmp_path.iterdir()] == ["state.yaml"]  # load() swept half-written temporaries
+
+
+def test_an_old_state_file_with_calibration_loads_without_a_reset(tmp_path):
+    """Calibration now lives in calibration.yaml; older state files still carry it here."""
+    (tmp_path / "state.yaml").write_text(
+        "sound: Snare tight\nlevels:\n  gain_db: -3.0\n"
+        "calibration:\n  cv_scale: [1.01, 0.99, 1.0, 1.0]\n  cv_offset: [0.0, 0.0, 0.0, 0.0]\n  calibrated: true\n",
+        encoding="utf-8")
+    store = StateStore(tmp_path)
+    state = store.load()
+    assert store.warning is None
+    assert state.sound == "Snare tight" and state.levels.gain_db == -3.0
+    assert "calibration" not in state.to_yaml()

@@ -34,6 +34,9 @@ from neurorack.errors import NeurorackError
 
 CALIBRATION_FILE = "calibration.yaml"
 CENTS_PER_VOLT = 1200.0
+DEFAULT_LOW_VOLTS = 1.0  # the two voltages the routine asks for, by default
+DEFAULT_HIGH_VOLTS = 3.0
+DEFAULT_READS = 2000
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,77 @@ def calibrate(name: str, low_volts: float, low: Measurement, high_volts: float, 
     uncertainty = CENTS_PER_VOLT * abs(scale) * standard_error / abs(step)
     return CalibrationResult(name, scale, offset, before, uncertainty,
                              quantisation_cents(scale, board.adc.reference_volts))
+
+
+def describe(result: CalibrationResult) -> str:
+    """One line with the result and its 1V/oct errors (the terminal routine prints it)."""
+    return (f"{result.name}: scale {result.scale:.5f}, offset {result.offset_volts:+.4f} V; "
+            f"1V/oct error before {result.before_cents:+.1f} cents, after ±{result.uncertainty_cents:.2f} "
+            f"cents; one 10-bit read is within ±{result.quantisation_cents:.2f} cents")
+
+
+class TwoPointRoutine:
+    """The guided routine for one CV input, shared by ``neurorack calibrate`` and the menu:
+    the player patches ``next_volts``, ``read()`` measures it; after two readings ``result``
+    holds the calibration.
+
+    Args:
+        adc: the ADC driver (``read(channel) -> 10-bit code``).
+        board: the board file (channel, Vref, nominal scale).
+        name: ``cv1`` .. ``cv4``.
+        low_volts, high_volts: the two known voltages, in jack volts.
+        reads: reads averaged per voltage (about 0.3 ms each).
+
+    Raises:
+        NeurorackError: an unknown or unwired input, or two equal voltages.
+    """
+
+    def __init__(self, adc, board: BoardConfig, name: str, low_volts: float = DEFAULT_LOW_VOLTS,
+                 high_volts: float = DEFAULT_HIGH_VOLTS, reads: int = DEFAULT_READS):
+        if name not in CV_INPUTS:
+            raise NeurorackError(f"expected a CV input ({', '.join(CV_INPUTS)}), got {name!r}")
+        if high_volts == low_volts:
+            raise NeurorackError("calibration needs two different voltages")
+        channel = board.input(name).channel
+        if channel is None:
+            raise NeurorackError(f"{name} is not wired in the board file (inputs.{name}.channel is null)")
+        self.adc = adc
+        self.board = board
+        self.name = name
+        self.channel = channel
+        self.voltages = (low_volts, high_volts)
+        self.reads = reads
+        self.readings: list[Measurement] = []
+
+    @property
+    def next_volts(self) -> float | None:
+        """The voltage to patch for the next reading; None once both are read."""
+        return self.voltages[len(self.readings)] if len(self.readings) < 2 else None
+
+    def read(self, progress=None) -> Measurement:
+        """Measure the input at ``next_volts`` (``progress`` gets 0..1)."""
+        if self.next_volts is None:
+            raise NeurorackError(f"{self.name}: both voltages are already read")
+        reading = measure(self.adc, self.channel, self.board.adc.reference_volts, self.reads, progress)
+        self.readings.append(reading)
+        return reading
+
+    @property
+    def result(self) -> CalibrationResult | None:
+        """Scale, offset and errors once both readings are done.
+
+        Raises:
+            NeurorackError: the two readings are the same (see ``calibrate``); the readings are
+                forgotten so the routine can start again.
+        """
+        if len(self.readings) < 2:
+            return None
+        low, high = self.readings
+        try:
+            return calibrate(self.name, self.voltages[0], low, self.voltages[1], high, self.board)
+        except NeurorackError:
+            self.readings.clear()
+            raise
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,17 @@ class ControlPoller:
         return InputStatus(cv_volts=tuple(values[:4]), pots=tuple(values[4:6]), gates=(gates[0], gates[1]),
                            fault=self.fault)
 
+    def set_conditioning(self, name: str, conditioning: Conditioning) -> None:
+        """Use ``conditioning`` for CV input or pot ``name`` from the next read (a new
+        calibration). One reference swap per input: safe while the poller runs."""
+        if name not in self.conditioning:
+            raise KeyError(f"{name} is not wired")
+        self.conditioning[name] = conditioning
+        slot = (CV_INPUTS + POT_INPUTS).index(name)
+        for _, other_slot, cv in self._others:
+            if other_slot == slot:
+                cv.conditioning = conditioning
+
     def stats(self) -> dict:
         """Counters for logs and benchmarks."""
         elapsed = (self.clock() - self.started_at) if self.started_at else 0.0

@@ -11,6 +11,11 @@ import sys
 import time
 
 from neurorack.config.module import ModuleConfig
+from neurorack.controls.calibration import (
+    DEFAULT_HIGH_VOLTS,
+    DEFAULT_LOW_VOLTS,
+    DEFAULT_READS,
+)
 
 CALIBRATE_HELP = """\
 Calibrate the CV inputs: for each, patch two known voltages (from a precise source: a
@@ -37,11 +42,11 @@ def register(commands, benches) -> None:
                                     description=CALIBRATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     calibrate.add_argument("--inputs", default="cv1,cv2,cv3,cv4", metavar="NAMES",
                            help="comma-separated CV inputs to calibrate (default: %(default)s)")
-    calibrate.add_argument("--low", type=float, default=1.0, metavar="VOLTS",
+    calibrate.add_argument("--low", type=float, default=DEFAULT_LOW_VOLTS, metavar="VOLTS",
                            help="first known voltage (default: %(default)s V)")
-    calibrate.add_argument("--high", type=float, default=3.0, metavar="VOLTS",
+    calibrate.add_argument("--high", type=float, default=DEFAULT_HIGH_VOLTS, metavar="VOLTS",
                            help="second known voltage (default: %(default)s V)")
-    calibrate.add_argument("--reads", type=int, default=2000, metavar="N",
+    calibrate.add_argument("--reads", type=int, default=DEFAULT_READS, metavar="N",
                            help="reads averaged per voltage, about 0.3 ms each (default: %(default)s)")
     calibrate.add_argument("--mock", action="store_true", help="calibrate a simulated module, no prompts")
     calibrate.add_argument("--board", help="board name or file (default: the config's board)")
@@ -167,7 +172,11 @@ MOCK_HARDWARE_SCALES = {"cv1": (3.07, -5.08), "cv2": (3.00, -4.95), "cv3": (3.05
 
 def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
     from neurorack.config.board import CV_INPUTS, load_board
-    from neurorack.controls.calibration import calibrate, measure, save_calibration
+    from neurorack.controls.calibration import (
+        TwoPointRoutine,
+        describe,
+        save_calibration,
+    )
     from neurorack.errors import NeurorackError
     from neurorack.hardware.adc import open_adc, open_simulated_adc
     from neurorack.hardware.scenario import Constant, Scenario
@@ -188,26 +197,21 @@ def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
     results = {}
     try:
         for name in names:
-            channel = board.input(name).channel
-            if channel is None:
-                raise NeurorackError(f"{name} is not wired in the board file (inputs.{name}.channel is null)")
-            readings = []
-            for volts in (args.low, args.high):
+            routine = TwoPointRoutine(adc.driver, board, name, args.low, args.high, args.reads)
+            while routine.next_volts is not None:
+                volts = routine.next_volts
                 if args.mock:
                     patched[name] = Constant(volts)
                     print(f"{name}: patching {volts:g} V (simulated)")
                 else:
                     input(f"{name}: patch exactly {volts:g} V into {name}, then press Enter ")
                 show = progress_bar(f"  reading {name}")
-                readings.append(measure(adc.driver, channel, board.adc.reference_volts, args.reads, show))
+                routine.read(show)
                 if show is not None:
                     show(1.0)
                     print(file=sys.stderr)
-            result = calibrate(name, args.low, readings[0], args.high, readings[1], board)
-            results[name] = result
-            print(f"{name}: scale {result.scale:.5f}, offset {result.offset_volts:+.4f} V; "
-                  f"1V/oct error before {result.before_cents:+.1f} cents, after ±{result.uncertainty_cents:.2f} "
-                  f"cents; one 10-bit read is within ±{result.quantisation_cents:.2f} cents")
+            results[name] = routine.result
+            print(describe(results[name]))
     except EOFError:
         raise NeurorackError("calibration needs answers on the terminal; nothing was saved") from None
     finally:

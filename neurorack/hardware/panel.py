@@ -51,6 +51,7 @@ class Panel:
         self.board = board
         self.adc = adc
         self.gpio = gpio
+        self.state_dir = state_dir
         self.events: queue.Queue[ControlEvent] = queue.Queue(EVENT_QUEUE_SIZE)
         self.dropped_events = 0
         calibration = load_calibration(state_dir, board)
@@ -73,6 +74,20 @@ class Panel:
     def status(self) -> InputStatus:
         """The latest CVs, pots, gates and ADC fault."""
         return self.poller.status()
+
+    def reload_calibration(self) -> list[str]:
+        """Apply ``calibration.yaml`` (after the on-screen routine saved it) to the running
+        poller; returns the inputs it covers.
+
+        Raises:
+            ConfigError: a damaged calibration file.
+        """
+        calibration = load_calibration(self.state_dir, self.board)
+        for name, conditioning in board_conditioning(self.board, calibration).items():
+            if name in calibration:
+                self.poller.set_conditioning(name, conditioning)
+        log.info("calibration applied to %s", ", ".join(sorted(calibration)) or "no input")
+        return sorted(calibration)
 
     def start(self) -> Panel:
         """Start polling (``open_panel`` already did)."""

@@ -19,7 +19,15 @@ from neurorack.controls.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
 from neurorack.state import CvRoute
-from neurorack.ui.facade import ModelInfo, SoundInfo, SystemInfo, TaskStatus
+from neurorack.ui.facade import (
+    CALIBRATION_UNKNOWN,
+    CalibrationInfo,
+    CalibrationProgress,
+    ModelInfo,
+    SoundInfo,
+    SystemInfo,
+    TaskStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +65,18 @@ class InstrumentFacade:
         models_dir: where installed models live.
         input_status: returns the panel's latest ``InputStatus``.
         warnings: returns the module's current problems (ADC fault, fallbacks, ...).
+        calibrator: runs the on-screen CV calibration (None: not available).
     """
 
     def __init__(self, instrument: Instrument, engine: Engine, models_dir: str | Path,
                  input_status: Callable[[], InputStatus] = InputStatus,
-                 warnings: Callable[[], Sequence[str]] = tuple):
+                 warnings: Callable[[], Sequence[str]] = tuple, calibrator=None):
         self.instrument = instrument
         self.engine = engine
         self.models_dir = Path(models_dir)
         self._input_status = input_status
         self._warnings = warnings
+        self.calibrator = calibrator
         self._models_cache: tuple[float, list] = (-1e9, [])
         self._cpu_sample: tuple[float, float] | None = None
 
@@ -89,9 +99,14 @@ class InstrumentFacade:
         return SystemInfo(__version__, None, self._cpu_percent(), _temperature_c(), *_memory_mb(), _uptime_s())
 
     def warnings(self) -> Sequence[str]:
-        return tuple(self._warnings())
+        """The panel's ADC fault, the engine's latest problems (voice fallback, CPU overload),
+        then the module's own (e.g. how it started)."""
+        return live_warnings(self._input_status(), self.engine, self._warnings())
 
     def task(self) -> TaskStatus | None:
+        reading = self.calibrator.task() if self.calibrator is not None else None
+        if reading is not None:
+            return reading
         task = self.instrument.task
         if task is None:
             return None
@@ -136,12 +151,34 @@ class InstrumentFacade:
             from neurorack.service.power import request_power_action
 
             request_power_action(action)
-        elif action == "calibrate":
-            raise NeurorackError("stop the module, then run 'neurorack calibrate' from a shell")
         elif action == "restart_audio":
             raise NeurorackError("restart the service to apply: 'systemctl restart neurorack'")
         else:
             raise NeurorackError(f"unknown action '{action}'")
+
+    def calibration(self) -> CalibrationInfo:
+        return self.calibrator.info() if self.calibrator is not None else CALIBRATION_UNKNOWN
+
+    def start_calibration(self, name: str) -> None:
+        self._calibrator().start(name)
+
+    def calibration_read(self) -> None:
+        self._calibrator().read()
+
+    def calibration_progress(self) -> CalibrationProgress | None:
+        return self.calibrator.progress() if self.calibrator is not None else None
+
+    def save_calibration(self) -> None:
+        self._calibrator().save()
+
+    def cancel_calibration(self) -> None:
+        if self.calibrator is not None:
+            self.calibrator.cancel()
+
+    def _calibrator(self):
+        if self.calibrator is None:
+            raise NeurorackError("calibration needs the panel's ADC, which this module has not opened")
+        return self.calibrator
 
     def _sound(self, name: str) -> None:
         if name not in self.instrument.sound_names:
@@ -154,6 +191,19 @@ class InstrumentFacade:
         if previous is None or now - previous[0] <= 0:
             return None
         return 100.0 * (used - previous[1]) / (now - previous[0])
+
+
+ENGINE_WARNINGS_SHOWN = 2
+
+
+def live_warnings(status: InputStatus, engine: Engine | None, others: Sequence[str] = ()) -> tuple[str, ...]:
+    """What the home page shows: the ADC fault, the engine's newest distinct warnings (at most
+    ``ENGINE_WARNINGS_SHOWN``, newest first), then ``others``; no repeats."""
+    found = [status.fault] if status.fault else []
+    if engine is not None:
+        found += list(dict.fromkeys(reversed(list(engine.warnings))))[:ENGINE_WARNINGS_SHOWN]
+    found += list(others)
+    return tuple(dict.fromkeys(found))
 
 
 def _memory_mb() -> tuple[float | None, float | None]:

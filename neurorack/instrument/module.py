@@ -119,24 +119,33 @@ def open_display(board, mock: bool):
 
 
 def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: ModuleVoice, engine, panel):
-    """Start the UI thread on the panel's events, with the instrument's facade."""
-    from neurorack.instrument.facade import InstrumentFacade
+    """Start the UI thread on the panel's events, with the instrument's facade (or, when the
+    test voice plays, a facade with no sounds), the panel's ADC for on-screen calibration and
+    the engine's and panel's problems on the home page."""
+    from neurorack.instrument.calibrator import ModuleCalibrator
+    from neurorack.instrument.facade import InstrumentFacade, live_warnings
     from neurorack.ui.mock_facade import MockFacade
     from neurorack.ui.ui_thread import start_ui
 
+    state_dir = config.resolved_state_dir()
+    calibrator = ModuleCalibrator(panel.adc.driver, panel.board, state_dir, on_saved=panel.reload_calibration)
     if module_voice.instrument is not None:
         module_voice.instrument.attach(engine)
         facade = InstrumentFacade(module_voice.instrument, engine, models_dir(config), panel.status,
-                                  lambda: module_voice.warnings)
+                                  lambda: module_voice.warnings, calibrator)
     else:
         import time
 
-        facade = MockFacade(time.monotonic, sounds=(), models=())
+        facade = MockFacade(time.monotonic, sounds=(), models=(), calibrator=calibrator)
         facade.warning_list = list(module_voice.warnings)
+        facade.live_warnings = lambda: live_warnings(panel.status(), engine)
     display = open_display(board, mock)
-    ui = start_ui(facade, panel.events, display, config.resolved_state_dir())
+    ui = start_ui(facade, panel.events, display, state_dir)
     instrument = module_voice.instrument
-    if instrument is not None and ui.state.sound != instrument.current_sound:
-        navigator = ui.loop.navigator  # show the sound that plays (the saved one was not in this bank)
-        navigator.state = navigator.state.with_value("sound", instrument.current_sound)
+    if instrument is not None:
+        navigator = ui.loop.navigator  # record what plays (the saved sound or model may be gone)
+        if navigator.state.sound != instrument.current_sound:
+            navigator.state = navigator.state.with_value("sound", instrument.current_sound)
+        if navigator.state.model != instrument.model_name:
+            navigator.state = navigator.state.with_value("model", instrument.model_name)
     return ui

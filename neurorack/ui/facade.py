@@ -69,6 +69,64 @@ class TaskStatus:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class InputCalibration:
+    """How one CV input turns ADC volts into jack volts: ``jack = scale * adc + offset_volts``.
+
+    Attributes:
+        name: ``cv1`` .. ``cv4``.
+        scale: jack volts per ADC volt.
+        offset_volts: jack volts at 0 V on the ADC.
+        calibrated: measured by the calibration routine (False: the board file's values).
+    """
+
+    name: str
+    scale: float
+    offset_volts: float
+    calibrated: bool = False
+
+
+@dataclass(frozen=True)
+class CalibrationInfo:
+    """What the Calibration page shows; ``low_volts``/``high_volts``: the two voltages the
+    routine asks for."""
+
+    inputs: tuple[InputCalibration, ...] = ()
+    low_volts: float = 1.0
+    high_volts: float = 3.0
+
+
+CALIBRATION_UNKNOWN = CalibrationInfo()  # a facade without a panel: nothing to show
+
+
+@dataclass(frozen=True)
+class CalibrationProgress:
+    """The on-screen calibration of one input.
+
+    Attributes:
+        name: the input (``cv1`` .. ``cv4``).
+        volts: the voltage to patch for the next reading (None once both are read).
+        readings_done: 0, 1 or 2.
+        reading: a reading is in progress (its progress comes through ``task()``).
+        scale, offset_volts: the result, once both readings are done.
+        before_cents: 1V/oct error of a 1 V step with the previous values, in cents.
+        uncertainty_cents: standard error of the calibrated 1 V step, in cents.
+        saved: the result is saved and applied to the panel.
+        error: why the last reading failed (the player may read again).
+    """
+
+    name: str
+    volts: float | None
+    readings_done: int = 0
+    reading: bool = False
+    scale: float | None = None
+    offset_volts: float | None = None
+    before_cents: float | None = None
+    uncertainty_cents: float | None = None
+    saved: bool = False
+    error: str | None = None
+
+
 class ModuleFacade(Protocol):
     """The module as the UI sees it. Errors raised by the actions are shown in a dialog."""
 
@@ -107,4 +165,24 @@ class ModuleFacade(Protocol):
         """A module-state setting changed (dotted key, e.g. ``levels.gain_db``)."""
 
     def run_action(self, action: str) -> None:
-        """Run a menu action: ``calibrate``, ``shutdown``, ``reboot`` or ``restart_audio``."""
+        """Run a menu action: ``shutdown``, ``reboot`` or ``restart_audio`` (``calibrate`` is
+        the on-screen routine below, driven by the navigator)."""
+
+    def calibration(self) -> CalibrationInfo:
+        """The CV calibration in use (from ``calibration.yaml``, else the board file's)."""
+
+    def start_calibration(self, name: str) -> None:
+        """Begin calibrating input ``name`` (``cv1`` .. ``cv4``); forgets any unsaved one."""
+
+    def calibration_read(self) -> None:
+        """Start the next reading of the input being calibrated (the player has patched
+        ``calibration_progress().volts``); it runs in the background, see ``task()``."""
+
+    def calibration_progress(self) -> CalibrationProgress | None:
+        """The calibration in progress, or None."""
+
+    def save_calibration(self) -> None:
+        """Save the finished calibration atomically and apply it to the panel."""
+
+    def cancel_calibration(self) -> None:
+        """Forget the calibration in progress (nothing saved)."""

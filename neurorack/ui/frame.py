@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 
 from neurorack.controls.events import InputStatus
 from neurorack.state import ModuleState
-from neurorack.ui.facade import ModuleFacade, SystemInfo, TaskStatus
-from neurorack.ui.navigation import HomeScreen, InfoScreen, Navigator, Screen
+from neurorack.ui.facade import (
+    CalibrationInfo,
+    CalibrationProgress,
+    ModuleFacade,
+    SystemInfo,
+    TaskStatus,
+)
+from neurorack.ui.navigation import (
+    CalibrateScreen,
+    HomeScreen,
+    InfoScreen,
+    Navigator,
+    Screen,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +43,8 @@ class Frame:
         task: long work in progress, drawn as a progress bar over any page.
         system: figures for the System page (only gathered while it shows).
         asleep: the screen is blanked (screen sleep).
+        calibration: the CV calibration in use (only gathered on the calibration pages).
+        calibrating: the on-screen calibration in progress (on its page).
     """
 
     screen: Screen
@@ -42,6 +56,8 @@ class Frame:
     task: TaskStatus | None = None
     system: SystemInfo | None = None
     asleep: bool = False
+    calibration: CalibrationInfo | None = None
+    calibrating: CalibrationProgress | None = None
 
 
 def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tuple = (),
@@ -66,7 +82,11 @@ def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tu
     system = ask(facade.system_info, None) if on_home or on_system else None
     warnings = tuple(ask(facade.warnings, ())) if on_home else ()
     task = ask(facade.task, None)
-    if status.fault:
+    on_calibrate = isinstance(screen, CalibrateScreen)
+    on_calibration = on_calibrate or (isinstance(screen, InfoScreen) and screen.item.page == "calibration")
+    calibration = ask(facade.calibration, None) if on_calibration else None
+    calibrating = ask(facade.calibration_progress, None) if on_calibrate else None
+    if status.fault and status.fault not in warnings:
         warnings = (status.fault, *warnings)
     return Frame(
         screen=screen,
@@ -78,4 +98,6 @@ def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tu
         task=task if task is not None and not task.error else None,
         system=system if on_system else None,
         asleep=asleep,
+        calibration=calibration,
+        calibrating=calibrating,
     )

@@ -13,7 +13,15 @@ from typing import Any
 from neurorack import __version__
 from neurorack.controls.events import InputStatus
 from neurorack.errors import NeurorackError
-from neurorack.ui.facade import ModelInfo, SoundInfo, SystemInfo, TaskStatus
+from neurorack.ui.facade import (
+    CALIBRATION_UNKNOWN,
+    CalibrationInfo,
+    CalibrationProgress,
+    ModelInfo,
+    SoundInfo,
+    SystemInfo,
+    TaskStatus,
+)
 
 DEMO_SOUNDS = (SoundInfo("Kick 808", "HardElectro1"), SoundInfo("Snare tight", "Audiophob"),
                SoundInfo("Hat closed", "VariBreaks"), SoundInfo("Tom low", "BJA_Pacific"),
@@ -31,12 +39,14 @@ class MockFacade:
         clock: returns the current time in seconds (tasks advance with it).
         sounds, models: what the lists offer.
         status: the input snapshot; change ``status`` to move the CV bars.
-        task_s: how long a model load or a calibration takes.
+        task_s: how long a model load takes.
+        calibrator: a ``ModuleCalibrator`` for the Calibration menu (None: the page shows
+            ``calibration_info`` and calibrating is refused).
     """
 
     def __init__(self, clock: Callable[[], float], sounds: Sequence[SoundInfo] = DEMO_SOUNDS,
                  models: Sequence[ModelInfo] = DEMO_MODELS, status: InputStatus | None = None,
-                 task_s: float = 1.5):
+                 task_s: float = 1.5, calibrator=None):
         self.clock = clock
         self._sounds = tuple(sounds)
         self._models = tuple(models)
@@ -45,6 +55,9 @@ class MockFacade:
         self.stats: dict = {"callbacks": 0, "underflows": 0}
         self.system = SystemInfo(__version__, "192.168.1.23", 23.0, 48.5, 212.0, 3791.0, 3 * 3600 + 25 * 60)
         self.warning_list: list[str] = []
+        self.calibrator = calibrator
+        self.live_warnings: Callable[[], Sequence[str]] | None = None  # e.g. the engine's, on a module
+        self.calibration_info: CalibrationInfo = CALIBRATION_UNKNOWN
         self.calls: list[tuple] = []
         self._task: tuple[str, float, str | None] | None = None  # label, start, prompt
 
@@ -64,9 +77,13 @@ class MockFacade:
         return self.system
 
     def warnings(self) -> Sequence[str]:
-        return tuple(self.warning_list)
+        live = tuple(self.live_warnings()) if self.live_warnings is not None else ()
+        return tuple(dict.fromkeys((*live, *self.warning_list)))
 
     def task(self) -> TaskStatus | None:
+        reading = self.calibrator.task() if self.calibrator is not None else None
+        if reading is not None:
+            return reading
         if self._task is None:
             return None
         label, started, prompt = self._task
@@ -93,10 +110,32 @@ class MockFacade:
 
     def run_action(self, action: str) -> None:
         self.calls.append(("run_action", action))
-        if action == "calibrate":
-            self._task = ("calibrating", self.clock(), "patch 0 V, then 1 V")
-        elif action in ("shutdown", "reboot"):
+        if action in ("shutdown", "reboot"):
             raise NeurorackError(f"{action} is not available in mock mode")
+
+    def calibration(self) -> CalibrationInfo:
+        return self.calibrator.info() if self.calibrator is not None else self.calibration_info
+
+    def start_calibration(self, name: str) -> None:
+        self._calibrator().start(name)
+
+    def calibration_read(self) -> None:
+        self._calibrator().read()
+
+    def calibration_progress(self) -> CalibrationProgress | None:
+        return self.calibrator.progress() if self.calibrator is not None else None
+
+    def save_calibration(self) -> None:
+        self._calibrator().save()
+
+    def cancel_calibration(self) -> None:
+        if self.calibrator is not None:
+            self.calibrator.cancel()
+
+    def _calibrator(self):
+        if self.calibrator is None:
+            raise NeurorackError("calibration needs the panel's ADC, which this module has not opened")
+        return self.calibrator
 
     def with_status(self, **changes) -> None:
         """Change the input snapshot (``cv_volts=...``, ``gates=...``)."""

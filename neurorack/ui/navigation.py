@@ -86,6 +86,17 @@ class ConfirmScreen:
 
 
 @dataclass(frozen=True)
+class CalibrateScreen:
+    """The guided CV calibration. With ``name`` None the player picks an input (``cursor``
+    over ``inputs``); then the facade's routine asks for two voltages in turn (patch, press),
+    shows the result, and a press saves it. A long press leaves without saving."""
+
+    inputs: tuple = ("cv1", "cv2", "cv3", "cv4")
+    cursor: int = 0
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class MessageScreen:
     """A dialog (an error, or a note) dismissed by any press."""
 
@@ -93,7 +104,9 @@ class MessageScreen:
     text: str
 
 
-Screen = HomeScreen | MenuScreen | ChoiceScreen | SliderScreen | InfoScreen | ConfirmScreen | MessageScreen
+Screen = (HomeScreen | MenuScreen | ChoiceScreen | SliderScreen | InfoScreen | ConfirmScreen | CalibrateScreen
+          | MessageScreen)
+CALIBRATE_ACTION = "calibrate"  # the menu action that opens ``CalibrateScreen``
 
 
 class Navigator:
@@ -146,7 +159,8 @@ class Navigator:
             self._reported_task_error = task.error
             self._stack.append(MessageScreen("Error", f"{task.label}: {task.error}"))
             self._last_input = now
-        if len(self._stack) > 1 and now - self._last_input >= self.menu.home_after_s:
+        calibrating = any(isinstance(screen, CalibrateScreen) for screen in self._stack)
+        if len(self._stack) > 1 and now - self._last_input >= self.menu.home_after_s and not calibrating:
             self._stack = [HomeScreen()]
 
     def go_home(self) -> None:
@@ -168,6 +182,8 @@ class Navigator:
             self._set(item.setting, item.spec.nudge(self.state.get(item.setting), steps))
         elif isinstance(screen, ConfirmScreen):
             self._replace(replace(screen, yes=steps > 0))
+        elif isinstance(screen, CalibrateScreen) and screen.name is None:
+            self._replace(replace(screen, cursor=_clamp(screen.cursor + steps, len(screen.inputs))))
         elif isinstance(screen, HomeScreen):
             self._step_sound(steps)
 
@@ -193,13 +209,42 @@ class Navigator:
         elif isinstance(screen, ConfirmScreen):
             self._stack.pop()
             if screen.yes:
-                self._run(lambda: self.facade.run_action(screen.item.action))
+                self._action(screen.item)
+        elif isinstance(screen, CalibrateScreen):
+            self._calibrate_press(screen)
         else:  # slider, info page, message: a short press is "done"
             self._stack.pop()
 
     def _back(self) -> None:
+        if isinstance(self.screen, CalibrateScreen) and self.screen.name is not None:
+            self._run(self.facade.cancel_calibration)
         if len(self._stack) > 1:
             self._stack.pop()
+
+    def _action(self, item: Action) -> None:
+        if item.action == CALIBRATE_ACTION:
+            info = self._safe(self.facade.calibration, None)
+            names = tuple(i.name for i in info.inputs) if info is not None and info.inputs else None
+            self._stack.append(CalibrateScreen(names) if names else CalibrateScreen())
+        else:
+            self._run(lambda: self.facade.run_action(item.action))
+
+    def _calibrate_press(self, screen: CalibrateScreen) -> None:
+        """Pick the input; then read the patched voltage, twice; then save; then leave."""
+        if screen.name is None:
+            name = screen.inputs[screen.cursor]
+            if self._run(lambda: self.facade.start_calibration(name)):
+                self._replace(replace(screen, name=name))
+            return
+        progress = self._safe(self.facade.calibration_progress, None)
+        if progress is None or progress.saved:
+            self._stack.pop()
+        elif progress.reading:
+            return  # wait for the reading to finish
+        elif progress.scale is not None:
+            self._run(self.facade.save_calibration)
+        else:
+            self._run(self.facade.calibration_read)
 
     def _enter(self, screen: MenuScreen, item: MenuItem) -> None:
         if isinstance(item, Submenu):
@@ -214,7 +259,7 @@ class Navigator:
             if item.confirm:
                 self._stack.append(ConfirmScreen(item))
             else:
-                self._run(lambda: self.facade.run_action(item.action))
+                self._action(item)
         elif isinstance(item, Choice):
             self._open_choice(item)
 

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from neurorack.ui.frame import Frame
 from neurorack.ui.menu import format_value, value_text
 from neurorack.ui.navigation import (
+    CalibrateScreen,
     ChoiceScreen,
     ConfirmScreen,
     HomeScreen,
@@ -63,6 +64,8 @@ def render(frame: Frame) -> Image.Image:
         {"system": _system, "calibration": _calibration, "routing": _routing}[screen.item.page](draw, frame)
     elif isinstance(screen, ConfirmScreen):
         _confirm(draw, screen)
+    elif isinstance(screen, CalibrateScreen):
+        _calibrate(draw, screen, frame)
     elif isinstance(screen, MessageScreen):
         _message(draw, screen)
     if frame.task is not None:
@@ -170,10 +173,53 @@ def _system(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
 
 
 def _calibration(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
-    calibration = frame.state.calibration
-    _title(draw, "Calibration" + ("" if calibration.calibrated else ": none"))
-    _lines(draw, [f"CV{i + 1}  x{scale:.4f}  {offset:+.3f} V"
-                  for i, (scale, offset) in enumerate(zip(calibration.cv_scale, calibration.cv_offset))])
+    info = frame.calibration
+    inputs = info.inputs if info is not None else ()
+    _title(draw, "Calibration" + ("" if any(i.calibrated for i in inputs) else ": none"))
+    if not inputs:
+        _lines(draw, ["not available"])
+        return
+    lines = [f"CV{_number(i.name)} x{i.scale:.4f} {i.offset_volts:+.3f} V" for i in inputs[:4]]
+    if not all(i.calibrated for i in inputs):
+        lines.append("* board file's values")
+    _lines(draw, lines)
+    small = font(9)
+    for index, entry in enumerate(inputs[:4]):
+        if not entry.calibrated:  # the board file's nominal values
+            draw.text((WIDTH - draw.textlength("*", font=small) - 1, LIST_TOP + index * ROW_H - 1), "*",
+                      font=small, fill=1)
+
+
+def _calibrate(draw: ImageDraw.ImageDraw, screen: CalibrateScreen, frame: Frame) -> None:
+    """The guided calibration: pick an input, patch two voltages, see and save the result."""
+    progress = frame.calibrating
+    if screen.name is None or progress is None:
+        _title(draw, "Calibrate which CV?")
+        known = {i.name: i for i in frame.calibration.inputs} if frame.calibration is not None else {}
+        rows = [(f"CV {_number(name)}", "calibrated" if name in known and known[name].calibrated else "board")
+                for name in screen.inputs]
+        _list(draw, rows, screen.cursor, visible=4)
+        _footer(draw, "press: start  hold: back")
+        return
+    _title(draw, f"Calibrate CV {_number(progress.name)}")
+    if progress.saved:
+        lines = ["Saved and applied:", f"x{progress.scale:.4f} {progress.offset_volts:+.3f} V", "", "press: done"]
+    elif progress.scale is not None:
+        lines = [f"scale x{progress.scale:.4f}", f"offset {progress.offset_volts:+.3f} V",
+                 f"1V/oct was {progress.before_cents:+.1f} cents", f"now within {progress.uncertainty_cents:.2f} cents",
+                 "press: save  hold: cancel"]
+    elif progress.reading:
+        lines = [f"Reading {progress.volts:.3f} V ...", "keep the cable in"]
+    else:
+        step = f"{progress.readings_done + 1}/2"
+        lines = [f"{step} Patch {progress.volts:.3f} V", f"into CV {_number(progress.name)}, then press.",
+                 progress.error or "", "", "hold: cancel"]
+    _lines(draw, lines)
+
+
+def _number(name: str) -> str:
+    """``cv3`` -> ``3``."""
+    return name.removeprefix("cv")
 
 
 def _routing(draw: ImageDraw.ImageDraw, frame: Frame) -> None:

@@ -152,5 +152,5 @@ def test_start_ui_refuses_a_bad_menu_file_before_starting(tmp_path):
     with pytest.raises(ConfigError) as caught:
         start_ui(None, None, None, None, menu=path)
     assert str(caught.value) == (f"{path}:2: items[1].setting: expected a module-state key: unknown setting "
-                                 "'nope'; known at that level: sound, model, routing, levels, calibration, "
-                                 "screen, encoder, audio")
+                                 "'nope'; known at that level: sound, model, routing, levels, screen, "
+                                 "encoder, audio")

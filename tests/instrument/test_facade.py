@@ -93,3 +93,42 @@ def test_a_broken_model_reports_an_error_and_the_old_one_keeps_playing(tmp_path,
     task = facade.task()
     assert task is not None and "corrupt" in task.error
     assert engine.voice is voice and instrument.model_name == tiny_model_dir.name
+
+
+class NanVoice:
+    """A voice whose every block is NaN (a model gone bad)."""
+
+    name = "nan model"
+
+    def trigger(self, velocity: float) -> None:
+        pass
+
+    def render(self, out) -> None:
+        out[:] = np.nan
+
+    def reset(self) -> None:
+        pass
+
+
+def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_dir):
+    from neurorack.audio.engine import FALLBACK_FAILURES
+    from neurorack.controls.events import InputStatus
+    from neurorack.ui.frame import capture_frame
+    from neurorack.ui.mock_facade import MockFacade
+
+    (tmp_path / "bank.yaml").write_text(BANK)
+    instrument = Instrument(tiny_model_dir, tmp_path / "bank.yaml", lambda: (0.0,) * 4)
+    engine = Engine(NanVoice())
+    status = InputStatus(fault="ADC read failed: bus stuck")
+    facade = InstrumentFacade(instrument, engine, tmp_path, lambda: status, lambda: ["model failed: x"])
+    assert facade.warnings() == ("ADC read failed: bus stuck", "model failed: x")
+    render_offline(engine, 0.2, [GateEdge(0.05)])
+    assert engine.fallbacks == 1
+    fallback = f"nan model failed {FALLBACK_FAILURES}x: playing test voice"
+    assert facade.warnings() == ("ADC read failed: bus stuck", fallback, "model failed: x")
+    frame = capture_frame(Navigator(load_menu(), facade, ModuleState()), facade)
+    assert frame.warnings == ("ADC read failed: bus stuck", fallback, "model failed: x")  # shown once each
+    # The test voice's facade (no model installed) shows the engine's problems too.
+    mock = MockFacade(time.monotonic, sounds=(), models=())
+    mock.live_warnings = facade.warnings
+    assert mock.warnings()[:2] == ("ADC read failed: bus stuck", fallback)

@@ -9,11 +9,18 @@ from PIL import Image
 from neurorack import __version__
 from neurorack.controls.events import InputStatus
 from neurorack.state import ModuleState
-from neurorack.ui.facade import SystemInfo, TaskStatus
+from neurorack.ui.facade import (
+    CalibrationInfo,
+    CalibrationProgress,
+    InputCalibration,
+    SystemInfo,
+    TaskStatus,
+)
 from neurorack.ui.frame import Frame
 from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import DEMO_MODELS, DEMO_SOUNDS
 from neurorack.ui.navigation import (
+    CalibrateScreen,
     ChoiceScreen,
     ConfirmScreen,
     HomeScreen,
@@ -28,10 +35,9 @@ from tests.ui.conftest import assert_matches_golden
 MENU = load_menu()
 STATE = (ModuleState(sound="Kick 808", model="drums-trimmed")
          .with_value("levels.gain_db", -6.0)
-         .with_value("routing.cv2.amount", -0.5)
-         .with_value("calibration.cv_scale", [1.0123, 0.9987, 1.0, 1.0041])
-         .with_value("calibration.cv_offset", [0.012, -0.034, 0.0, 0.101])
-         .with_value("calibration.calibrated", True))
+         .with_value("routing.cv2.amount", -0.5))
+CALIBRATION = CalibrationInfo((InputCalibration("cv1", 3.0712, -5.083, True), InputCalibration("cv2", 3.0, -5.0),
+                               InputCalibration("cv3", 3.0498, -5.021, True), InputCalibration("cv4", 3.0, -5.0)))
 STATUS = InputStatus((2.5, -1.2, 0.0, 4.9), (0.3, 0.7), (True, False))
 SYSTEM = SystemInfo(__version__, "192.168.1.23", 23.0, 48.5, 212.0, 3791.0, 3 * 3600 + 25 * 60)
 
@@ -65,9 +71,15 @@ def frames():
         "block-size-choice": Frame(ChoiceScreen(item("Settings", "Block size"), (32, 64, 128, 256, 512, 1024), 3),
                                    STATE),
         "system": Frame(InfoScreen(item("System", "Status")), STATE, underflows=2, system=SYSTEM),
-        "calibration": Frame(InfoScreen(item("Calibration", "Status")), STATE),
-        "calibrating": Frame(InfoScreen(item("Calibration", "Status")), STATE,
-                             task=TaskStatus("calibrating", 0.7, "patch 1 V to CV 3")),
+        "calibration": Frame(InfoScreen(item("Calibration", "Status")), STATE, calibration=CALIBRATION),
+        "calibrate-pick": Frame(CalibrateScreen(cursor=2), STATE, calibration=CALIBRATION),
+        "calibrate-patch": Frame(CalibrateScreen(cursor=2, name="cv3"), STATE, calibration=CALIBRATION,
+                                 calibrating=CalibrationProgress("cv3", 3.0, 1)),
+        "calibrating": Frame(CalibrateScreen(cursor=2, name="cv3"), STATE, calibration=CALIBRATION,
+                             calibrating=CalibrationProgress("cv3", 3.0, 1, reading=True),
+                             task=TaskStatus("reading cv3", 0.7)),
+        "calibrate-result": Frame(CalibrateScreen(cursor=2, name="cv3"), STATE, calibration=CALIBRATION,
+                                  calibrating=CalibrationProgress("cv3", None, 2, False, 3.0498, -5.021, 27.6, 0.04)),
         "routing": Frame(InfoScreen(item("CV routing", "Overview")), STATE),
         "confirm-shutdown": Frame(ConfirmScreen(item("System", "Shutdown"), yes=True), STATE),
         "error": Frame(MessageScreen("Error", "model 'drums-dense': checksum mismatch, keeping drums-trimmed"),
