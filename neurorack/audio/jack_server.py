@@ -8,13 +8,16 @@ own output timeline.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 from neurorack.errors import NeurorackError
@@ -104,8 +107,48 @@ def jack_is_running() -> bool:
         return False
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the jackd child before exec: the kernel sends it SIGTERM when the process that
+    started it dies, even by SIGKILL, so no server is left running with parent 1."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def stop_on_termination():
+    """Within the block, SIGTERM (and SIGHUP) raise ``SystemExit(128 + signal)`` in the main
+    thread, as SIGINT raises ``KeyboardInterrupt``: ``with`` blocks and ``finally`` clauses
+    run, so a benchmark killed with ``kill`` stops the JACK server it started. Outside the
+    main thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, leave)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class JackDummyServer:
     """Start ``jackd -d dummy`` unless a JACK server already runs; stop it afterwards.
+
+    The server takes the name in ``$JACK_DEFAULT_SERVER`` when set (as JACK's clients do), so
+    parallel runs can use servers of their own. It dies with the process that started it;
+    use ``stop_on_termination`` around the session so a SIGTERM also stops it cleanly.
 
     Args:
         sample_rate: Hz.
@@ -134,7 +177,8 @@ class JackDummyServer:
                        "-r", str(self.sample_rate), "-p", str(self.block_size)]
             environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
             self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env=environment)
+                                            stdin=subprocess.DEVNULL, env=environment,
+                                            preexec_fn=_die_with_parent)  # noqa: PLW1509 - only prctl
             if self._wait_ready(timeout_s):
                 self.started_here = True
                 self.realtime = realtime

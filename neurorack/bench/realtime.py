@@ -25,7 +25,7 @@ import numpy as np
 
 from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sounddevice
 from neurorack.audio.engine import Engine, GateEdge, Onset
-from neurorack.audio.jack_server import JackClock, JackDummyServer
+from neurorack.audio.jack_server import JackClock, JackDummyServer, stop_on_termination
 from neurorack.audio.voices import BusyVoice, TestVoice
 from neurorack.bench.sine_client import SETTLE_S
 from neurorack.config.module import ModuleConfig
@@ -138,13 +138,14 @@ def make_voice(name: str, sample_rate: int):
 @contextlib.contextmanager
 def jack_session(audio):
     """JACK's dummy driver at the config's rate and block size (started unless one runs, and
-    then stopped), and a clock on it: yields ``(server, clock)``. On the way out PortAudio lets
-    go of JACK before the server stops.
+    then stopped, also on SIGTERM), and a clock on it: yields ``(server, clock)``. On the way
+    out PortAudio lets go of JACK before the server stops.
 
     Raises:
         NeurorackError: a running server with another rate or block size, or no JACK.
     """
-    with JackDummyServer(audio.sample_rate, audio.block_size) as server, JackClock() as clock:
+    with (stop_on_termination(), JackDummyServer(audio.sample_rate, audio.block_size) as server,
+          JackClock() as clock):
         if clock.sample_rate != audio.sample_rate or clock.block_size != audio.block_size:
             raise NeurorackError(
                 f"the running JACK server uses {clock.sample_rate} Hz / {clock.block_size} frames, "
