@@ -122,12 +122,39 @@ def main(argv: list[str] | None = None) -> int:
     except NeurorackError as exc:
         print(f"neurorack: error: {exc}", file=sys.stderr)
         return 2
-    except MemoryError:
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
         print("neurorack: error: out of memory; close other programs, or raise the service's memory limit",
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+
+
+# What the dynamic loader says when it cannot map a library for lack of address space.
+ENOMEM_IMPORT_MESSAGES = ("cannot allocate memory", "failed to map segment")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) is the system running out of memory: a
+    ``MemoryError``, a thread that cannot start, or an ``ENOMEM`` (an import that cannot map
+    its library raises ``ImportError`` from one)."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, MemoryError):
+            return True
+        if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+            return True
+        if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+            return True
+        if isinstance(exc, ImportError) and any(s in str(exc).lower() for s in ENOMEM_IMPORT_MESSAGES):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _dispatch(args: argparse.Namespace) -> int:

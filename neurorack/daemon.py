@@ -17,6 +17,7 @@ from neurorack.audio.backends.sound_device import (
 from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
+from neurorack.errors import NeurorackError
 from neurorack.hardware.panel import open_panel
 from neurorack.instrument.keyboard import KeyboardControls, mock_inputs
 from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
@@ -26,6 +27,26 @@ from neurorack.service.link import ServiceLink
 log = logging.getLogger(__name__)
 
 STATUS_PERIOD_S = 10.0
+CHECK_PERIOD_S = 0.5  # how often the main loop looks at the audio
+AUDIO_STALL_S = 3.0  # no audio callback for this long: the audio backend died
+
+
+class AudioStopped(NeurorackError):
+    """The audio backend stopped calling back while the daemon ran."""
+
+
+def audio_stall(count: int, previous: tuple[int, float], now: float, backend) -> tuple[str | None, tuple]:
+    """Whether the audio stopped: the backend reported an error, or the callback counter
+    ``count`` has not moved for ``AUDIO_STALL_S``. Returns ``(reason or None, new previous)``
+    where ``previous`` is ``(count, monotonic time it last moved)``."""
+    error = getattr(backend, "error", None)
+    if error:
+        return f"the audio backend stopped: {error}", previous
+    if count != previous[0]:
+        return None, (count, now)
+    if now - previous[1] >= AUDIO_STALL_S:
+        return f"no audio callback for {now - previous[1]:.1f} s: the audio backend stopped", previous
+    return None, previous
 
 
 def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurorack-run.wav",
@@ -72,12 +93,21 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
              board.name, controls.adc.description, backend.device_name, voice.name)
     service.ready(engine, backend.device_name)  # voice loaded, stream started
-    started = time.monotonic()
+    started = last_status = time.monotonic()
+    audio_seen = (engine.timeline.count, started)
+    stalled = None
     try:
-        while not stop.wait(STATUS_PERIOD_S if seconds is None else min(STATUS_PERIOD_S, seconds)):
-            _log_status(engine)
-            service.report(engine)
-            if seconds is not None and time.monotonic() - started >= seconds:
+        while not stop.wait(CHECK_PERIOD_S if seconds is None else min(CHECK_PERIOD_S, seconds)):
+            now = time.monotonic()
+            stalled, audio_seen = audio_stall(engine.timeline.count, audio_seen, now, backend)
+            if stalled:
+                log.error("%s", stalled)
+                break
+            if now - last_status >= STATUS_PERIOD_S:
+                last_status = now
+                _log_status(engine)
+                service.report(engine)
+            if seconds is not None and now - started >= seconds:
                 break
     finally:
         log.info("stopping: fading out")
@@ -91,6 +121,8 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
             signal.signal(sig, handler)
     _log_status(engine)
     service.close()
+    if stalled:
+        raise AudioStopped(f"{stalled}; the module stopped (under systemd it restarts)")
     log.info("stopped cleanly")
     return 0
 

@@ -176,7 +176,11 @@ class UiThread:
             try:
                 self.loop.step()
             except Exception as exc:
-                log.exception("UI step failed")
+                if _out_of_memory(exc):  # the UI waits for memory; audio goes on (one line, no traceback)
+                    if not _out_of_memory(self.error):
+                        log.error("UI step failed: out of memory (%s); retrying", exc)
+                else:
+                    log.exception("UI step failed")
                 self.error = exc
                 self._stop.wait(0.5)
 
@@ -210,6 +214,14 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     navigator = Navigator(menu, facade, state, now=clock())
     loop = UiLoop(navigator, facade, display, store, clock, warnings=warnings)
     return UiThread(loop, events).start()
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """A ``MemoryError``, or a library's ``OSError`` saying it is out of memory (FreeType)."""
+    import errno
+
+    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and (
+        exc.errno == errno.ENOMEM or "out of memory" in str(exc).lower()))
 
 
 def _drop_realtime_priority() -> None:

@@ -155,3 +155,23 @@ def test_scripted_sequence_renders_to_a_gif(tmp_path):
 def test_demo_tour_renders(tmp_path):
     result = render_gif(tmp_path / "demo.gif")
     assert result["frames"] > 20 and (tmp_path / "demo.gif").stat().st_size > 1000
+
+
+class OutOfMemoryDisplay(CountingDisplay):
+    """A screen whose driver cannot allocate (FreeType and PIL say "out of memory")."""
+
+    def show(self, image):
+        raise OSError("out of memory")
+
+
+def test_out_of_memory_in_the_ui_is_one_log_line_and_the_ui_keeps_trying(tmp_path, caplog):
+    display = OutOfMemoryDisplay()
+    ui = start_ui(MockFacade(time.monotonic), queue.Queue(), display, tmp_path)
+    try:
+        time.sleep(1.2)  # several retries, 0.5 s apart
+    finally:
+        ui.stop()
+    failures = [r for r in caplog.records if r.name == "neurorack.ui.ui_thread"]
+    assert len(failures) == 1 and failures[0].exc_info is None
+    assert "out of memory" in failures[0].getMessage()
+    assert isinstance(ui.error, OSError) and display.closed

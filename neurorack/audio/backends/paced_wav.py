@@ -7,6 +7,7 @@ samples to the file.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import wave
@@ -18,9 +19,16 @@ from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.audio.wav import to_pcm16
 
+log = logging.getLogger(__name__)
+
 
 class PacedWavBackend:
-    """Runs the engine against a real-time clock, writing what it plays to ``path``."""
+    """Runs the engine against a real-time clock, writing what it plays to ``path``.
+
+    Attributes:
+        error: why the clock thread died (e.g. out of memory), or None while it plays; the
+            callbacks stop with it, which the daemon notices.
+    """
 
     def __init__(self, engine: Engine, path: str | Path):
         self.engine = engine
@@ -28,7 +36,9 @@ class PacedWavBackend:
         self.device_name = f"WAV file {self.path}"
         self._render_thread = RenderThread(engine)
         self._stop_requested = threading.Event()
-        self._clock_thread = threading.Thread(target=self._play, name="neurorack-wav-clock", daemon=True)
+        self._clock_thread = threading.Thread(target=self._play_or_record_error, name="neurorack-wav-clock",
+                                              daemon=True)
+        self.error: str | None = None
 
     def start(self) -> None:
         self._wave = wave.open(str(self.path), "wb")
@@ -38,6 +48,13 @@ class PacedWavBackend:
         self.engine.prefill()
         self._render_thread.start()
         self._clock_thread.start()
+
+    def _play_or_record_error(self) -> None:
+        try:
+            self._play()
+        except Exception as exc:  # noqa: BLE001 - any failure ends playback: recorded for the daemon, one line
+            self.error = "out of memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
+            log.error("the WAV clock thread stopped: %s", self.error)
 
     def _play(self) -> None:
         block = self.engine.block_size
@@ -65,4 +82,7 @@ class PacedWavBackend:
         self._stop_requested.set()
         self._clock_thread.join(timeout_s)
         self._render_thread.stop()
-        self._wave.close()
+        try:
+            self._wave.close()
+        except (OSError, MemoryError) as exc:
+            log.error("closing %s: %s", self.path, exc)

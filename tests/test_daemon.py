@@ -1,0 +1,83 @@
+"""The daemon notices when its audio stops (a dead clock thread, a hung device) and exits
+with a clear error instead of claiming a clean stop; out-of-memory start-up failures are one
+clear line."""
+
+from __future__ import annotations
+
+import errno
+import time
+from dataclasses import replace
+
+import pytest
+
+from neurorack import cli
+from neurorack.audio.backends.sound_device import NoAudioDevice
+from neurorack.config.module import ModuleConfig
+from neurorack.daemon import AUDIO_STALL_S, AudioStopped, audio_stall, run_daemon
+
+
+class Backend:
+    error = None
+
+
+def test_audio_stall_needs_the_counter_to_stand_still_long_enough():
+    backend = Backend()
+    reason, seen = audio_stall(10, (5, 0.0), 1.0, backend)
+    assert reason is None and seen == (10, 1.0)
+    reason, seen = audio_stall(10, seen, 1.0 + AUDIO_STALL_S - 0.1, backend)
+    assert reason is None and seen == (10, 1.0)
+    reason, _ = audio_stall(10, seen, 1.0 + AUDIO_STALL_S, backend)
+    assert "no audio callback for 3.0 s" in reason
+    backend.error = "out of memory"
+    reason, _ = audio_stall(11, (10, 0.0), 0.1, backend)
+    assert reason == "the audio backend stopped: out of memory"
+
+
+def test_a_dead_wav_clock_thread_stops_the_daemon_with_an_error(tmp_path, monkeypatch, caplog):
+    """The paced WAV clock thread runs out of memory converting samples: the daemon says so
+    and does not exit 0."""
+    from neurorack import daemon
+    from neurorack.audio.backends import paced_wav
+
+    class NoDevice:
+        def __init__(self, *args):
+            pass
+
+        def start(self):
+            raise NoAudioDevice("no output device (test)")
+
+    def out_of_memory(samples):
+        raise MemoryError
+
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
+    monkeypatch.setattr(paced_wav, "to_pcm16", out_of_memory)
+    config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
+    started = time.monotonic()
+    with pytest.raises(AudioStopped, match="the audio backend stopped: out of memory"):
+        run_daemon(config, mock=True, wav_path=tmp_path / "out.wav", seconds=20.0)
+    assert time.monotonic() - started < 10.0  # noticed within a check, not at the end of the run
+    assert "stopped cleanly" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("failure", [
+    RuntimeError("can't start new thread"),
+    MemoryError(),
+    OSError(errno.ENOMEM, "Cannot allocate memory"),
+])
+def test_out_of_memory_at_start_up_is_one_clear_line(monkeypatch, capsys, failure):
+    def dispatch(args):
+        try:
+            raise failure
+        except Exception as exc:
+            raise ImportError("cannot import name 'Image' from 'PIL'") from exc
+
+    monkeypatch.setattr(cli, "_dispatch", dispatch)
+    assert cli.main(["run", "--mock"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurorack: error: out of memory") and err.count("\n") == 1
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory():
+    assert not cli.out_of_memory(RuntimeError("something else"))
+    assert not cli.out_of_memory(ImportError("No module named 'nothing'"))
