@@ -35,10 +35,49 @@ class AudioStopped(NeurorackError):
     """The audio backend stopped calling back while the daemon ran."""
 
 
-def audio_stall(count: int, previous: tuple[int, float], now: float, backend) -> tuple[str | None, tuple]:
-    """Whether the audio stopped: the backend reported an error, or the callback counter
-    ``count`` has not moved for ``AUDIO_STALL_S``. Returns ``(reason or None, new previous)``
-    where ``previous`` is ``(count, monotonic time it last moved)``."""
+AUDIO_THREADS = ("neurorack-render", "neurorack-wav-clock")  # the audio stops when one of these dies
+
+
+class ThreadDeaths:
+    """A ``threading.excepthook`` for the daemon: a thread that dies is logged in one line
+    (with its traceback unless it ran out of memory, where the traceback itself could fail)
+    and remembered, so the main loop can stop when an audio thread is gone."""
+
+    def __init__(self):
+        from neurorack.cli import out_of_memory
+
+        self.audio: list[str] = []
+        self._previous = None
+        self._out_of_memory = out_of_memory  # bound now: the hook must allocate little
+
+    def __call__(self, hook_args) -> None:
+        out_of_memory = self._out_of_memory
+        exc = hook_args.exc_value
+        name = hook_args.thread.name if hook_args.thread is not None else "a thread"
+        memory = out_of_memory(exc) or isinstance(exc, SystemError)  # SystemError: CPython could not allocate
+        reason = "out of memory" if memory else f"{type(exc).__name__}: {exc}"
+        if name in AUDIO_THREADS:
+            self.audio.append(f"{name} died: {reason}")
+        log.error("thread %s died: %s", name, reason,
+                  exc_info=None if memory else (hook_args.exc_type, exc, hook_args.exc_traceback))
+
+    def install(self) -> ThreadDeaths:
+        self._previous = threading.excepthook
+        threading.excepthook = self
+        return self
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            threading.excepthook = self._previous
+
+
+def audio_stall(count: int, previous: tuple[int, float], now: float, backend,
+                dead_threads: list[str] = ()) -> tuple[str | None, tuple]:
+    """Whether the audio stopped: an audio thread died, the backend reported an error, or the
+    callback counter ``count`` has not moved for ``AUDIO_STALL_S``. Returns ``(reason or None,
+    new previous)`` where ``previous`` is ``(count, monotonic time it last moved)``."""
+    if dead_threads:
+        return f"the audio stopped: {dead_threads[0]}", previous
     error = getattr(backend, "error", None)
     if error:
         return f"the audio backend stopped: {error}", previous
@@ -66,6 +105,8 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     board = load_board("mock" if mock else config.board)  # a bad board file fails before anything starts
     scenario, keys = mock_inputs(scenario_path, mock, KeyboardControls.is_available())
     request_realtime(BACKGROUND_PRIORITY, "the daemon")  # threads started from here inherit it
+    logging.raiseExceptions = False  # a log record that cannot be written (out of memory) is dropped quietly
+    deaths = ThreadDeaths().install()
     service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
     service.status("loading the voice")
     panel_ref: list = []  # the CVs are read from the panel, which opens once the engine exists
@@ -99,7 +140,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     try:
         while not stop.wait(CHECK_PERIOD_S if seconds is None else min(CHECK_PERIOD_S, seconds)):
             now = time.monotonic()
-            stalled, audio_seen = audio_stall(engine.timeline.count, audio_seen, now, backend)
+            stalled, audio_seen = audio_stall(engine.timeline.count, audio_seen, now, backend, deaths.audio)
             if stalled:
                 log.error("%s", stalled)
                 break
@@ -121,6 +162,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
             signal.signal(sig, handler)
     _log_status(engine)
     service.close()
+    deaths.uninstall()
     if stalled:
         raise AudioStopped(f"{stalled}; the module stopped (under systemd it restarts)")
     log.info("stopped cleanly")

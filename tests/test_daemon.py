@@ -5,6 +5,7 @@ clear line."""
 from __future__ import annotations
 
 import errno
+import threading
 import time
 from dataclasses import replace
 
@@ -81,3 +82,30 @@ def test_out_of_memory_at_start_up_is_one_clear_line(monkeypatch, capsys, failur
 def test_other_runtime_errors_are_not_called_out_of_memory():
     assert not cli.out_of_memory(RuntimeError("something else"))
     assert not cli.out_of_memory(ImportError("No module named 'nothing'"))
+
+
+def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeypatch, caplog):
+    """The render thread dies of an exception CPython raises when it cannot allocate: no
+    traceback, and the daemon ends with an error."""
+    from neurorack import daemon
+    from neurorack.audio import render_thread
+
+    class NoDevice:
+        def __init__(self, *args):
+            pass
+
+        def start(self):
+            raise NoAudioDevice("no output device (test)")
+
+    def broken(self):
+        time.sleep(0.2)
+        raise SystemError("error return without exception set")
+
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
+    monkeypatch.setattr(render_thread.RenderThread, "run", broken)
+    config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
+    with pytest.raises(AudioStopped, match="neurorack-render died: out of memory"):
+        run_daemon(config, mock=True, wav_path=tmp_path / "out.wav", seconds=20.0)
+    died = [r for r in caplog.records if r.getMessage().startswith("thread ")]
+    assert len(died) == 1 and died[0].exc_info is None
+    assert not isinstance(threading.excepthook, daemon.ThreadDeaths)  # the hook is put back

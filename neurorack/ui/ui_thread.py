@@ -176,11 +176,14 @@ class UiThread:
             try:
                 self.loop.step()
             except Exception as exc:
-                if _out_of_memory(exc):  # the UI waits for memory; audio goes on (one line, no traceback)
+                # One line per new failure (the UI retries; audio goes on); the traceback at debug
+                # level, since under memory pressure writing it can fail too.
+                if _out_of_memory(exc):
                     if not _out_of_memory(self.error):
                         log.error("UI step failed: out of memory (%s); retrying", exc)
-                else:
-                    log.exception("UI step failed")
+                elif type(exc) is not type(self.error):
+                    log.error("UI step failed: %s: %s; retrying (traceback at debug level)", type(exc).__name__, exc)
+                    log.debug("UI step failure", exc_info=True)
                 self.error = exc
                 self._stop.wait(0.5)
 
