@@ -68,6 +68,9 @@ def register(commands, benches) -> None:
                            "counts (default: %(default)s)")
     trim.add_argument("--device", default="auto", help="where retraining runs: auto (a GPU when there is one), "
                                                        "cpu, cuda (default: %(default)s)")
+    trim.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                      help="CPU threads torch uses for scoring and retraining (default: one per core; set 1 to run "
+                           "two trims side by side; measurements always use one thread)")
     trim.add_argument("--seed", type=int, default=0, help="seeds scoring, re-initialisation, retraining "
                                                           "(default: %(default)s)")
     trim.add_argument("--max-samples", type=_positive_int, default=8192, metavar="N",
@@ -115,7 +118,8 @@ def _trim(args) -> int:
     parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
                          task_options={"batch_size": args.batch, "crop_frames": args.crop_frames,
                                        "test_crops": args.test_crops, "bench_seconds": args.bench_seconds,
-                                       "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip())})
+                                       "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip()),
+                                       "threads": args.threads})
     progress = None if args.json else progress_bar("trimming")
 
     def log(line: str) -> None:

@@ -85,11 +85,15 @@ class DescriptorTask:
         bench_paths: the inference paths ``neurorack bench model`` measures per round.
         data_info: the parent's ``data.json`` (files, licences); copied into every round folder
             so that ``neurorack export`` writes it into the card.
+        threads: CPU threads torch uses while retraining (None: leave torch's setting). The
+            measurement sets one thread, so without this retraining would run on one thread
+            after the first measured round anyway.
     """
 
     def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
                  test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0,
-                 data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager", "torchscript")):
+                 data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager", "torchscript"),
+                 threads: int | None = None):
         self.train = data.subset("train")
         self.test = data.subset("test")
         if len(self.train) == 0 or len(self.test) == 0:
@@ -101,6 +105,7 @@ class DescriptorTask:
         self.bench_seconds = bench_seconds
         self.data_info = data_info
         self.bench_paths = bench_paths
+        self.threads = threads
         from neurorack.ml.dataset import random_crops
 
         descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
@@ -120,7 +125,12 @@ class DescriptorTask:
         descriptors, audio = batch
         return multiscale_spectral_distance(model(descriptors)[0], audio)
 
+    def _use_threads(self) -> None:
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+
     def scoring_data(self, seed: int) -> ScoringData:
+        self._use_threads()
         rng = np.random.default_rng(seed)
         batches = [tuple(t.cpu() for t in self._batch(rng)) for _ in range(SCORING_BATCHES)]
 
@@ -134,6 +144,7 @@ class DescriptorTask:
     def retrain(self, model: nn.Module, steps: int, seed: int, progress) -> None:
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
+        self._use_threads()
         model.to(self.device).train()
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         # as in neurorack.ml.train: Adam, decayed to a tenth at the last step, gradient norm clipped at 1
