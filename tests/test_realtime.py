@@ -10,7 +10,8 @@ import sys
 import pytest
 
 SCRIPT = """
-import logging, sys
+import logging, os, sys
+os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # not what the test runner may have inherited
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stdout)
 from neurorack.realtime import request_realtime
 print(request_realtime(1, "the daemon"), request_realtime(70, "the render thread"))
