@@ -17,6 +17,7 @@ Structured lottery trimming of a trained dense model (Esling, Devis et al., DAFx
 
   neurorack trim RUN --criterion mi --scope global --rate 0.3 --rounds 6 --out runs/NAME
   neurorack trim report runs/NAME [runs/OTHER ...]
+  neurorack trim card runs/NAME/round_NNN --out models/MODEL
 
 RUN is the dense parent: a 'neurorack train' run folder holding config.yaml (its
 architecture), weights.safetensors and rewind.safetensors (the early snapshot it rewinds to). Each round ranks
@@ -27,13 +28,21 @@ options. Every round folder (OUT/round_NNN) holds config.yaml and weights.safete
 
 'report' writes report.png (error multiplier and real-time factor against % of parameters
 removed, one curve per run), report.md (a table) and report.json into the first run folder
-(or --out)."""
+(or --out).
+
+'card' adds a round's trimming lineage to the model folder exported from it: first
+'neurorack export runs/NAME/round_NNN --out models/MODEL', then 'neurorack bench model
+models/MODEL --write' (the real-time factor), then 'neurorack trim card'. It writes the
+parent, settings, widths and per-round summary under 'trimming' in model.yaml, the error
+multiplier and real-time factor under 'metrics', and copies the run's records (and the
+report in --report DIR, default: the run folder) into models/MODEL/trimming/."""
 
 
 def register(commands, benches) -> None:
     trim = commands.add_parser("trim", help="structured lottery trimming of a trained model, and its report",
                                description=TRIM_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    trim.add_argument("run", metavar="RUN", help="the dense parent's folder, or 'report' followed by run folders")
+    trim.add_argument("run", metavar="RUN", help="the dense parent's folder, 'report' followed by run folders, or 'card' followed by "
+                                           "a round folder")
     trim.add_argument("reports", nargs="*", metavar="RUNS", help=argparse.SUPPRESS)
     trim.add_argument("--criterion", choices=("magnitude", "activation", "gradient", "mi"), default="magnitude",
                       help="how units are ranked; mi: mutual information between a unit and the target "
@@ -79,6 +88,8 @@ def register(commands, benches) -> None:
                       help="equal-count bins per variable of the MI estimator (default: %(default)s)")
     trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming: required; report: "
                                                    "default: the first run folder)")
+    trim.add_argument("--report", metavar="DIR", help="card: the folder holding report.md and report.json "
+                                                      "(default: the round's run folder)")
     trim.add_argument("--json", action="store_true", help="print the records (or the report) as JSON")
     trim.set_defaults(handler=trim_command)
 
@@ -86,6 +97,8 @@ def register(commands, benches) -> None:
 def trim_command(args, config) -> int:
     if args.run == "report":
         return _report(args)
+    if args.run == "card":
+        return _card(args)
     if args.reports:
         raise NeurorackError(f"unexpected arguments after {args.run}: {' '.join(args.reports)}")
     if not args.out:
@@ -104,6 +117,23 @@ def _report(args) -> int:
     else:
         print(Path(result["markdown"]).read_text(), end="")
         print(f"wrote {result['png']}, {result['markdown']}, {result['json']}")
+    return 0
+
+
+def _card(args) -> int:
+    from neurorack.ml.trim.card import annotate_card
+
+    if len(args.reports) != 1 or not args.out:
+        raise NeurorackError("trim card: expected one round folder and --out MODEL_DIR (the model exported from it)")
+    card = annotate_card(args.out, args.reports[0], args.report)
+    if args.json:
+        print(json.dumps({"trimming": card["trimming"], "metrics": card["metrics"]}, indent=2))
+    else:
+        metrics = card["metrics"]
+        print(f"{args.out}: round {card['trimming']['round']} of {card['trimming']['run']}, "
+              f"{metrics['params_removed_pct']:.1f} % of the parameters removed, error x{metrics['error_multiplier']:.3f}, "
+              f"{metrics['realtime_factor']:.1f}x real time; lineage in model.yaml, records in "
+              f"{Path(args.out) / 'trimming'}")
     return 0
 
 

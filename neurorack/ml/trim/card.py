@@ -1,0 +1,144 @@
+"""The trimming lineage of an exported round: what ``neurorack trim card`` adds to a model card.
+
+A round folder (``OUT/round_NNN`` of ``neurorack trim``) exports like a training run
+(``neurorack export``), but the export knows nothing of trimming. This module adds to the
+model folder's ``model.yaml``:
+
+- ``trimming``: the method, the dense parent (run, weights, rewind snapshot, data cache,
+  widths), the settings (criterion, scope, rate, rounds, rewind, retraining steps, seed), the
+  round and its widths, the round's record, and a short line per round of the run;
+- ``metrics``: ``realtime_factor`` (copied from the card's ``speed``, which
+  ``neurorack bench model --write`` measured on this folder: one thread, 48 kHz,
+  128-sample blocks), ``test_spectral_loss``, ``dense_test_spectral_loss``,
+  ``error_multiplier``, ``params_removed_pct``, ``dense_parameters``;
+
+and copies the run's records and report into ``MODEL_DIR/trimming/`` (no weights, no plot:
+model folders stay small).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from neurorack.errors import NeurorackError
+
+METHOD = "structured lottery trimming (Esling, Devis et al., DAFx 2020): rank, remove, rewind, retrain"
+RUN_FILES = ("settings.json", "records.json", "records.csv")
+REPORT_FILES = ("report.md", "report.json")
+TRIMMING_DIR = "trimming"
+ROUND_NAME = re.compile(r"round_(\d{3,})$")
+
+
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NeurorackError(f"{path}: not found ({what})") from None
+    except json.JSONDecodeError as exc:
+        raise NeurorackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def round_lineage(round_dir: str | Path) -> dict:
+    """The trimming history of one round folder, as it goes into the card.
+
+    Raises:
+        NeurorackError: ``round_dir`` is not a round of a ``neurorack trim`` run folder.
+    """
+    round_dir = Path(round_dir)
+    if not ROUND_NAME.search(round_dir.name):
+        raise NeurorackError(f"{round_dir}: expected a round folder (RUN/round_NNN) of 'neurorack trim'")
+    run_dir = round_dir.parent
+    this_round = _read_json(round_dir / "round.json", "the round's record")
+    settings = _read_json(run_dir / "settings.json", "the trimming run's settings")
+    records = _read_json(run_dir / "records.json", "the trimming run's records")
+    record = this_round.get("record") if isinstance(this_round, dict) else None
+    if not isinstance(record, dict) or not isinstance(settings, dict) or not isinstance(records, list):
+        raise NeurorackError(f"{round_dir}: round.json, settings.json or records.json is not what "
+                             "'neurorack trim' writes")
+    parent = settings.get("parent", {})
+    dense_config = parent.get("config", {})
+    dense_widths = {name: dense_config.get(field) for name, field in
+                    (("input", "input_width"), ("gru", "gru_width"), ("trunk", "trunk_width"),
+                     ("residual", "residual_width"))}
+    kept_widths = this_round.get("widths", {})
+    return {
+        "method": METHOD,
+        "run": run_dir.name,
+        "round": record["round"],
+        "parent": {key: parent.get(key) for key in ("run", "weights", "early", "data")},
+        "settings": settings.get("settings", {}),
+        "dense_widths": dense_widths,
+        "widths": {name: kept_widths.get(f"{name}_width") for name in dense_widths},
+        "record": record,
+        "rounds": [{key: r.get(key) for key in ("round", "params", "params_removed_pct", "error_multiplier",
+                                                 "realtime_factor")} for r in records],
+    }
+
+
+def annotate_card(model_dir: str | Path, round_dir: str | Path, report_dir: str | Path | None = None) -> dict:
+    """Write the lineage and the trimming metrics into ``model_dir``'s card and copy the run's
+    records (and report, if ``report_dir`` or the run folder holds one) into ``model_dir/trimming``.
+
+    Args:
+        model_dir: a model folder exported from ``round_dir`` (``neurorack export``) and measured
+            with ``neurorack bench model --write``.
+        round_dir: ``RUN/round_NNN``.
+        report_dir: where ``neurorack trim report`` wrote report.md/report.json (default: the run
+            folder, when it has them).
+
+    Returns:
+        the updated card.
+
+    Raises:
+        NeurorackError: the model folder holds other weights than the round, or was not measured.
+    """
+    from neurorack.atomic import atomic_write_bytes
+    from neurorack.ml.export import read_card, sha256_of, write_card
+
+    model_dir, round_dir = Path(model_dir), Path(round_dir)
+    lineage = round_lineage(round_dir)
+    for folder in (model_dir, round_dir):
+        if not (folder / "weights.safetensors").is_file():
+            raise NeurorackError(f"{folder / 'weights.safetensors'}: not found")
+    if sha256_of(model_dir / "weights.safetensors") != sha256_of(round_dir / "weights.safetensors"):
+        raise NeurorackError(f"{model_dir}: its weights are not those of {round_dir}; export that round first "
+                             f"('neurorack export {round_dir} --out {model_dir}')")
+    card = read_card(model_dir)
+    speed = card.get("speed")
+    if not isinstance(speed, dict) or not isinstance(speed.get("rtf_1thread"), (int, float)):
+        raise NeurorackError(f"{model_dir / 'model.yaml'}: speed: expected the figures of 'neurorack bench model "
+                             f"{model_dir} --write', got none; measure the model first")
+    record, dense = lineage["record"], lineage["rounds"][0]
+    dense_record = _read_json(round_dir.parent / "round_000" / "round.json", "the dense parent's record")["record"]
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    metrics.update({
+        "realtime_factor": round(float(speed["rtf_1thread"]), 2),
+        "realtime_factor_command": speed.get("command"),
+        "test_spectral_loss": round(float(record["test_loss"]), 4),
+        "dense_test_spectral_loss": round(float(dense_record["test_loss"]), 4),
+        "error_multiplier": round(float(record["error_multiplier"]), 4),
+        "params_removed_pct": round(float(record["params_removed_pct"]), 2),
+        "dense_parameters": int(dense["params"]),
+        "dense_realtime_factor_in_trim_run": round(float(dense["realtime_factor"]), 2),
+    })
+    card["metrics"] = metrics
+    card["trimming"] = lineage
+    write_card(model_dir, card)
+
+    target = model_dir / TRIMMING_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    run_dir = round_dir.parent
+    report_dir = Path(report_dir) if report_dir is not None else run_dir
+    sources = [run_dir / name for name in RUN_FILES]
+    sources += [report_dir / name for name in REPORT_FILES if (report_dir / name).is_file()]
+    for source in sources:
+        atomic_write_bytes(target / source.name, source.read_bytes())
+    for folder in sorted(run_dir.glob("round_*")):
+        if ROUND_NAME.search(folder.name) and (folder / "round.json").is_file():
+            atomic_write_bytes(target / f"{folder.name}.json", (folder / "round.json").read_bytes())
+    return card
