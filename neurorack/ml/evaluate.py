@@ -120,7 +120,8 @@ def control_scores(requested: np.ndarray, audio: np.ndarray, name: str) -> dict:
     if audible.sum() < 8 or np.std(got) < 1e-9:
         r = 0.0
     else:
-        r = float(np.corrcoef(wanted, got)[0, 1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = float(np.corrcoef(wanted, got)[0, 1])
         r = r if math.isfinite(r) else 0.0
     return {"pearson_r": r, "normalised_l1": float(np.mean(np.abs(wanted - got)) / (high - low)),
             "audible_frames": int(audible.sum())}
