@@ -198,6 +198,7 @@ def evaluate_model(model_dir: str | Path, data: OneShotSet, limit: int = 60, con
         "parameters": loaded.parameters,
         "sounds": count,
         "control_sounds": len(chosen),
+        "pitched_control_sounds": len(pitched),
         "spectral_distance": {"model": model_mean, "baseline": baseline_mean,
                               "ratio_to_baseline": model_mean / baseline_mean if baseline_mean else math.nan},
         "control": control,
