@@ -54,6 +54,21 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
     load_model(tmp_path / "model")  # the card edits leave the checksummed files intact
 
 
+def test_train_builds_the_cache_trains_and_exports_from_the_command_line(tmp_path, capsys):
+    kit = write_kit(tmp_path / "Kit")
+    run = tmp_path / "run"
+    args = ["train", str(kit), "--out", str(run), "--cache", str(tmp_path / "c.npz"), "--tiny", "--steps", "2",
+            "--batch", "2", "--crop-frames", "16", "--checkpoint-every", "1", "--rewind-step", "1", "--threads", "1"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["steps"] == 2 and result["device"] == "cpu"
+    data = json.loads((run / "data.json").read_text())
+    assert data["command"].startswith("neurorack ") and data["folders"] == ["Kit"]
+    assert sum(len(files) for files in data["splits"].values()) == 12
+    assert main(["export", str(run), "--out", str(tmp_path / "model")]) == 0
+    assert (tmp_path / "model" / "rewind.safetensors").is_file()
+
+
 def test_bad_input_is_one_clear_error(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "missing"), "--cache", str(tmp_path / "none.npz")]) == 2
     assert "no such cache" in capsys.readouterr().err

@@ -75,3 +75,20 @@ def test_missing_files_and_folders_are_named(exported, tmp_path):
     (folder / "SHA256SUMS").unlink()
     with pytest.raises(ModelLoadError, match="SHA256SUMS is missing"):
         load_model(folder)
+
+
+def test_the_runtime_loads_and_plays_without_importing_torch(exported):
+    import subprocess
+    import sys
+
+    folder, _ = exported
+    code = ("import sys, numpy as np\n"
+            "from neurorack.runtime.loader import load_model\n"
+            "from neurorack.runtime.numpy_model import NumpyModel\n"
+            "from neurorack.runtime.voice import ModelVoice, drum_template\n"
+            f"voice = ModelVoice(NumpyModel(load_model({str(folder)!r})), drum_template())\n"
+            "voice.trigger(1.0); out = np.zeros(512); voice.render(out)\n"
+            "assert np.abs(out).max() > 0\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
