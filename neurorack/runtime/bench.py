@@ -116,7 +116,10 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
         step, state = _torch_step(loaded)
         if name == "torchscript":
             try:
-                with torch.no_grad():
+                import warnings
+
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", torch.jit.TracerWarning)  # constants folded on purpose
                     example = torch.from_numpy(template[:1])[None]
                     step = torch.jit.freeze(torch.jit.trace(step, (example, *state), check_trace=False))
             except Exception as exc:  # noqa: BLE001 (report why this path could not be measured)

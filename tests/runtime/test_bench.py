@@ -1,0 +1,48 @@
+"""The benchmark's torch paths render what the NumPy runtime renders (the figures compare like with like)."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurorack.runtime.bench import _FrameVoice, _torch_step, bench_model
+from neurorack.runtime.loader import load_model
+from neurorack.runtime.numpy_model import NumpyModel
+from neurorack.runtime.voice import ModelVoice, drum_template
+from tests.runtime.tiny_model import export_tiny
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_eager_and_traced_steps_play_the_same_samples_as_numpy(tmp_path):
+    folder, _ = export_tiny(tmp_path)
+    loaded = load_model(folder)
+    template = drum_template(decay_s=0.2)
+    voice = ModelVoice(NumpyModel(loaded), template)
+    voice.trigger(1.0)
+    expected = np.zeros(len(template) * 256)
+    for start in range(0, len(expected), 128):
+        voice.render(expected[start:start + 128])
+    step, state = _torch_step(loaded)
+    with torch.no_grad():
+        traced = torch.jit.freeze(torch.jit.trace(step, (torch.from_numpy(template[:1])[None], *state),
+                                                  check_trace=False))
+    for module in (step, traced):
+        _, fresh = _torch_step(loaded)
+        player = _FrameVoice(module, fresh, template, 256)
+        out = np.zeros(len(expected))
+        for start in range(0, len(out), 128):
+            player.render(out[start:start + 128])
+        assert np.allclose(out, expected, atol=1e-5)
+
+
+def test_bench_reports_every_path_and_keeps_the_fastest(tmp_path):
+    folder, _ = export_tiny(tmp_path)
+    result = bench_model(folder, seconds=0.1, paths=["numpy", "eager", "torchscript"])
+    rates = {name: row["rtf_1thread"] for name, row in result["paths"].items()}
+    assert set(rates) == {"numpy", "eager", "torchscript"}
+    assert result["path"] == max(rates, key=rates.get)
+    assert result["rtf_1thread"] == rates[result["path"]]
+    assert result["params"] == loaded_params(folder)
+
+
+def loaded_params(folder) -> int:
+    return load_model(folder).parameters
