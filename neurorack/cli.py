@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="WAV file to write (default: %(default)s)")
     demo.add_argument("--seconds", type=_positive_float, default=8.0, metavar="N",
                       help="length of the performance (default: %(default)s)")
+    demo.add_argument("--scenario", metavar="FILE",
+                      help="what is patched into the jacks, a scenario YAML (as for 'run --mock'), read through "
+                           "the simulated ADC at the mock board's poll rate (default: the built-in demo scenario: "
+                           "eighth notes on gate 1, gate 2 every fourth beat, a pitch LFO, accents, a brightness "
+                           "sweep and a noisiness swell on the CVs)")
     demo.add_argument("--json", action="store_true", help="print the result as JSON")
 
     bench = commands.add_parser("bench", help="measure speed and timing; prints figures (JSON with --json)",
@@ -208,11 +213,16 @@ def _config_command(args: argparse.Namespace) -> int:
 
 def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
     from neurorack.demo import render_demo
-
     from neurorack.progress import progress_bar
 
+    performance = None
+    if args.scenario is not None:
+        from neurorack.demo import demo_performance
+        from neurorack.hardware.scenario import load_scenario
+
+        performance = demo_performance(args.seconds, load_scenario(args.scenario), source=args.scenario)
     progress = None if args.json else progress_bar("rendering")
-    result = render_demo(config, args.out, args.seconds, progress=progress)
+    result = render_demo(config, args.out, args.seconds, progress=progress, performance=performance)
     if progress is not None:
         print(file=sys.stderr)
     if args.json:

@@ -1,10 +1,14 @@
 """``neurorack demo``: the scripted performance on the instrument (a tiny exported model with
-the shipped sound bank): onsets where the script puts the gates, the spectrum changing where
-the encoder switches sounds, and the OLED GIF showing the sounds as they change."""
+the shipped sound bank), its jacks read from a scenario through the simulated MCP3008, the real
+driver and the poller on the virtual clock: onsets where the scenario puts the gates (plus the
+constant latency and at most one poll period), CVs arriving at the instrument as the scenario
+moves them, the spectrum changing where the encoder switches sounds, and the OLED GIF showing
+the sounds as they change."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import wave
 from dataclasses import replace
 
@@ -12,8 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from neurorack.cli import main
+from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.demo import demo_performance, render_demo
+from neurorack.demo import SEED, demo_hits, demo_performance, render_demo
+from neurorack.hardware.scenario import Constant, Ramp, Scenario
 from neurorack.state import ModuleState
 from neurorack.ui.frame import Frame
 from neurorack.ui.navigation import HomeScreen
@@ -21,6 +28,9 @@ from neurorack.ui.render import render
 from tests.instrument.model_fixture import make_model
 
 SECONDS = 8.0
+RATE = 48000
+POLL_S = 1.0 / load_board("mock").adc.poll_hz  # the demo reads the jacks as the mock module does
+LSB_JACK_VOLTS = 10.0 / 1024  # one 10-bit code of a -5..+5 V CV input
 SPECTRUM_S = 0.08
 NAME_ROWS = 15  # the home page draws the sound's name in the top 15 pixel rows
 
@@ -61,19 +71,107 @@ def test_demo_plays_the_model_and_switches_sounds_at_the_scripted_times(demo):
     assert np.abs(samples).max() < 1.0
 
 
+def test_the_detector_stamps_every_scenario_gate_within_one_poll_period(demo):
+    result, _ = demo
+    truth = demo_hits(SECONDS)
+    assert result["gates"] == len(result["hits"]) == len(truth) > 30
+    assert result["polls"] == round(SECONDS / POLL_S)
+    for detected, hit in zip(result["hits"], truth):
+        assert detected["gate"] == hit.gate + 1
+        assert 0 <= detected["time_s"] - hit.time_s < POLL_S + 1e-9
+        assert detected["velocity"] == pytest.approx(hit.velocity, abs=0.02)  # gate level / 8 V, through the ADC
+
+
+def assert_onset_at(first_difference: int, result: dict, time_s: float) -> None:
+    """The onset lies at ``time_s`` + the gate latency, +/- 1 ms, plus up to one poll period late."""
+    offset = first_difference - expected_onset(result, time_s)
+    assert -RATE // 1000 <= offset <= RATE // 1000 + round(POLL_S * RATE), (time_s, offset)
+
+
+def first_difference(a: np.ndarray, b: np.ndarray) -> int:
+    assert np.any(a != b)
+    return int(np.argmax(np.abs(a - b) > 0))
+
+
+def without_hit(scenario: Scenario, time_s: float) -> Scenario:
+    """The same patch without the hit at ``time_s`` (on whichever gate plays it)."""
+    signals = dict(scenario.signals)
+    for name in ("gate1", "gate2"):
+        pattern = signals[name]
+        signals[name] = replace(pattern, hits=tuple(h for h in pattern.hits if abs(h.time_s - time_s) > 1e-9))
+    return Scenario(signals, seed=SEED)
+
+
 @pytest.mark.parametrize("hit_time_s", [0.1, 2.1, 2.725, 6.35], ids=["first", "after-switch", "gate2", "ringing"])
-def test_each_hit_starts_at_its_gate_time_plus_the_constant_latency(demo, config, tmp_path, hit_time_s):
-    # The same performance without one hit renders the same samples up to that hit's onset:
-    # the first sample where the two differ is where the hit starts in the WAV.
+def test_each_hit_starts_at_its_scenario_gate_time_plus_the_constant_latency(demo, config, tmp_path, hit_time_s):
+    # The same performance without one gate in the scenario renders the same samples up to that
+    # hit's onset: the first sample where the two differ is where the hit starts in the WAV.
     result, samples = demo
     performance = demo_performance(SECONDS)
-    assert any(abs(hit.time_s - hit_time_s) < 1e-9 for hit in performance.hits)
-    without = replace(performance, hits=tuple(h for h in performance.hits if abs(h.time_s - hit_time_s) > 1e-9))
+    assert any(abs(hit.time_s - hit_time_s) < 1e-9 for hit in demo_hits(SECONDS))
+    without = replace(performance, scenario=without_hit(performance.scenario, hit_time_s))
     render_demo(config, tmp_path / "without.wav", performance=without)
-    other = read_wav(tmp_path / "without.wav")
-    first_difference = int(np.argmax(np.abs(samples - other) > 0))
-    assert np.any(samples != other)
-    assert abs(first_difference - expected_onset(result, hit_time_s)) <= 48  # +/- 1 ms
+    assert_onset_at(first_difference(samples, read_wav(tmp_path / "without.wav")), result, hit_time_s)
+
+
+def render_scenario_file(config_file, tmp_path, name: str, yaml_text: str, seconds: float, capsys):
+    """``neurorack demo --scenario FILE --json``: its result and WAV."""
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(yaml_text)
+    out = tmp_path / f"{name}.wav"
+    capsys.readouterr()
+    assert main(["--config", str(config_file), "demo", "--scenario", str(scenario), "--seconds", str(seconds),
+                 "--out", str(out), "--json"]) == 0
+    return json.loads(capsys.readouterr().out), read_wav(out)
+
+
+@pytest.fixture()
+def config_file(config, tmp_path):
+    path = tmp_path / "module.yaml"
+    path.write_text(f"models_dir: {config.models_dir}\nstate_dir: {config.state_dir}\n")
+    return path
+
+
+def test_a_scenario_file_with_another_gate_pattern_moves_the_onsets_to_its_gates(config_file, tmp_path, capsys):
+    # A clock on gate 1: high for 0.2 s every 0.8 s, from 0.6 s (a 0.6, 1.4, 2.2 s pattern the
+    # built-in demo does not play); the same clock at half the rate leaves out 1.4 s.
+    seconds = 2.5
+    result, samples = render_scenario_file(config_file, tmp_path, "clock", "gate1: {kind: steps, values: [0, 0, 0, 8], "
+                                           "step_s: 0.2}\n", seconds, capsys)
+    assert result["scenario"].endswith("clock.yaml")
+    assert [h["gate"] for h in result["hits"]] == [1, 1, 1]
+    for detected, true_s in zip(result["hits"], (0.6, 1.4, 2.2), strict=True):
+        assert 0 <= detected["time_s"] - true_s < POLL_S + 1e-9
+    _, silent = render_scenario_file(config_file, tmp_path, "silent", "gate1: {kind: constant, volts: 0}\n",
+                                     seconds, capsys)
+    assert_onset_at(first_difference(samples, silent), result, 0.6)
+    _, half = render_scenario_file(config_file, tmp_path, "half", "gate1: {kind: steps, values: [0, 0, 0, 8, 0, 0, 0, "
+                                   "0], step_s: 0.2}\n", seconds, capsys)
+    assert_onset_at(first_difference(samples, half), result, 1.4)
+
+
+def test_a_cv_ramp_in_the_scenario_reaches_the_instrument_within_one_lsb(config, tmp_path):
+    # CV 1 ramps -1 -> +1 V over 1 s, then holds; CV 3 holds 2.345 V. What the instrument's
+    # routing reads each block is the scenario's value after the ADC, conditioning and smoothing.
+    ramp = Ramp(-1.0, 1.0, 1.0)
+    scenario = Scenario({"cv1": ramp, "cv3": Constant(2.345)})
+    reads: list[tuple[float, tuple]] = []
+    render_demo(config, tmp_path / "cv.wav", performance=demo_performance(2.0, scenario),
+                on_cv_read=lambda t, volts: reads.append((t, volts)))
+    reads = [(t, volts) for t, volts in reads if t > 0.01]  # after the smoother's first few reads
+    assert len(reads) > 0.9 * 2.0 * RATE / 128
+    board = load_board("mock")
+    # while the ramp moves (1 V/s), the one-pole smoother lags it by its time constant plus half a read interval
+    lag_s = board.inputs.cv1.smoothing_ms / 1000 + 0.5 * POLL_S * 6 / board.adc.others_per_poll
+    for t, volts in reads:
+        assert volts[2] == pytest.approx(2.345, abs=LSB_JACK_VOLTS)
+        assert volts[1] == pytest.approx(0.0, abs=LSB_JACK_VOLTS) and volts[3] == pytest.approx(0.0, abs=LSB_JACK_VOLTS)
+        if t < 1.0:
+            assert volts[0] == pytest.approx(ramp.volts(t - lag_s), abs=LSB_JACK_VOLTS), t
+        elif t > 1.02:
+            assert volts[0] == pytest.approx(1.0, abs=LSB_JACK_VOLTS), t
+    ramp_reads = [volts[0] for t, volts in reads if t < 1.0]
+    assert min(ramp_reads) < -0.95 and max(ramp_reads) > 0.95
 
 
 def band_spectrum(samples: np.ndarray, start: int) -> np.ndarray:
