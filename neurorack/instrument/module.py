@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 BANK_FILE = "sounds.yaml"
 SHIPPED_BANK = Path(__file__).resolve().parents[2] / "sounds" / "default.yaml"
 SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = "drums-trimmed"
+"""The model played when none is saved (or the saved one is gone): the shipped trimmed model."""
 
 
 def models_dir(config: ModuleConfig) -> Path:
@@ -32,9 +34,11 @@ def models_dir(config: ModuleConfig) -> Path:
 
 
 def choose_model(root: Path, wanted: str | None) -> Path | None:
-    """``wanted`` if it is installed, else the first installed model by name, else None."""
-    if wanted and (root / wanted / "model.yaml").is_file():
-        return root / wanted
+    """``wanted`` if it is installed, else ``DEFAULT_MODEL``, else the first installed model by
+    name, else None."""
+    for name in (wanted, DEFAULT_MODEL):
+        if name and (root / name / "model.yaml").is_file():
+            return root / name
     installed = sorted(p.parent for p in root.glob("*/model.yaml")) if root.is_dir() else []
     return installed[0] if installed else None
 

@@ -80,3 +80,11 @@ def test_the_ui_opens_the_oled_the_board_file_describes(monkeypatch, board_name,
     display.show(image)
     expected = image.rotate(90 * settings.rotation, expand=True) if settings.rotation else image
     assert recording.framebuffer().tobytes() == expected.convert("1").tobytes()
+
+
+def test_the_trimmed_default_model_plays_when_none_is_saved(config, tmp_path):
+    make_model(tmp_path / "models" / "drums-trimmed", "drums-trimmed", seed=3)
+    assert run_module_once(config) == "drums-trimmed"  # not "alpha", the first by name
+    store = StateStore(config.resolved_state_dir())
+    store.save(store.load().with_value("model", "beta"))
+    assert run_module_once(config) == "beta"  # a saved choice still wins
