@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play a scripted performance through the instrument (the installed default model and its "
                     "sound bank; the test voice when no model is installed): gates on both inputs, the encoder "
                     "switching sounds, and a pitch LFO, accents, a brightness sweep and a noisiness swell on the "
-                    "CVs. Rendered offline, faster than real time, to a WAV file, and the OLED following the "
-                    "same performance to a GIF beside it (same name, .gif).")
+                    "CVs. The jacks are read as 'run --mock' reads them (the simulated MCP3008, its real driver, "
+                    "the poller's CV conditioning and gate detector), on a virtual clock. Rendered offline, faster "
+                    "than real time, to a WAV file, and the OLED following the same performance to a GIF beside it "
+                    "(same name, .gif).")
     demo.add_argument("--out", default="neurorack-demo.wav", metavar="FILE",
                       help="WAV file to write (default: %(default)s)")
     demo.add_argument("--seconds", type=_positive_float, default=8.0, metavar="N",

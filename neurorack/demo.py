@@ -48,7 +48,14 @@ from neurorack.config.board import BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.controls.events import EncoderTurn, InputStatus
 from neurorack.controls.script import ScriptedHit
-from neurorack.hardware.scenario import GatePattern, Lfo, Ramp, Scenario, Steps
+from neurorack.hardware.scenario import (
+    Constant,
+    GatePattern,
+    Lfo,
+    Ramp,
+    Scenario,
+    Steps,
+)
 from neurorack.state import ModuleState
 
 log = logging.getLogger(__name__)
@@ -107,11 +114,13 @@ def hits_scenario(hits: tuple[ScriptedHit, ...], seconds: float, cvs: dict | Non
 
 
 def demo_scenario(seconds: float = 8.0) -> Scenario:
-    """The demo's patch: ``demo_hits`` on the gates and four moving CVs (see the module docstring)."""
+    """The demo's patch: ``demo_hits`` on the gates, four moving CVs (see the module docstring)
+    and the pots mid-way."""
     cvs = {"cv1": Lfo("sine", 0.5, -0.5, 0.5),                # pitch: +/- half an octave
            "cv2": Steps((0.0, 0.0, 0.0, 1.5), BEAT_S),        # accent: +7 dB every 4th beat
            "cv3": Ramp(-2.5, 2.5, seconds),                   # brightness sweep
-           "cv4": Lfo("triangle", 1.0 / seconds, 0.0, 1.0)}   # noisiness swell
+           "cv4": Lfo("triangle", 1.0 / seconds, 0.0, 1.0),   # noisiness swell
+           "pot1": Constant(0.5), "pot2": Constant(0.5)}      # the panel pots, mid-way
     return hits_scenario(demo_hits(seconds), seconds, cvs)
 
 

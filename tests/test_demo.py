@@ -150,6 +150,15 @@ def test_a_scenario_file_with_another_gate_pattern_moves_the_onsets_to_its_gates
     assert_onset_at(first_difference(samples, half), result, 1.4)
 
 
+def test_a_noisy_scenario_file_renders_the_same_samples_every_time(config_file, tmp_path, capsys):
+    # 50 mV of noise at every jack and the chip's own noise and undefined bits: all seeded.
+    text = "noise_volts: 0.05\ngate1: {kind: steps, values: [0, 8], step_s: 0.1}\ncv1: {kind: constant, volts: 1}\n"
+    first, once = render_scenario_file(config_file, tmp_path, "noisy-a", text, 0.6, capsys)
+    second, again = render_scenario_file(config_file, tmp_path, "noisy-b", text, 0.6, capsys)
+    assert first["hits"] == second["hits"] and len(first["hits"]) == 3
+    assert np.array_equal(once, again) and np.abs(once).max() > 0.01
+
+
 def test_a_cv_ramp_in_the_scenario_reaches_the_instrument_within_one_lsb(config, tmp_path):
     # CV 1 ramps -1 -> +1 V over 1 s, then holds; CV 3 holds 2.345 V. What the instrument's
     # routing reads each block is the scenario's value after the ADC, conditioning and smoothing.
