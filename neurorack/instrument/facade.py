@@ -48,12 +48,21 @@ def installed_models(models_dir: str | Path) -> list[tuple[ModelInfo, Path]]:
             continue
         if not isinstance(card, dict):
             continue
-        metrics = card.get("metrics") or {}
-        rtf = metrics.get("realtime_factor") if isinstance(metrics, dict) else None
+        rtf = _realtime_factor(card)
         info = ModelInfo(card_path.parent.name, int(card.get("parameters") or 0), int(card.get("bytes") or 0),
-                         float(rtf) if isinstance(rtf, (int, float)) else None)
+                         rtf)
         found.append((info, card_path.parent))
     return found
+
+
+def _realtime_factor(card: dict) -> float | None:
+    """The single-thread real-time factor ``neurorack bench model --write`` measured, else the
+    one trimming recorded under ``metrics``."""
+    for section, key in (("speed", "rtf_1thread"), ("metrics", "realtime_factor")):
+        values = card.get(section)
+        if isinstance(values, dict) and isinstance(values.get(key), (int, float)):
+            return float(values[key])
+    return None
 
 
 class InstrumentFacade:

@@ -132,3 +132,15 @@ def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_
     mock = MockFacade(time.monotonic, sounds=(), models=())
     mock.live_warnings = facade.warnings
     assert mock.warnings()[:2] == ("ADC read failed: bus stuck", fallback)
+
+
+def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
+    from neurorack.instrument.facade import installed_models
+
+    for name, card in (("benched", "parameters: 10\nbytes: 40\nspeed: {rtf_1thread: 31.5}\n"),
+                       ("trimmed", "parameters: 5\nbytes: 20\nmetrics: {realtime_factor: 44.0}\n"),
+                       ("unmeasured", "parameters: 5\nbytes: 20\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.yaml").write_text(card)
+    speeds = {info.name: info.realtime_factor for info, _ in installed_models(tmp_path)}
+    assert speeds == {"benched": 31.5, "trimmed": 44.0, "unmeasured": None}
