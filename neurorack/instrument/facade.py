@@ -20,9 +20,7 @@ from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
 from neurorack.state import CvRoute
 from neurorack.ui.facade import (
-    CALIBRATION_UNKNOWN,
-    CalibrationInfo,
-    CalibrationProgress,
+    CalibrationMethods,
     ModelInfo,
     SoundInfo,
     SystemInfo,
@@ -65,7 +63,7 @@ def _realtime_factor(card: dict) -> float | None:
     return None
 
 
-class InstrumentFacade:
+class InstrumentFacade(CalibrationMethods):
     """The module as the UI sees it.
 
     Args:
@@ -164,30 +162,6 @@ class InstrumentFacade:
             raise NeurorackError("restart the service to apply: 'systemctl restart neurorack'")
         else:
             raise NeurorackError(f"unknown action '{action}'")
-
-    def calibration(self) -> CalibrationInfo:
-        return self.calibrator.info() if self.calibrator is not None else CALIBRATION_UNKNOWN
-
-    def start_calibration(self, name: str) -> None:
-        self._calibrator().start(name)
-
-    def calibration_read(self) -> None:
-        self._calibrator().read()
-
-    def calibration_progress(self) -> CalibrationProgress | None:
-        return self.calibrator.progress() if self.calibrator is not None else None
-
-    def save_calibration(self) -> None:
-        self._calibrator().save()
-
-    def cancel_calibration(self) -> None:
-        if self.calibrator is not None:
-            self.calibrator.cancel()
-
-    def _calibrator(self):
-        if self.calibrator is None:
-            raise NeurorackError("calibration needs the panel's ADC, which this module has not opened")
-        return self.calibrator
 
     def _sound(self, name: str) -> None:
         if name not in self.instrument.sound_names:

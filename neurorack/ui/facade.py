@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from neurorack.controls.events import InputStatus
+from neurorack.errors import NeurorackError
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,36 @@ class ModuleFacade(Protocol):
 
     def cancel_calibration(self) -> None:
         """Forget the calibration in progress (nothing saved)."""
+
+
+class CalibrationMethods:
+    """The facade's calibration methods, delegated to ``self.calibrator`` (the on-screen
+    two-point routine, or None where no panel ADC is open). Both facades mix this in;
+    ``calibration_info`` is what the Calibration page shows without a calibrator."""
+
+    calibrator: Any = None
+    calibration_info: CalibrationInfo = CALIBRATION_UNKNOWN
+
+    def calibration(self) -> CalibrationInfo:
+        return self.calibrator.info() if self.calibrator is not None else self.calibration_info
+
+    def start_calibration(self, name: str) -> None:
+        self._calibrator().start(name)
+
+    def calibration_read(self) -> None:
+        self._calibrator().read()
+
+    def calibration_progress(self) -> CalibrationProgress | None:
+        return self.calibrator.progress() if self.calibrator is not None else None
+
+    def save_calibration(self) -> None:
+        self._calibrator().save()
+
+    def cancel_calibration(self) -> None:
+        if self.calibrator is not None:
+            self.calibrator.cancel()
+
+    def _calibrator(self):
+        if self.calibrator is None:
+            raise NeurorackError("calibration needs the panel's ADC, which this module has not opened")
+        return self.calibrator

@@ -16,7 +16,7 @@ from neurorack.errors import NeurorackError
 from neurorack.ui.facade import (
     CALIBRATION_UNKNOWN,
     CalibrationInfo,
-    CalibrationProgress,
+    CalibrationMethods,
     ModelInfo,
     SoundInfo,
     SystemInfo,
@@ -32,7 +32,7 @@ DEMO_MODELS = (ModelInfo("drums-trimmed", 48_200, 196_608, 41.0),
                ModelInfo("perc-tiny", 12_800, 53_248, None))
 
 
-class MockFacade:
+class MockFacade(CalibrationMethods):
     """A facade with fixed sounds, models and figures.
 
     Args:
@@ -112,30 +112,6 @@ class MockFacade:
         self.calls.append(("run_action", action))
         if action in ("shutdown", "reboot"):
             raise NeurorackError(f"{action} is not available in mock mode")
-
-    def calibration(self) -> CalibrationInfo:
-        return self.calibrator.info() if self.calibrator is not None else self.calibration_info
-
-    def start_calibration(self, name: str) -> None:
-        self._calibrator().start(name)
-
-    def calibration_read(self) -> None:
-        self._calibrator().read()
-
-    def calibration_progress(self) -> CalibrationProgress | None:
-        return self.calibrator.progress() if self.calibrator is not None else None
-
-    def save_calibration(self) -> None:
-        self._calibrator().save()
-
-    def cancel_calibration(self) -> None:
-        if self.calibrator is not None:
-            self.calibrator.cancel()
-
-    def _calibrator(self):
-        if self.calibrator is None:
-            raise NeurorackError("calibration needs the panel's ADC, which this module has not opened")
-        return self.calibrator
 
     def with_status(self, **changes) -> None:
         """Change the input snapshot (``cv_volts=...``, ``gates=...``)."""
