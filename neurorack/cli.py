@@ -124,6 +124,7 @@ def _positive_float(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed, for run folders and cards
     try:
         return _dispatch(args)
     except NeurorackError as exc:

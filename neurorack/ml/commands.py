@@ -102,11 +102,11 @@ def register(commands, benches) -> None:
     bench.set_defaults(handler=bench_command)
 
 
-def _command_line() -> str:
+def _command_line(args: argparse.Namespace) -> str:
     """The command as typed (for cards and run folders), quoted where needed."""
     import shlex
 
-    return " ".join(["neurorack", *(shlex.quote(a) for a in sys.argv[1:])])
+    return " ".join(["neurorack", *(shlex.quote(a) for a in args.argv)])
 
 
 def dataset_for(args, folders: list[str]):
@@ -155,7 +155,7 @@ def train_command(args: argparse.Namespace, config) -> int:
                            seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
                            device=args.device, max_minutes=args.max_minutes)
     progress = progress_bar("training")
-    info = {**data.info, "command": _command_line()}
+    info = {**data.info, "command": _command_line(args)}
     result = train(data, args.out, TINY_CONFIG if args.tiny else ModelConfig(), options, resume=args.resume,
                    data_info=info, progress=progress)
     if progress is not None:
@@ -170,7 +170,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
     data = dataset_for(args, args.data)
     result = evaluate_model(args.model, data.subset(args.split), limit=args.limit)
     if args.write:
-        write_evaluation(args.model, result, _command_line())
+        write_evaluation(args.model, result, _command_line(args))
     print(json.dumps(result, indent=2) if args.json else _summarise_eval(result))
     return 0
 
@@ -189,7 +189,7 @@ def export_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.export import export_run
 
     path = export_run(args.run, args.out, name=args.name, weights=args.weights,
-                      extra_command=_command_line())
+                      extra_command=_command_line(args))
     print(f"exported {args.run} to {path}")
     return 0
 
@@ -203,7 +203,7 @@ def bench_command(args: argparse.Namespace, config) -> int:
         from neurorack.ml.export import read_card, write_card
 
         card = read_card(args.model)
-        card["speed"] = {"command": _command_line(), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
+        card["speed"] = {"command": _command_line(args), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
                          "block_ms": result["block_ms"],
                          "paths": {k: v.get("rtf_1thread", v.get("error")) for k, v in result["paths"].items()}}
         write_card(args.model, card)
