@@ -70,26 +70,11 @@ def modulation(cv_volts, routes) -> Modulation:
         cv_volts: 4 calibrated jack voltages (V).
         routes: 4 ``CvRoute`` (see ``routes_of``).
     """
-    pitch = loudness = centroid = flatness = velocity = decay = morph = 0.0
+    sums = dict.fromkeys(("pitch", "loudness", "centroid", "noisiness", "velocity", "decay", "morph"), 0.0)
     for volts, route in zip(cv_volts, routes):
-        target = route.target
-        if target == "none":
-            continue
-        c = route.offset + route.amount * float(volts) / 5.0
-        if target == "pitch":
-            pitch += c
-        elif target == "loudness":
-            loudness += c
-        elif target == "centroid":
-            centroid += c
-        elif target == "noisiness":
-            flatness += c
-        elif target == "velocity":
-            velocity += c
-        elif target == "decay":
-            decay += c
-        elif target == "morph":
-            morph += c
+        if route.target in sums:  # "none" routes nowhere
+            sums[route.target] += route.offset + route.amount * float(volts) / 5.0
+    pitch, loudness, centroid, flatness, velocity, decay, morph = sums.values()
     return Modulation(
         pitch_ratio=2.0 ** (PITCH_OCTAVES * pitch),
         loudness_db=LOUDNESS_DB * loudness,
