@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from neurorack.errors import NeurorackError
 
@@ -143,6 +144,39 @@ def stop_on_termination():
             signal.signal(sig, handler)
 
 
+REGISTRY = Path("/dev/shm/jack-shm-registry")
+REGISTRY_FULL = "Too many servers already active"
+
+
+def jack_server_processes() -> list[int]:
+    """Pids of every live JACK server on the machine, whoever started it (zombies excluded)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                stat = (entry / "stat").read_text()
+                command, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2]
+                if command in ("jackd", "jackdbus") and state != "Z":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def clear_stale_registry() -> bool:
+    """JACK keeps one registry slot per server name (8 in all) and frees a slot only when a
+    server of the same name starts again, so servers that died under differently named runs
+    can fill it. When no JACK server is alive every slot is stale: remove the registry (the
+    next server writes a fresh one). True if it was removed."""
+    if jack_server_processes():
+        return False
+    try:
+        REGISTRY.unlink()
+    except OSError:
+        return False
+    log.warning("JACK's server registry was full of servers that are no longer running; cleared %s",
+                REGISTRY)
+    return True
+
+
 class JackDummyServer:
     """Start ``jackd -d dummy`` unless a JACK server already runs; stop it afterwards.
 
@@ -171,6 +205,15 @@ class JackDummyServer:
         if jackd is None:
             raise NeurorackError("jackd is not installed; install it with "
                                  "'sudo apt-get install --no-install-recommends jackd2'")
+        if self._launch(jackd, timeout_s):
+            return self
+        if REGISTRY_FULL in self._tail() and clear_stale_registry():
+            if self._launch(jackd, timeout_s):
+                return self
+        raise NeurorackError(f"could not start the JACK dummy driver:\n{self._tail()}")
+
+    def _launch(self, jackd: str, timeout_s: float) -> bool:
+        """Start jackd, real-time scheduling first; True once it accepts clients."""
         for realtime in (True, False):
             self._log = tempfile.TemporaryFile()
             command = [jackd, "-R" if realtime else "-r", "-d", "dummy",
@@ -184,9 +227,9 @@ class JackDummyServer:
                 self.realtime = realtime
                 log.info("started JACK dummy driver: %d Hz, %d frames, %s", self.sample_rate,
                          self.block_size, "real-time" if realtime else "not real-time")
-                return self
+                return True
             self._terminate()
-        raise NeurorackError(f"could not start the JACK dummy driver:\n{self._tail()}")
+        return False
 
     def _wait_ready(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s

@@ -1,8 +1,9 @@
 """A benchmark that started JACK's dummy server stops it when it is killed: SIGTERM unwinds
 it cleanly, and even SIGKILL takes the server down with it (no jackd left with parent 1).
 
-Each run uses a server name of its own (``JACK_DEFAULT_SERVER``), so it never touches a
-JACK server that someone else started."""
+These tests use server names of their own (``JACK_DEFAULT_SERVER``), so they never touch a
+JACK server that someone else started. The names are fixed, not per run: JACK frees a dead
+server's registry slot only when a server of the same name starts again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from neurorack.audio.jack_server import REGISTRY, jack_server_processes
 
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd is not installed")
 
@@ -48,7 +51,7 @@ def is_alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("sig, exit_code", [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, -9)])
 def test_a_killed_bench_leaves_no_jack_server_running(sig, exit_code):
-    environment = dict(os.environ, JACK_DEFAULT_SERVER=f"neurorack-test-{os.getpid()}-{sig}")
+    environment = dict(os.environ, JACK_DEFAULT_SERVER=f"neurorack-test-killed-{sig.name}")
     bench = subprocess.Popen([sys.executable, "-m", "neurorack", "bench", "realtime", "--seconds", "60",
                               "--no-baseline", "--json"], cwd=ROOT, env=environment,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -73,3 +76,29 @@ def test_a_killed_bench_leaves_no_jack_server_running(sig, exit_code):
         if bench.poll() is None:
             bench.kill()
             bench.wait()
+
+
+def test_a_registry_full_of_dead_servers_is_cleared():
+    """Eight servers killed outright fill JACK's eight registry slots ("Too many servers
+    already active"); the bench's next start clears the dead slots and runs."""
+    if jack_server_processes():
+        pytest.skip("a JACK server is running; its registry slot is not ours to clear")
+    for slot in range(8):  # until every slot holds a dead server
+        name = f"neurorack-test-dead-{slot}"
+        server = subprocess.Popen([shutil.which("jackd"), "-r", "-d", "dummy", "-r", "48000", "-p", "128"],
+                                  env=dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not (REGISTRY.exists() and f":{name}:".encode() in REGISTRY.read_bytes()):
+            if server.poll() is not None:
+                break  # refused: the registry is full
+            assert time.monotonic() < deadline, f"{name} neither registered nor gave up"
+            time.sleep(0.05)
+        server.kill()
+        server.wait()
+    environment = dict(os.environ, JACK_DEFAULT_SERVER="neurorack-test-after-dead")
+    bench = subprocess.run([sys.executable, "-m", "neurorack", "bench", "realtime", "--seconds", "1",
+                            "--no-baseline", "--json"], cwd=ROOT, env=environment, capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert bench.returncode == 0, bench.stderr
+    assert "registry was full" in bench.stderr
