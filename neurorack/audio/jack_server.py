@@ -205,11 +205,9 @@ class JackDummyServer:
         if jackd is None:
             raise NeurorackError("jackd is not installed; install it with "
                                  "'sudo apt-get install --no-install-recommends jackd2'")
-        if self._launch(jackd, timeout_s):
+        if self._launch(jackd, timeout_s) or (REGISTRY_FULL in self._tail() and clear_stale_registry()
+                                               and self._launch(jackd, timeout_s)):
             return self
-        if REGISTRY_FULL in self._tail() and clear_stale_registry():
-            if self._launch(jackd, timeout_s):
-                return self
         raise NeurorackError(f"could not start the JACK dummy driver:\n{self._tail()}")
 
     def _launch(self, jackd: str, timeout_s: float) -> bool:

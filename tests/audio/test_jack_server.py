@@ -99,6 +99,6 @@ def test_a_registry_full_of_dead_servers_is_cleared():
     environment = dict(os.environ, JACK_DEFAULT_SERVER="neurorack-test-after-dead")
     bench = subprocess.run([sys.executable, "-m", "neurorack", "bench", "realtime", "--seconds", "1",
                             "--no-baseline", "--json"], cwd=ROOT, env=environment, capture_output=True,
-                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+                           text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert bench.returncode == 0, bench.stderr
     assert "registry was full" in bench.stderr
