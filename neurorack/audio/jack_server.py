@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
@@ -146,6 +147,9 @@ def stop_on_termination():
 
 REGISTRY = Path("/dev/shm/jack-shm-registry")
 REGISTRY_FULL = "Too many servers already active"
+REGISTRY_MAGIC = 0x4A41434B  # "JACK"
+REGISTRY_HEADER = struct.Struct("<IHxxiiii")  # magic, protocol, shm type, size, header length, entry length
+MAX_SERVERS = 8  # slots in the registry header, one per server name
 
 
 def jack_server_processes() -> list[int]:
@@ -161,20 +165,40 @@ def jack_server_processes() -> list[int]:
     return pids
 
 
-def clear_stale_registry() -> bool:
-    """JACK keeps one registry slot per server name (8 in all) and frees a slot only when a
-    server of the same name starts again, so servers that died under differently named runs
-    can fill it. When no JACK server is alive every slot is stale: remove the registry (the
-    next server writes a fresh one). True if it was removed."""
-    if jack_server_processes():
-        return False
+def clear_stale_registry(registry: Path = REGISTRY) -> int:
+    """Free the registry slots of JACK servers that are no longer running; return how many.
+
+    JACK's shared registry has one slot per server name (8 in all) and frees a slot only
+    when a server of the same name starts again, so servers that died under differently
+    named runs fill it and every new server fails with "Too many servers already active".
+    Slots are cleared in place (processes that have the registry mapped see the change); a
+    slot whose process is a live JACK server is never touched.
+    """
     try:
-        REGISTRY.unlink()
+        with open(registry, "r+b") as file:
+            header = file.read(REGISTRY_HEADER.size)
+            if len(header) < REGISTRY_HEADER.size:
+                return 0
+            magic, _, _, _, header_length, _ = REGISTRY_HEADER.unpack(header)
+            slot = (header_length - REGISTRY_HEADER.size) // MAX_SERVERS
+            if magic != REGISTRY_MAGIC or slot <= 4:  # not a registry this code understands
+                return 0
+            live = set(jack_server_processes())
+            cleared = 0
+            for index in range(MAX_SERVERS):
+                offset = REGISTRY_HEADER.size + index * slot
+                file.seek(offset)
+                (pid,) = struct.unpack("<i", file.read(4))
+                if pid and pid not in live:
+                    file.seek(offset)
+                    file.write(bytes(slot))
+                    cleared += 1
     except OSError:
-        return False
-    log.warning("JACK's server registry was full of servers that are no longer running; cleared %s",
-                REGISTRY)
-    return True
+        return 0
+    if cleared:
+        log.warning("cleared %d slots of JACK's server registry (%s) held by servers that are no longer running",
+                    cleared, registry)
+    return cleared
 
 
 class JackDummyServer:
