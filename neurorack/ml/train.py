@@ -99,14 +99,7 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
     history: dict[str, list] = {"step": [], "train": [], "valid_step": [], "valid": []}
     step = 0
     if resume:
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        history = json.loads(state["history"])
-        step = int(state["step"])
+        step, history = load_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, device)
         log.info("resuming %s at step %d", out_dir, step)
         _note_resume(out_dir / "data.json", step, (data_info or {}).get("command"))
     else:
@@ -130,7 +123,7 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
     while step < options.steps:
         if deadline is not None and time.perf_counter() > deadline:
             log.info("time limit reached at step %d", step)
-            _save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
+            save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             break
         descriptors, audio = random_crops(train_set, options.crop_frames, options.batch, rng)
         descriptors, audio = torch.from_numpy(descriptors).to(device), torch.from_numpy(audio).to(device)
@@ -150,7 +143,7 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
         if step % options.checkpoint_every == 0 or step == options.steps:
             history["valid_step"].append(step)
             history["valid"].append(validation_loss(model, valid_desc, valid_audio))
-            _save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
+            save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             if step < options.steps:  # the last plot is drawn once, below
                 plot_losses(history, out_dir / "losses.png")
             log.info("step %d: train %.4f, valid %.4f", step, history["train"][-1], history["valid"][-1])
@@ -182,12 +175,29 @@ def validation_loss(model: DescriptorModel, descriptors: torch.Tensor, audio: to
         return float(multiscale_spectral_distance(predicted, audio))
 
 
-def _save_checkpoint(path: Path, model, optimiser, scheduler, rng, history, step: int) -> None:
+def save_checkpoint(path: Path, model, optimiser, scheduler, rng, history, step: int) -> None:
+    """Everything a run needs to continue at ``step``: model, optimiser and scheduler states,
+    the NumPy and torch random states, and the loss ``history`` (a JSON-able dict)."""
     state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
              "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
              "history": json.dumps(history), "step": step}
     with atomic_open(path, "wb") as stream:
         torch.save(state, stream)
+
+
+def load_checkpoint(path: Path, model, optimiser, scheduler, rng, device) -> tuple[int, dict]:
+    """Restore what ``save_checkpoint`` wrote into the given objects (in place).
+
+    Returns:
+        the step it was written at, and the loss history.
+    """
+    state = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    scheduler.load_state_dict(state["scheduler"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"]), json.loads(state["history"])
 
 
 def plot_losses(history: dict, path: str | Path) -> None:

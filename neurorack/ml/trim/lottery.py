@@ -88,8 +88,10 @@ class TrimTask(Protocol):
     def scoring_data(self, seed: int) -> ScoringData:
         """Batches, loss and target features for data-driven criteria."""
 
-    def retrain(self, model: nn.Module, steps: int, seed: int, progress: Callable[[float], None] | None) -> None:
-        """Train ``model`` in place for ``steps`` optimiser steps."""
+    def retrain(self, model: nn.Module, steps: int, seed: int, progress: Callable[[float], None] | None,
+                checkpoint: Path | None = None) -> None:
+        """Train ``model`` in place for ``steps`` optimiser steps; with ``checkpoint``, save the
+        state there as it goes and continue from it when it exists (tasks may ignore it)."""
 
     def test_loss(self, model: nn.Module) -> float:
         """Spectral loss on the held-out test set (lower is better)."""
@@ -142,13 +144,13 @@ def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapt
     if shapes_of(early_state) != shapes_of(dense.state_dict()):
         raise NeurorackError("the early snapshot's shapes differ from the dense parent's")
     settings_doc = {"settings": dataclasses.asdict(settings), **dict(extra or {})}
-    _check_or_write_settings(out, settings_doc)
+    check_or_write_settings(out, settings_doc)
     records, model, kept = _resume(out, dense, adapter, task, dense_groups)
     if not records:
         model = dense
         kept = {g.name: list(range(g.size)) for g in dense_groups}
         started = time.monotonic()
-        records.append(_record(0, model, kept, task, adapter, out, settings, dense=None, started=started))
+        records.append(record_round(0, model, kept, task, adapter, out, settings, dense=None, started=started))
         write_records(out, records)
     params_before = records[-1]["params"]
     for round_index in range(len(records), settings.rounds + 1):
@@ -168,7 +170,8 @@ def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapt
         _report(progress, round_index - 1, settings.rounds, 0.0)
         task.retrain(model, settings.retrain_steps, seed,
                      lambda f, r=round_index: _report(progress, r - 1, settings.rounds, f))
-        record = _record(round_index, model, kept, task, adapter, out, settings, dense=records[0], started=started)
+        record = record_round(round_index, model, kept, task, adapter, out, settings, dense=records[0],
+                              started=started)
         if record["params"] >= params_before:
             raise NeurorackError(f"round {round_index} did not shrink the model ({record['params']} parameters)")
         params_before = record["params"]
@@ -186,9 +189,11 @@ def _report(progress, done_rounds: int, rounds: int, fraction: float) -> None:
         progress((done_rounds + fraction) / rounds)
 
 
-def _record(round_index: int, model: nn.Module, kept: Mapping[str, list[int]], task: TrimTask, adapter, out: Path,
-            settings: TrimSettings, *, dense: dict | None, started: float) -> dict:
-    """Measure, save and describe one round; ``dense`` is round 0's record (None for round 0)."""
+def record_round(round_index: int, model: nn.Module, kept: Mapping[str, list[int]], task: TrimTask, adapter,
+                 out: Path, settings: TrimSettings, *, dense: dict | None, started: float,
+                 extra: Mapping | None = None) -> dict:
+    """Measure, save and describe one round in ``out/round_NNN``; ``dense`` is round 0's record
+    (None for round 0); ``extra`` fields are added to the record."""
     folder = out / f"round_{round_index:03d}"
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / "weights.safetensors"
@@ -212,6 +217,7 @@ def _record(round_index: int, model: nn.Module, kept: Mapping[str, list[int]], t
         "params_removed_pct": 0.0 if dense is None else 100.0 * (1.0 - params / dense["params"]),
         "speedup": 1.0 if dense is None else float(measured["realtime_factor"]) / dense["realtime_factor"],
         "seconds": round(time.monotonic() - started, 3),
+        **dict(extra or {}),
     }
     widths = dataclasses.asdict(adapter.widths(model))
     atomic_write_text(folder / "round.json", json.dumps({"record": record, "kept": kept, "widths": widths},
@@ -219,7 +225,8 @@ def _record(round_index: int, model: nn.Module, kept: Mapping[str, list[int]], t
     return record
 
 
-def _check_or_write_settings(out: Path, document: dict) -> None:
+def check_or_write_settings(out: Path, document: dict) -> None:
+    """Write ``out/settings.json``, or check that the one there says the same (a resumed run)."""
     path = out / "settings.json"
     if path.exists():
         saved = json.loads(path.read_text())

@@ -88,12 +88,13 @@ class DescriptorTask:
         threads: CPU threads torch uses while retraining (None: leave torch's setting). The
             measurement sets one thread, so without this retraining would run on one thread
             after the first measured round anyway.
+        checkpoint_every: steps between the checkpoints of a retraining given a checkpoint file.
     """
 
     def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
                  test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0,
                  data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager", "torchscript"),
-                 threads: int | None = None):
+                 threads: int | None = None, checkpoint_every: int = 100):
         self.train = data.subset("train")
         self.test = data.subset("test")
         if len(self.train) == 0 or len(self.test) == 0:
@@ -106,6 +107,7 @@ class DescriptorTask:
         self.data_info = data_info
         self.bench_paths = bench_paths
         self.threads = threads
+        self.checkpoint_every = checkpoint_every
         from neurorack.ml.dataset import random_crops
 
         descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
@@ -141,7 +143,15 @@ class DescriptorTask:
 
         return ScoringData(batches, self.loss, features)
 
-    def retrain(self, model: nn.Module, steps: int, seed: int, progress) -> None:
+    def retrain(self, model: nn.Module, steps: int, seed: int, progress, checkpoint: Path | None = None) -> None:
+        """Train ``model`` in place for ``steps`` steps.
+
+        With ``checkpoint``, the state (model, optimiser, schedule, random states, train losses)
+        is saved there every ``checkpoint_every`` steps and at the end, and a retraining that
+        finds the file continues from it; the caller makes sure it belongs to the same retraining.
+        """
+        from neurorack.ml.train import load_checkpoint, save_checkpoint
+
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         self._use_threads()
@@ -149,7 +159,10 @@ class DescriptorTask:
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         # as in neurorack.ml.train: Adam, decayed to a tenth at the last step, gradient norm clipped at 1
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, 0.1 ** (1.0 / max(steps, 1)))
-        for step in range(steps):
+        first, history = 0, {"step": [], "train": []}
+        if checkpoint is not None and checkpoint.is_file():
+            first, history = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
+        for step in range(first, steps):
             optimiser.zero_grad(set_to_none=True)
             loss = self.loss(model, self._batch(rng))
             if not torch.isfinite(loss):
@@ -158,6 +171,10 @@ class DescriptorTask:
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             scheduler.step()
+            history["step"].append(step + 1)
+            history["train"].append(float(loss.detach()))
+            if checkpoint is not None and ((step + 1) % self.checkpoint_every == 0 or step + 1 == steps):
+                save_checkpoint(checkpoint, model, optimiser, scheduler, rng, history, step + 1)
             if progress is not None and (step % 10 == 9 or step == steps - 1):
                 progress((step + 1) / steps)
         model.cpu().eval()

@@ -41,7 +41,7 @@ class TeacherTask:
     def scoring_data(self, seed):
         return ScoringData(self.train_batches[:2], _loss, _band_features)
 
-    def retrain(self, model, steps, seed, progress):
+    def retrain(self, model, steps, seed, progress, checkpoint=None):  # no checkpoints: runs are short
         torch.manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
         model.train()
