@@ -6,7 +6,9 @@ model folder's ``model.yaml``:
 
 - ``trimming``: the method, the dense parent (run, weights, rewind snapshot, data cache,
   widths), the settings (criterion, scope, rate, rounds, rewind, retraining steps, seed), the
-  round and its widths, the round's record, and a short line per round of the run;
+  round and its widths, the round's record, and a short line per round of the run; for a
+  ticket retrained by ``neurorack trim retrain``, also ``retrain`` (source round, steps,
+  rewind or re-init, seed, the parent's schedule);
 - ``metrics``: ``realtime_factor`` (copied from the card's ``speed``, which
   ``neurorack bench model --write`` measured on this folder: one thread, 48 kHz,
   128-sample blocks), ``test_spectral_loss``, ``dense_test_spectral_loss``,
@@ -32,7 +34,8 @@ TRIMMING_DIR = "trimming"
 ROUND_NAME = re.compile(r"round_(\d{3,})$")
 
 
-def _read_json(path: Path, what: str):
+def read_json(path: Path, what: str):
+    """A JSON file; a missing or broken one raises NeurorackError naming it and ``what`` it is."""
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -51,9 +54,9 @@ def round_lineage(round_dir: str | Path) -> dict:
     if not ROUND_NAME.search(round_dir.name):
         raise NeurorackError(f"{round_dir}: expected a round folder (RUN/round_NNN) of 'neurorack trim'")
     run_dir = round_dir.parent
-    this_round = _read_json(round_dir / "round.json", "the round's record")
-    settings = _read_json(run_dir / "settings.json", "the trimming run's settings")
-    records = _read_json(run_dir / "records.json", "the trimming run's records")
+    this_round = read_json(round_dir / "round.json", "the round's record")
+    settings = read_json(run_dir / "settings.json", "the trimming run's settings")
+    records = read_json(run_dir / "records.json", "the trimming run's records")
     record = this_round.get("record") if isinstance(this_round, dict) else None
     if not isinstance(record, dict) or not isinstance(settings, dict) or not isinstance(records, list):
         raise NeurorackError(f"{round_dir}: round.json, settings.json or records.json is not what "
@@ -75,6 +78,7 @@ def round_lineage(round_dir: str | Path) -> dict:
         "record": record,
         "rounds": [{key: r.get(key) for key in ("round", "params", "params_removed_pct", "error_multiplier",
                                                  "realtime_factor")} for r in records],
+        **({"retrain": settings["retrain"]} if isinstance(settings.get("retrain"), dict) else {}),
     }
 
 
@@ -112,7 +116,7 @@ def annotate_card(model_dir: str | Path, round_dir: str | Path, report_dir: str 
         raise NeurorackError(f"{model_dir / 'model.yaml'}: speed: expected the figures of 'neurorack bench model "
                              f"{model_dir} --write', got none; measure the model first")
     record, dense = lineage["record"], lineage["rounds"][0]
-    dense_record = _read_json(round_dir.parent / "round_000" / "round.json", "the dense parent's record")["record"]
+    dense_record = read_json(round_dir.parent / "round_000" / "round.json", "the dense parent's record")["record"]
     metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
     metrics.update({
         "realtime_factor": round(float(speed["rtf_1thread"]), 2),

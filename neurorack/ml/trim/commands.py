@@ -1,4 +1,4 @@
-"""``neurorack trim RUN ...`` and ``neurorack trim report RUN [RUN ...]``.
+"""``neurorack trim RUN ...``, ``trim report RUN [RUN ...]``, ``trim retrain ROUND`` and ``trim card ROUND``.
 
 Nothing heavy is imported here at module level: ``neurorack --help`` stays fast.
 """
@@ -17,6 +17,7 @@ Structured lottery trimming of a trained dense model (Esling, Devis et al., DAFx
 
   neurorack trim RUN --criterion mi --scope global --rate 0.3 --rounds 6 --out runs/NAME
   neurorack trim report runs/NAME [runs/OTHER ...]
+  neurorack trim retrain runs/NAME/round_NNN --out runs/NAME-long
   neurorack trim card runs/NAME/round_NNN --out models/MODEL
 
 RUN is the dense parent: a 'neurorack train' run folder holding config.yaml (its
@@ -30,6 +31,18 @@ options. Every round folder (OUT/round_NNN) holds config.yaml and weights.safete
 removed, one curve per run), report.md (a table) and report.json into the first run folder
 (or --out).
 
+'retrain' gives one finished round's ticket the training its dense parent had: its kept
+units are rewound to the parent's early snapshot (--rewind reinit: re-initialised, the
+control) and trained --steps (default: the parent's training steps minus its rewind step,
+from the parent's data.json, so the ticket and the parent compare at equal steps; the batch
+and crop length default to the parent's too), with a checkpoint every --checkpoint-every
+steps: started again with the same options, it continues. The parent is found as in the
+run's settings (a sibling of the run folder; else --parent RUN), the data cache with --data
+as for trimming. OUT is a run folder like the lottery's: OUT/round_NNN (config.yaml,
+weights.safetensors, round.json with the record and 'retrain_steps'), the earlier rounds'
+round.json and records.json (the source's rounds 0..N-1, then the retrained round), so that
+'neurorack export', 'trim report' and 'trim card' take OUT/round_NNN like any round.
+
 'card' adds a round's trimming lineage to the model folder exported from it: first
 'neurorack export runs/NAME/round_NNN --out models/MODEL', then 'neurorack bench model
 models/MODEL --write' (the real-time factor), then 'neurorack trim card'. It writes the
@@ -38,11 +51,15 @@ multiplier and real-time factor under 'metrics', and copies the run's records (a
 report in --report DIR, default: the run folder) into models/MODEL/trimming/."""
 
 
+BATCH = 16
+CROP_FRAMES = 48
+
+
 def register(commands, benches) -> None:
     trim = commands.add_parser("trim", help="structured lottery trimming of a trained model, and its report",
                                description=TRIM_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    trim.add_argument("run", metavar="RUN", help="the dense parent's folder, 'report' followed by run folders, or 'card' followed by "
-                                           "a round folder")
+    trim.add_argument("run", metavar="RUN", help="the dense parent's folder, 'report' followed by run folders, or "
+                                                 "'retrain' or 'card' followed by a round folder")
     trim.add_argument("reports", nargs="*", metavar="RUNS", help=argparse.SUPPRESS)
     trim.add_argument("--criterion", choices=("magnitude", "activation", "gradient", "mi"), default="magnitude",
                       help="how units are ranked; mi: mutual information between a unit and the target "
@@ -58,6 +75,13 @@ def register(commands, benches) -> None:
                            "control) (default: %(default)s)")
     trim.add_argument("--retrain-steps", type=_non_negative_int, default=500, metavar="N",
                       help="optimiser steps of retraining per round (default: %(default)s)")
+    trim.add_argument("--steps", type=_positive_int, metavar="N",
+                      help="retrain: optimiser steps (default: the parent's training steps minus its rewind step)")
+    trim.add_argument("--parent", metavar="RUN",
+                      help="retrain: the dense parent's run folder (default: the one the round's run names, beside "
+                           "the run folder)")
+    trim.add_argument("--checkpoint-every", type=_positive_int, default=100, metavar="N",
+                      help="retrain: steps between checkpoints (default: %(default)s)")
     trim.add_argument("--data", metavar="CACHE",
                       help="the dataset cache (.npz) the parent was trained on, with the same splits "
                            "(default: RUN/dataset.npz)")
@@ -65,9 +89,10 @@ def register(commands, benches) -> None:
                       help="the dense parent's trained weights (default: RUN/weights.safetensors)")
     trim.add_argument("--early", metavar="FILE",
                       help="the early snapshot to rewind to (default: RUN/rewind.safetensors, written by neurorack train)")
-    trim.add_argument("--batch", type=_positive_int, default=16, help="crops per retraining step (default: %(default)s)")
-    trim.add_argument("--crop-frames", type=_positive_int, default=48, metavar="N",
-                      help="frames per retraining crop, hop 256 (default: %(default)s)")
+    trim.add_argument("--batch", type=_positive_int, help=f"crops per retraining step (default: {BATCH}; retrain: "
+                                                          "the parent's training batch)")
+    trim.add_argument("--crop-frames", type=_positive_int, metavar="N",
+                      help=f"frames per retraining crop, hop 256 (default: {CROP_FRAMES}; retrain: the parent's)")
     trim.add_argument("--test-crops", type=_positive_int, default=64, metavar="N",
                       help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
     trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
@@ -86,8 +111,8 @@ def register(commands, benches) -> None:
                       help="frames drawn for the activation and mi criteria (default: %(default)s)")
     trim.add_argument("--bins", type=_positive_int, default=8,
                       help="equal-count bins per variable of the MI estimator (default: %(default)s)")
-    trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming: required; report: "
-                                                   "default: the first run folder)")
+    trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming, retrain: required; report: "
+                                                   "default: the first run folder; card: the model folder)")
     trim.add_argument("--report", metavar="DIR", help="card: the folder holding report.md and report.json "
                                                       "(default: the round's run folder)")
     trim.add_argument("--json", action="store_true", help="print the records (or the report) as JSON")
@@ -99,6 +124,8 @@ def trim_command(args, config) -> int:
         return _report(args)
     if args.run == "card":
         return _card(args)
+    if args.run == "retrain":
+        return _retrain(args)
     if args.reports:
         raise NeurorackError(f"unexpected arguments after {args.run}: {' '.join(args.reports)}")
     if not args.out:
@@ -146,10 +173,7 @@ def _trim(args) -> int:
                             rewind=args.rewind, retrain_steps=args.retrain_steps, seed=args.seed,
                             max_samples=args.max_samples, bins=args.bins)
     parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
-                         task_options={"batch_size": args.batch, "crop_frames": args.crop_frames,
-                                       "test_crops": args.test_crops, "bench_seconds": args.bench_seconds,
-                                       "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip()),
-                                       "threads": args.threads})
+                         task_options=_task_options(args, args.batch or BATCH, args.crop_frames or CROP_FRAMES))
     progress = None if args.json else progress_bar("trimming")
 
     def log(line: str) -> None:
@@ -167,6 +191,66 @@ def _trim(args) -> int:
         print(f"{args.out}: {len(records) - 1} rounds; last: {last['params']} parameters "
               f"({last['params_removed_pct']:.1f} % removed), error x{last['error_multiplier']:.3f}, "
               f"{last['realtime_factor']:.0f}x real time; 'neurorack trim report {args.out}' plots it")
+    return 0
+
+
+def _task_options(args, batch: int, crop_frames: int) -> dict:
+    return {"batch_size": batch, "crop_frames": crop_frames, "test_crops": args.test_crops,
+            "bench_seconds": args.bench_seconds, "threads": args.threads, "checkpoint_every": args.checkpoint_every,
+            "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip())}
+
+
+def _retrain(args) -> int:
+    from neurorack.ml.trim.parent import load_parent, read_data_info
+    from neurorack.ml.trim.retrain import (
+        RetrainSettings,
+        default_steps,
+        read_source,
+        retrain_round,
+    )
+    from neurorack.progress import progress_bar
+
+    if len(args.reports) != 1 or not args.out:
+        raise NeurorackError("trim retrain: expected one round folder and --out DIR (the run folder to write)")
+    source = read_source(args.reports[0])
+    named = source.settings.get("parent", {})
+    if args.parent:
+        parent_dir = Path(args.parent)
+    elif named.get("run"):
+        parent_dir = source.run.parent / named["run"]
+    else:
+        raise NeurorackError(f"{source.run / 'settings.json'} names no parent run; give it with --parent RUN")
+    options = (read_data_info(parent_dir) or {}).get("options") or {}
+    steps = args.steps or default_steps(options)
+    if steps is None or steps < 1:
+        raise NeurorackError(f"{parent_dir / 'data.json'}: no training steps and rewind step to start from; "
+                             "give --steps N")
+    batch = args.batch or options.get("batch") or BATCH
+    crop_frames = args.crop_frames or options.get("crop_frames") or CROP_FRAMES
+    parent = load_parent(parent_dir, data=args.data, device=args.device,
+                         weights=args.weights or (str(parent_dir / named["weights"]) if named.get("weights") else None),
+                         early=args.early or (str(parent_dir / named["early"]) if named.get("early") else None),
+                         task_options=_task_options(args, batch, crop_frames))
+    settings = RetrainSettings(steps=steps, rewind=args.rewind, seed=args.seed)
+    schedule = {"parent_steps": options.get("steps"), "rewind_step": options.get("rewind_step"), "batch": batch,
+                "crop_frames": crop_frames}
+    if not args.json:
+        print(f"{source.name}: {args.rewind} {sum(map(len, source.document['kept'].values()))} kept units, train "
+              f"{steps} steps (the parent: {options.get('steps', '?')} steps, rewind point at step "
+              f"{options.get('rewind_step', '?')}), batch {batch}", file=sys.stderr)
+    progress = None if args.json else progress_bar("retraining")
+    records = retrain_round(source, parent.dense, parent.early, parent.adapter, parent.task, settings, args.out,
+                            progress=progress, extra=schedule)
+    if progress is not None:
+        print(file=sys.stderr)
+    last = records[-1]
+    if args.json:
+        print(json.dumps(last, indent=2))
+    else:
+        folder = Path(args.out) / f"round_{last['round']:03d}"
+        print(f"{folder}: {last['params']} parameters, "
+              f"{last['retrain_steps']} steps: error x{last['error_multiplier']:.3f} (x{last['source_error_multiplier']:.3f} "
+              f"after {last['source_retrain_steps']} in {source.run.name}), {last['realtime_factor']:.0f}x real time")
     return 0
 
 

@@ -49,6 +49,17 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def read_data_info(run: str | Path) -> dict | None:
+    """The training run's ``data.json`` (files, licences, training ``options``), None if it has none."""
+    path = Path(run) / "data.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise NeurorackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
 def load_parent(run: str | Path, *, weights: str | None = None, early: str | None = None,
                 data: str | None = None, device: str = "auto", task_options: dict | None = None) -> Parent:
     """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache)."""
@@ -76,12 +87,7 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
     dense.load_state_dict(state)
     if not data_path.is_file():
         raise NeurorackError(f"{data_path}: dataset cache not found (give it with --data)")
-    data_info = None
-    if (run / "data.json").is_file():
-        try:
-            data_info = json.loads((run / "data.json").read_text())
-        except json.JSONDecodeError as exc:
-            raise NeurorackError(f"{run / 'data.json'}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    data_info = read_data_info(run)
     task = DescriptorTask(load_cache(data_path), device=resolve_device(device), data_info=data_info,
                           **(task_options or {}))
     description = {"run": run.name, "weights": weights_path.name, "early": early_path.name,

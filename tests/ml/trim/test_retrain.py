@@ -1,0 +1,230 @@
+import json
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from neurorack.cli import main
+from neurorack.errors import NeurorackError
+from neurorack.ml.dataset import save_cache
+from neurorack.ml.trim.lottery import TrimSettings, rewound_model, run_lottery
+from neurorack.ml.trim.model_adapter import DescriptorTask
+from neurorack.ml.trim.retrain import (
+    RetrainSettings,
+    default_steps,
+    read_source,
+    retrain_round,
+)
+from neurorack.ml.trim.surgery import SelfDescribingAdapter
+from neurorack.runtime.loader import load_model
+from tests.ml.trim.test_card import TINY_TRIM
+from tests.ml.trim.test_commands import _parent_run
+from tests.ml.trim.test_lottery import _parent
+from tests.ml.trim.test_model_adapter import _one_shots
+from tests.ml.trim.tiny_models import TinySynth
+from tests.ml.trim.tiny_task import TeacherTask
+
+ADAPTER = SelfDescribingAdapter()
+
+
+class RecordingTask(TeacherTask):
+    """Keeps the weights each retraining started from."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts = []
+
+    def retrain(self, model, steps, seed, progress, checkpoint=None):
+        self.starts.append({k: v.clone() for k, v in model.state_dict().items()})
+        super().retrain(model, steps, seed, progress, checkpoint)
+
+
+@pytest.fixture()
+def lottery(tmp_path):
+    """A two-round lottery of the tiny synth, 10 retraining steps per round."""
+    task = RecordingTask()
+    dense, early = _parent(task)
+    run_lottery(dense, early, ADAPTER, task, TrimSettings(criterion="magnitude", rounds=2, retrain_steps=10),
+                tmp_path / "run")
+    return task, dense, early, tmp_path / "run"
+
+
+def _weights(folder):
+    return load_file(str(folder / "weights.safetensors"))
+
+
+def test_the_ticket_is_rewound_to_the_early_snapshot_then_trained_the_steps_asked(lottery, tmp_path):
+    task, dense, early, run = lottery
+    source = read_source(run / "round_002")
+    steps_before = task.retrained_steps
+    records = retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=40), tmp_path / "long")
+    assert task.retrained_steps - steps_before == 40
+
+    kept = source.document["kept"]
+    start = task.starts[-1]
+    expected = rewound_model(dense, early, ADAPTER, dense.unit_groups(), kept).state_dict()
+    assert set(start) == set(expected)
+    for name in expected:  # the early snapshot's slices, not the lottery round's trained weights
+        torch.testing.assert_close(start[name], expected[name], rtol=0, atol=0)
+    lottery_round, trained = _weights(run / "round_002"), _weights(tmp_path / "long" / "round_002")
+    assert any(not torch.equal(start[n], lottery_round[n]) for n in start)
+    assert all(trained[n].shape == start[n].shape for n in start)
+    assert any(not torch.equal(start[n], trained[n]) for n in start)  # training moved it
+
+    record = records[-1]
+    started_from = TinySynth(dense.widths.__class__(**source.document["widths"]))
+    started_from.load_state_dict(start)
+    assert record["test_loss"] < task.test_loss(started_from)  # and made it better
+    assert record["round"] == 2 and record["rewind"] == "rewind"
+    assert record["retrain_steps"] == 40 and record["source_retrain_steps"] == 10
+    assert record["retrained_from"] == "run/round_002"
+    assert record["source_error_multiplier"] == source.document["record"]["error_multiplier"]
+    assert record["params"] == source.records[2]["params"]
+    assert record["bytes"] == (tmp_path / "long" / "round_002" / "weights.safetensors").stat().st_size
+    assert record["error_multiplier"] == pytest.approx(record["test_loss"] / source.records[0]["test_loss"])
+    assert record["macs_per_second"] > 0 and record["realtime_factor"] > 0
+    assert records[:2] == source.records[:2]  # the lineage: the lottery's rounds 0 and 1, then the long ticket
+    for index in (0, 1):
+        assert (tmp_path / "long" / f"round_{index:03d}" / "round.json").read_bytes() == \
+            (run / f"round_{index:03d}" / "round.json").read_bytes()
+    saved = json.loads((tmp_path / "long" / "round_002" / "round.json").read_text())
+    assert saved["record"] == record and saved["kept"] == kept
+    settings = json.loads((tmp_path / "long" / "settings.json").read_text())
+    assert settings["retrain"] == {"source": "run/round_002", "round": 2, "steps": 40, "rewind": "rewind", "seed": 0}
+    assert settings["settings"] == json.loads((run / "settings.json").read_text())["settings"]
+
+
+def test_the_reinit_control_starts_elsewhere_with_the_same_widths(lottery, tmp_path):
+    task, dense, early, run = lottery
+    source = read_source(run / "round_002")
+    rewind = retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=5), tmp_path / "rewind")
+    rewound_start = task.starts[-1]
+    reinit = retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=5, rewind="reinit"),
+                           tmp_path / "reinit")
+    assert reinit[-1]["rewind"] == "reinit" and reinit[-1]["params"] == rewind[-1]["params"]
+    assert any(not torch.equal(rewound_start[n], task.starts[-1][n]) for n in rewound_start)
+
+
+def test_a_finished_retraining_is_not_redone_and_other_options_are_refused(lottery, tmp_path):
+    task, dense, early, run = lottery
+    source = read_source(run / "round_001")
+    first = retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=5), tmp_path / "long")
+    steps_before = task.retrained_steps
+    assert retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=5), tmp_path / "long") == first
+    assert task.retrained_steps == steps_before
+    with pytest.raises(NeurorackError, match="other settings"):
+        retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=6), tmp_path / "long")
+
+
+def test_a_parent_other_than_the_source_runs_is_refused(lottery, tmp_path):
+    task, dense, early, run = lottery
+    source = read_source(run / "round_002")
+    with pytest.raises(NeurorackError, match="source run's folder"):
+        retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=1), run)
+    other_data = TeacherTask(seed=1)  # another test set: the dense test loss differs
+    with pytest.raises(NeurorackError, match="test loss"):
+        retrain_round(source, dense, early, ADAPTER, other_data, RetrainSettings(steps=1), tmp_path / "a")
+    wider = TinySynth(dense.widths.__class__(embed=11, hidden=16, gated=12, stream=8))
+    with pytest.raises(NeurorackError, match="widths"):
+        retrain_round(source, wider, wider.state_dict(), ADAPTER, task, RetrainSettings(steps=1), tmp_path / "b")
+    with pytest.raises(NeurorackError, match="round 0 is the dense parent"):
+        read_source(run / "round_000")
+    with pytest.raises(NeurorackError, match="round folder"):
+        read_source(run)
+
+
+def test_default_steps_are_the_parents_after_its_rewind_point():
+    assert default_steps({"steps": 2500, "rewind_step": 100}) == 2400
+    assert default_steps({"steps": 2500}) is None
+    assert default_steps(None) is None
+
+
+# The command line, on the tiny DescriptorModel the other trimming tests use.
+
+RETRAIN = ["--device", "cpu", "--batch", "2", "--crop-frames", "16", "--test-crops", "2", "--bench-seconds", "0.05",
+           "--bench-paths", "numpy"]
+
+
+@pytest.fixture(scope="module")
+def trimmed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("retrain")
+    assert main(["trim", str(_parent_run(root / "dense")), *TINY_TRIM, "--out", str(root / "trim"), "--json"]) == 0
+    return root
+
+
+def test_retrain_command_writes_a_round_that_exports_and_cards(trimmed, tmp_path, capsys):
+    capsys.readouterr()
+    long = tmp_path / "long"
+    assert main(["trim", "retrain", str(trimmed / "trim" / "round_002"), "--steps", "3", *RETRAIN, "--out",
+                 str(long), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["retrain_steps"] == 3 and record["round"] == 2
+    source = json.loads((trimmed / "trim" / "round_002" / "round.json").read_text())["record"]
+    assert record["params"] == source["params"]
+    assert (long / "checkpoint.pt").is_file()
+
+    model = tmp_path / "model"
+    assert main(["export", str(long / "round_002"), "--out", str(model)]) == 0
+    assert load_model(model).parameters == record["params"]
+    assert main(["bench", "model", str(model), "--seconds", "0.05", "--paths", "numpy", "--write", "--json"]) == 0
+    assert main(["trim", "card", str(long / "round_002"), "--out", str(model), "--json"]) == 0
+    card = yaml.safe_load((model / "model.yaml").read_text())
+    assert card["trimming"]["retrain"]["steps"] == 3
+    assert card["trimming"]["retrain"]["source"] == "trim/round_002"
+    assert card["trimming"]["record"]["retrain_steps"] == 3
+    assert card["metrics"]["error_multiplier"] == pytest.approx(record["error_multiplier"], abs=1e-4)
+    assert [r["round"] for r in card["trimming"]["rounds"]] == [0, 1, 2]
+    assert sorted(p.name for p in (model / "trimming").glob("round_*.json")) == \
+        ["round_000.json", "round_001.json", "round_002.json"]
+    assert load_model(model).parameters == record["params"]
+
+
+def test_retrain_steps_batch_and_crops_default_to_the_parents(trimmed, tmp_path, capsys):
+    info_path = trimmed / "dense" / "data.json"
+    info = json.loads(info_path.read_text())
+    assert main(["trim", "retrain", str(trimmed / "trim" / "round_001"), *RETRAIN, "--out", str(tmp_path / "x")]) == 2
+    assert "give --steps N" in capsys.readouterr().err
+    info["options"] = {"steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
+    info_path.write_text(json.dumps(info))
+    try:
+        assert main(["trim", "retrain", str(trimmed / "trim" / "round_001"), "--device", "cpu", "--test-crops", "2",
+                     "--bench-seconds", "0.05", "--bench-paths", "numpy", "--out", str(tmp_path / "long"),
+                     "--json"]) == 0
+    finally:
+        del info["options"]
+        info_path.write_text(json.dumps(info))
+    assert json.loads(capsys.readouterr().out)["retrain_steps"] == 3
+    retrain = json.loads((tmp_path / "long" / "settings.json").read_text())["retrain"]
+    assert retrain == {"source": "trim/round_001", "round": 1, "steps": 3, "rewind": "rewind", "seed": 0,
+                       "parent_steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
+
+
+def test_another_test_set_is_refused(trimmed, tmp_path, capsys):
+    save_cache(_one_shots(count=9, seconds=0.5), tmp_path / "other.npz")
+    assert main(["trim", "retrain", str(trimmed / "trim" / "round_001"), "--steps", "1", *RETRAIN, "--data",
+                 str(tmp_path / "other.npz"), "--out", str(tmp_path / "x")]) == 2
+    assert "use the data cache and --test-crops of that run" in capsys.readouterr().err
+
+
+def test_an_interrupted_retraining_continues_to_the_same_weights(trimmed, tmp_path, monkeypatch):
+    args = ["trim", "retrain", str(trimmed / "trim" / "round_002"), "--steps", "4", "--checkpoint-every", "2",
+            *RETRAIN, "--json"]
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    batch, calls = DescriptorTask._batch, []
+
+    def interrupted(self, rng):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C during step 3, after the step-2 checkpoint
+            raise KeyboardInterrupt
+        return batch(self, rng)
+
+    monkeypatch.setattr(DescriptorTask, "_batch", interrupted)
+    assert main([*args, "--out", str(tmp_path / "split")]) == 130
+    assert not (tmp_path / "split" / "round_002" / "weights.safetensors").exists()
+    monkeypatch.setattr(DescriptorTask, "_batch", batch)
+    assert main([*args, "--out", str(tmp_path / "split")]) == 0
+    straight, resumed = _weights(tmp_path / "straight" / "round_002"), _weights(tmp_path / "split" / "round_002")
+    for name in straight:
+        torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=1e-6)
+    assert any(not torch.equal(straight[n], _weights(trimmed / "trim" / "round_002")[n]) for n in straight)
