@@ -5,19 +5,21 @@ One run does two things in turn on the same server:
 1. the baseline: a trivial sine client in its own process, for ``seconds``;
 2. the engine with the configured voice, a gate every ``gate_period_s``, for ``seconds``.
 
-Gate latency is measured on JACK's own timeline: from the JACK frame time of the gate
-edge's timestamp to the frame time of the cycle that outputs the onset's first sample,
-plus its offset in that cycle. The server's reported playback latency (the DAC side)
+Gate latency is measured on JACK's own timeline: from JACK's frame time when the gate
+edge happened (read by a passive client, ``JackTimeline``) to the frame time of the cycle
+that outputs the onset's first sample, plus its offset in that cycle. The server's reported playback latency (the DAC side)
 is constant and reported separately as ``output_latency_ms``.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import math
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 
@@ -45,28 +47,53 @@ class JackTimeline:
 
     All frame values are relative to ``reference`` (a frame time read at calibration),
     so 32-bit wrap-around never matters.
+
+    Gate edges are mapped through marks: pairs of a monotonic time and JACK's frame time
+    read together, taken by a passive clock thread every ``MARK_PERIOD_S`` and by the
+    caller at each edge it posts. An edge is placed from the last mark before it, so a
+    server xrun after the edge (which moves JACK's clock) never moves the edge.
     """
+
+    MARK_PERIOD_S = 0.005
 
     def __init__(self, clock: JackClock, stream, sample_rate: int, block_size: int):
         self.clock = clock
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.reference = clock.frame_time()
+        self._mark_times: list[float] = []
+        self._mark_frames: list[float] = []
+        self._stop = threading.Event()
         best = None
         for _ in range(50):  # bracket PortAudio's stream time between two JACK readings
             before = clock.frame_time()
-            monotonic_before = time.monotonic()
             stream_time = stream.time
-            jack_us = clock.microseconds()
-            monotonic_after = time.monotonic()
             after = clock.frame_time()
             spread = _signed(after - before)
             if best is None or spread < best[0]:
-                middle = self._relative(before) + spread / 2.0
-                monotonic_middle = (monotonic_before + monotonic_after) / 2.0
-                best = (spread, middle - stream_time * sample_rate, jack_us - monotonic_middle * 1e6)
-        _, self.stream_origin_frames, self.monotonic_to_jack_us = best
+                best = (spread, self._relative(before) + spread / 2.0 - stream_time * sample_rate)
+        self.stream_origin_frames = best[1]
         self.refresh_cycle_phase()
+        self.mark()
+        self._marker = threading.Thread(target=self._mark_until_stopped, name="jack-clock-marks", daemon=True)
+        self._marker.start()
+
+    def mark(self) -> float:
+        """Record JACK's frame time now; return the monotonic time it belongs to."""
+        before = self.clock.frame_time()
+        now = time.monotonic()
+        after = self.clock.frame_time()
+        self._mark_frames.append(self._relative(before) + _signed(after - before) / 2.0)
+        self._mark_times.append(now)  # last: a reader sees a time only once its frames are there
+        return now
+
+    def _mark_until_stopped(self) -> None:
+        while not self._stop.wait(self.MARK_PERIOD_S):
+            self.mark()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._marker.join()
 
     def refresh_cycle_phase(self) -> None:
         """Read where JACK's cycles start on the frame counter (it can move after an xrun)."""
@@ -76,8 +103,9 @@ class JackTimeline:
         return _signed(frames - self.reference)
 
     def edge_frames(self, monotonic_s: float) -> float:
-        """JACK frame time of a monotonic timestamp."""
-        return float(self._relative(self.clock.frames_at(round(monotonic_s * 1e6 + self.monotonic_to_jack_us))))
+        """JACK frame time of a monotonic timestamp, from the last mark at or before it."""
+        k = max(0, bisect.bisect_right(self._mark_times, monotonic_s) - 1)
+        return self._mark_frames[k] + (monotonic_s - self._mark_times[k]) * self.sample_rate
 
     def cycle_frames(self, stream_time: float) -> float:
         """JACK frame time of the cycle whose callback saw ``stream_time``.
@@ -90,15 +118,27 @@ class JackTimeline:
         return self.cycle_phase + grid * math.floor((now - self.cycle_phase + grid / 4) / grid)
 
 
+NEIGHBOURS = 4  # callbacks each side that vote on where a callback's samples went
+
+
 def onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimeline) -> list[float]:
-    """Gate-to-output latency of each played onset, in ms on JACK's timeline."""
+    """Gate-to-output latency of each played onset, in ms on JACK's timeline.
+
+    Between xruns every callback plays the next block of the FIFO in the next JACK cycle,
+    so (cycle frame - FIFO index) is the same for neighbouring callbacks; the value most of
+    them agree on is used, so one callback that ran late in its cycle is not mistaken for
+    the next cycle's.
+    """
     read_index, _, stream_time = engine.timeline.recent()
     latencies = []
     for onset in onsets:
         k = int(np.searchsorted(read_index, onset.sample, side="right")) - 1
         if k < 0 or k + 1 >= len(read_index):
             continue  # not played yet, or older than the kept records
-        output_frames = timeline.cycle_frames(stream_time[k]) + (onset.sample - read_index[k])
+        near = slice(max(0, k - NEIGHBOURS), k + NEIGHBOURS + 1)
+        offsets = [timeline.cycle_frames(t) - i for t, i in zip(stream_time[near], read_index[near], strict=True)]
+        values, counts = np.unique(offsets, return_counts=True)
+        output_frames = onset.sample + float(values[np.argmax(counts)])
         latencies.append((output_frames - timeline.edge_frames(onset.edge.time_s)) * 1000.0 / engine.sample_rate)
     return latencies
 
@@ -188,6 +228,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     backend = SoundDeviceBackend(engine, device=None)
     backend.start()
     latencies: list[float] = []
+    timeline = None
     try:
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
@@ -201,7 +242,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
             time.sleep(max(0.0, min(next_gate, end) - now))
             if time.monotonic() >= end:
                 break
-            engine.post_gate(GateEdge(time.monotonic()))
+            engine.post_gate(GateEdge(timeline.mark()))
             next_gate += gate_period_s
             timeline.refresh_cycle_phase()
             latencies += onset_latencies_ms(take_played(engine.onsets, 0.1), engine, timeline)
@@ -210,6 +251,8 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
+        if timeline is not None:
+            timeline.close()
         backend.stop()
     stats = engine.stats()
     values = np.asarray(latencies) if latencies else np.zeros(1)

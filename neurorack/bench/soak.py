@@ -187,6 +187,7 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
     latencies: list[float] = []
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
+    timeline = None
     try:
         backend.start()
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
@@ -217,6 +218,8 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
+        if timeline is not None:
+            timeline.close()
         ui.stop()
         panel.close()
         backend.stop()
