@@ -3,9 +3,11 @@
 Every thread of the daemon can hold the interpreter lock that the audio callback
 needs. If an ordinary thread holding it is preempted by some other busy process, the
 callback waits too, and audio drops out. So the daemon runs all its threads under
-SCHED_FIFO: the main thread at a low priority (threads it starts inherit it), the
-render thread higher. Where that is not permitted the daemon carries on and says how
-to allow it.
+SCHED_FIFO: the main thread at a low priority (threads it starts inherit it), the ADC
+poller and the render thread higher, and the audio callback's thread highest of all.
+That thread belongs to PortAudio (or JACK, which gives its clients a priority below its
+own), so the callback raises itself on its first call. Where that is not permitted the
+daemon carries on and says how to allow it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,20 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_PRIORITY = 1
 RENDER_PRIORITY = 70
+CALLBACK_PRIORITY = 80  # above every thread of ours that can hold the interpreter lock
+
+
+def raise_quietly(priority: int) -> bool:
+    """Put the calling thread under SCHED_FIFO at ``priority`` unless it already runs at
+    least that high. Logs nothing (safe in the audio callback); returns whether it runs
+    at ``priority`` or higher now."""
+    try:
+        if os.sched_getscheduler(0) == os.SCHED_FIFO and os.sched_getparam(0).sched_priority >= priority:
+            return True
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (PermissionError, AttributeError, OSError):
+        return False
+    return True
 
 
 _refused_before = False

@@ -13,6 +13,7 @@ import time
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.errors import NeurorackError
+from neurorack.realtime import CALLBACK_PRIORITY, raise_quietly
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class SoundDeviceBackend:
         self.stream = None
         self.device_name = ""
         self._render_thread: RenderThread | None = None
+        self.callback_realtime: bool | None = None  # set by the first callback
 
     def start(self) -> None:
         """Open and start the stream. Raises NeurorackError with a fix when it cannot."""
@@ -133,11 +135,24 @@ class SoundDeviceBackend:
         self._render_thread = RenderThread(self.engine)
         self._render_thread.start()
         self.stream.start()
+        self._report_callback_priority()
         log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms", info["name"],
                  self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3)
 
+    def _report_callback_priority(self, timeout_s: float = 1.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.callback_realtime is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self.callback_realtime is False:
+            log.warning("the audio callback runs below priority %d, so the render and ADC threads can delay it: "
+                        "real-time priority was refused. Allow it with LimitRTPRIO= in the service (neurorack "
+                        "install-service does), or an rtprio limit for the audio group in /etc/security/limits.d",
+                        CALLBACK_PRIORITY)
+
     def _callback(self, outdata, frames, time_info, status) -> None:
         # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
+        if self.callback_realtime is None:  # first call: one system call, then never again
+            self.callback_realtime = raise_quietly(CALLBACK_PRIORITY)
         if status.output_underflow:
             self.engine.underflows += 1
         self.engine.pull(outdata, time.monotonic(), time_info.currentTime)
