@@ -1,8 +1,11 @@
 """The UI thread: reads control events from a queue, drives the navigator, redraws the
 screen when the picture changed (at most ``max_fps`` times a second) and saves settings.
 
-It shares nothing with the audio thread but the facade, whose calls return at once, and
-it runs at normal priority: a slow screen or a stuck bus can stall the UI, never audio.
+It shares nothing with the audio thread but the facade, whose calls return at once. It
+keeps the daemon's low real-time priority (``neurorack.realtime``): under the normal
+scheduler another busy program could preempt it while it holds the interpreter lock, and
+the audio callback would wait for it. Every audio thread still runs above it, and a stuck
+bus blocks in a system call, which lets the lock go.
 
 Wiring in the daemon::
 
@@ -14,7 +17,6 @@ Wiring in the daemon::
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -164,7 +166,6 @@ class UiThread:
         self.stop()
 
     def _run(self) -> None:
-        _drop_realtime_priority()
         while not self._stop.is_set():
             try:
                 event = self.events.get(timeout=max(self.loop.next_step_in(), 0.01))
@@ -225,11 +226,3 @@ def _out_of_memory(exc: BaseException | None) -> bool:
 
     return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and (
         exc.errno == errno.ENOMEM or "out of memory" in str(exc).lower()))
-
-
-def _drop_realtime_priority() -> None:
-    """The daemon may run with a real-time priority that threads inherit; the UI must not."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass
