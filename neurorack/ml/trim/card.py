@@ -15,7 +15,8 @@ model folder's ``model.yaml``:
   ``error_multiplier``, ``params_removed_pct``, ``dense_parameters``;
 
 and copies the run's records and report into ``MODEL_DIR/trimming/`` (no weights, no plot:
-model folders stay small).
+model folders stay small); for a retrained ticket, the records of the lottery run it came
+from go to ``MODEL_DIR/trimming/lottery/``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ METHOD = "structured lottery trimming (Esling, Devis et al., DAFx 2020): rank, r
 RUN_FILES = ("settings.json", "records.json", "records.csv")
 REPORT_FILES = ("report.md", "report.json")
 TRIMMING_DIR = "trimming"
+LOTTERY_DIR = "lottery"  # in a 'trim retrain' run: the records of the lottery run its ticket came from
 ROUND_NAME = re.compile(r"round_(\d{3,})$")
 
 
@@ -145,4 +147,8 @@ def annotate_card(model_dir: str | Path, round_dir: str | Path, report_dir: str 
     for folder in sorted(run_dir.glob("round_*")):
         if ROUND_NAME.search(folder.name) and (folder / "round.json").is_file():
             atomic_write_bytes(target / f"{folder.name}.json", (folder / "round.json").read_bytes())
+    if (run_dir / LOTTERY_DIR).is_dir():
+        (target / LOTTERY_DIR).mkdir()
+        for source in sorted((run_dir / LOTTERY_DIR).glob("*.*")):
+            atomic_write_bytes(target / LOTTERY_DIR / source.name, source.read_bytes())
     return card

@@ -16,6 +16,8 @@ It writes a run folder of the lottery's layout, so that ``neurorack export``,
                                the source run's rounds that led to the ticket (no weights)
     OUT/round_NNN/             the retrained ticket: config.yaml, weights.safetensors, round.json
     OUT/records.json, .csv     the source's records of rounds 0..N-1, then the retrained round N
+    OUT/lottery/               the whole source run's settings, records and round_NNN.json, as
+                               they were (``neurorack trim card`` copies them into the model)
     OUT/checkpoint.pt          the retraining's state: an interrupted retraining continues
                                from its last checkpoint when started again with the same options
 
@@ -39,7 +41,7 @@ from torch import nn
 
 from neurorack.atomic import atomic_write_bytes
 from neurorack.errors import NeurorackError
-from neurorack.ml.trim.card import ROUND_NAME, read_json
+from neurorack.ml.trim.card import LOTTERY_DIR, ROUND_NAME, read_json
 from neurorack.ml.trim.lottery import (
     REWIND_MODES,
     TrimSettings,
@@ -158,12 +160,13 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
                              f"in {source.run.name}: use the data cache and --test-crops of that run")
     retrain = {"source": source.name, "round": index, **dataclasses.asdict(settings), **dict(extra or {})}
     check_or_write_settings(out, {**source.settings, "retrain": retrain})
-    if (out / round_name / "round.json").is_file() and (out / round_name / "weights.safetensors").is_file():
-        return read_records(out)  # finished before
     for earlier in range(index):
         name = f"round_{earlier:03d}/round.json"
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(out / name, (source.run / name).read_bytes())
+    _copy_lottery(source.run, out / LOTTERY_DIR)
+    if (out / round_name / "round.json").is_file() and (out / round_name / "weights.safetensors").is_file():
+        return read_records(out)  # finished before
 
     started = time.monotonic()
     kept = {name: list(ids) for name, ids in source.document["kept"].items()}
@@ -185,6 +188,17 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
     records = [*source.records[:index], record]
     write_records(out, records)
     return records
+
+
+def _copy_lottery(run: Path, target: Path) -> None:
+    """The lottery run's settings, records and per-round files (no weights), flat in ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("settings.json", "records.json", "records.csv"):
+        if (run / name).is_file():
+            atomic_write_bytes(target / name, (run / name).read_bytes())
+    for folder in sorted(run.glob("round_*")):
+        if ROUND_NAME.search(folder.name) and (folder / "round.json").is_file():
+            atomic_write_bytes(target / f"{folder.name}.json", (folder / "round.json").read_bytes())
 
 
 def _plain(value):

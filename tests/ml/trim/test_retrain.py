@@ -88,6 +88,11 @@ def test_the_ticket_is_rewound_to_the_early_snapshot_then_trained_the_steps_aske
     for index in (0, 1):
         assert (tmp_path / "long" / f"round_{index:03d}" / "round.json").read_bytes() == \
             (run / f"round_{index:03d}" / "round.json").read_bytes()
+    lottery = tmp_path / "long" / "lottery"  # the whole lottery run, as it was
+    assert sorted(p.name for p in lottery.iterdir()) == ["records.csv", "records.json", "round_000.json",
+                                                         "round_001.json", "round_002.json", "settings.json"]
+    assert (lottery / "records.json").read_bytes() == (run / "records.json").read_bytes()
+    assert (lottery / "round_002.json").read_bytes() == (run / "round_002" / "round.json").read_bytes()
     saved = json.loads((tmp_path / "long" / "round_002" / "round.json").read_text())
     assert saved["record"] == record and saved["kept"] == kept
     settings = json.loads((tmp_path / "long" / "settings.json").read_text())
@@ -177,6 +182,8 @@ def test_retrain_command_writes_a_round_that_exports_and_cards(trimmed, tmp_path
     assert [r["round"] for r in card["trimming"]["rounds"]] == [0, 1, 2]
     assert sorted(p.name for p in (model / "trimming").glob("round_*.json")) == \
         ["round_000.json", "round_001.json", "round_002.json"]
+    lottery = json.loads((model / "trimming" / "lottery" / "records.json").read_text())
+    assert lottery == json.loads((trimmed / "trim" / "records.json").read_text())
     assert load_model(model).parameters == record["params"]
 
 
