@@ -19,7 +19,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 
@@ -49,12 +48,11 @@ class JackTimeline:
     so 32-bit wrap-around never matters.
 
     Gate edges are mapped through marks: pairs of a monotonic time and JACK's frame time
-    read together, taken by a passive clock thread every ``MARK_PERIOD_S`` and by the
-    caller at each edge it posts. An edge is placed from the last mark before it, so a
-    server xrun after the edge (which moves JACK's clock) never moves the edge.
+    read together, taken by the caller at each edge it posts (or, for edges it does not
+    post, as often as it can). An edge is placed from the last mark before it, so a server
+    xrun after the edge (which moves JACK's clock) never moves the edge. No thread of its
+    own: the measurement adds nothing that competes with the audio for the interpreter.
     """
-
-    MARK_PERIOD_S = 0.005
 
     def __init__(self, clock: JackClock, stream, sample_rate: int, block_size: int):
         self.clock = clock
@@ -63,7 +61,6 @@ class JackTimeline:
         self.reference = clock.frame_time()
         self._mark_times: list[float] = []
         self._mark_frames: list[float] = []
-        self._stop = threading.Event()
         best = None
         for _ in range(50):  # bracket PortAudio's stream time between two JACK readings
             before = clock.frame_time()
@@ -75,8 +72,6 @@ class JackTimeline:
         self.stream_origin_frames = best[1]
         self.refresh_cycle_phase()
         self.mark()
-        self._marker = threading.Thread(target=self._mark_until_stopped, name="jack-clock-marks", daemon=True)
-        self._marker.start()
 
     def mark(self) -> float:
         """Record JACK's frame time now; return the monotonic time it belongs to."""
@@ -84,16 +79,8 @@ class JackTimeline:
         now = time.monotonic()
         after = self.clock.frame_time()
         self._mark_frames.append(self._relative(before) + _signed(after - before) / 2.0)
-        self._mark_times.append(now)  # last: a reader sees a time only once its frames are there
+        self._mark_times.append(now)
         return now
-
-    def _mark_until_stopped(self) -> None:
-        while not self._stop.wait(self.MARK_PERIOD_S):
-            self.mark()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._marker.join()
 
     def refresh_cycle_phase(self) -> None:
         """Read where JACK's cycles start on the frame counter (it can move after an xrun)."""
@@ -228,7 +215,6 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     backend = SoundDeviceBackend(engine, device=None)
     backend.start()
     latencies: list[float] = []
-    timeline = None
     try:
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
@@ -251,8 +237,6 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
-        if timeline is not None:
-            timeline.close()
         backend.stop()
     stats = engine.stats()
     values = np.asarray(latencies) if latencies else np.zeros(1)

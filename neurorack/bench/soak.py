@@ -44,6 +44,7 @@ GATE_HZ = 8.0
 GATE_VOLTS = 8.0
 SWITCH_EVERY_S = 5.0
 STATS_EVERY_S = 5.0  # the engine keeps its last 4096 render times (about 11 s): sample them this often
+MARK_EVERY_S = 0.02  # how often the loop reads JACK's clock, to place the poller's gate edges on it
 
 
 def soak_scenario(gate_hz: float = GATE_HZ) -> Scenario:
@@ -187,7 +188,6 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
     latencies: list[float] = []
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
-    timeline = None
     try:
         backend.start()
         timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
@@ -198,7 +198,8 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         end = started + seconds
         next_switch, next_stats = started + SWITCH_EVERY_S, started + STATS_EVERY_S
         while (now := time.monotonic()) < end:
-            time.sleep(min(0.1, end - now))
+            time.sleep(min(MARK_EVERY_S, end - now))
+            timeline.mark()  # the poller's edges are placed from the last mark before them
             timeline.refresh_cycle_phase()
             latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.1)), engine, timeline)
             now = time.monotonic()
@@ -218,8 +219,6 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine, timeline)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
-        if timeline is not None:
-            timeline.close()
         ui.stop()
         panel.close()
         backend.stop()
