@@ -44,9 +44,6 @@ def _libjack() -> ctypes.CDLL:
     for name in ("jack_frame_time", "jack_last_frame_time", "jack_get_buffer_size", "jack_get_sample_rate"):
         getattr(lib, name).restype = ctypes.c_uint32
         getattr(lib, name).argtypes = [ctypes.c_void_p]
-    lib.jack_get_time.restype = ctypes.c_uint64
-    lib.jack_time_to_frames.restype = ctypes.c_uint32
-    lib.jack_time_to_frames.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
     lib.jack_set_error_function.argtypes = [_MESSAGE_HANDLER]
     lib.jack_set_info_function.argtypes = [_MESSAGE_HANDLER]
     lib.jack_set_error_function(_quiet)
@@ -79,14 +76,6 @@ class JackClock:
     def last_frame_time(self) -> int:
         """The frame time at the start of the current cycle."""
         return int(self._lib.jack_last_frame_time(self._client))
-
-    def microseconds(self) -> int:
-        """JACK's own microsecond clock."""
-        return int(self._lib.jack_get_time())
-
-    def frames_at(self, jack_microseconds: int) -> int:
-        """The frame time at a given JACK microsecond time (32-bit, wraps)."""
-        return int(self._lib.jack_time_to_frames(self._client, int(jack_microseconds)))
 
     def close(self) -> None:
         if self._client:
