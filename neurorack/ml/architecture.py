@@ -39,6 +39,8 @@ class ModelConfig:
     noise_table_size: int = setting(65536, "Length of the looping noise table in samples.",
                                     check=between(1024, 1 << 20))
     noise_seed: int = setting(0, "Seed of the noise table.")
+    spectral_lock: bool = setting(False, "Pin the output's centroid and harmonic/noise balance to the centroid_hz "
+                                         "and pitch_confidence descriptors (neurorack.ml.spectral_lock).")
 
     def widths(self) -> dict[str, int]:
         """Units per prunable group: ``{group name: width}``."""

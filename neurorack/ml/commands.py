@@ -7,6 +7,7 @@ without torch. Each handler imports what it needs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -57,6 +58,12 @@ def register(commands, benches) -> None:
     train.add_argument("--normalise-db", type=float, default=None,
                        help="normalise each one-shot's peak to this dBFS (default: keep levels)")
     train.add_argument("--tiny", action="store_true", help="the tiny test architecture instead of the dense one")
+    train.add_argument("--init", metavar="MODEL_DIR",
+                       help="fine-tune: start from an exported model's weights and architecture (dense or trimmed) "
+                            "instead of random weights")
+    train.add_argument("--spectral-lock", action="store_true",
+                       help="pin the output's spectral centroid and harmonic/noise balance to the centroid_hz and "
+                            "pitch_confidence descriptors (see neurorack.ml.spectral_lock)")
     train.set_defaults(handler=train_command)
 
     evaluate = commands.add_parser(
@@ -150,14 +157,26 @@ def train_command(args: argparse.Namespace, config) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.init and (args.tiny or args.resume):
+        raise NeurorackError("--init starts a new run from a model's weights: leave out --tiny and --resume")
+    architecture, init_weights = (TINY_CONFIG if args.tiny else ModelConfig()), None
+    if args.init:
+        from neurorack.runtime.loader import load_model
+
+        initial = load_model(args.init)
+        architecture, init_weights = initial.config, initial.weights
+    if args.spectral_lock:
+        architecture = dataclasses.replace(architecture, spectral_lock=True)
     data = dataset_for(args, args.data)
     options = TrainOptions(steps=args.steps, batch=args.batch, crop_frames=args.crop_frames, learning_rate=args.lr,
                            seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
                            device=args.device, max_minutes=args.max_minutes)
     progress = progress_bar("training")
     info = {**data.info, "command": _command_line(args)}
-    result = train(data, args.out, TINY_CONFIG if args.tiny else ModelConfig(), options, resume=args.resume,
-                   data_info=info, progress=progress)
+    if args.init:
+        info["initialised_from"] = {"model": str(args.init), "name": initial.name}
+    result = train(data, args.out, architecture, options, resume=args.resume, data_info=info, progress=progress,
+                   init_weights=init_weights)
     if progress is not None:
         print(file=sys.stderr)
     print(json.dumps(result, indent=2))

@@ -46,7 +46,9 @@ from neurorack.ml.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
 )
+from neurorack.ml import spectral_lock
 from neurorack.ml.synth import SynthState, initial_synth_state, noise_table, synthesize
+from neurorack.ml.synth_tables import band_edges_hz
 
 MAX_GAIN_NEPERS = 1.5  # the learned level correction stays within exp(+-1.5), about +-13 dB
 
@@ -115,6 +117,9 @@ class DescriptorModel(nn.Module):
         self.register_buffer("range_log", torch.tensor([r.log for r in ranges]), persistent=False)
         self.register_buffer("noise_table", noise_table(config.n_noise_bands, config.noise_table_size,
                                                         config.sample_rate, config.noise_seed), persistent=False)
+        edges = band_edges_hz(config.n_noise_bands, config.sample_rate)
+        self.register_buffer("noise_log_f", torch.from_numpy(spectral_lock.noise_log_frequencies(edges)).float(),
+                             persistent=False)
 
     def initial_state(self, batch: int = 1) -> ModelState:
         """Silence and a zero GRU state."""
@@ -144,11 +149,49 @@ class DescriptorModel(nn.Module):
         k, nb = self.config.n_harmonics, self.config.n_noise_bands
         level = torch.pow(10.0, descriptors[..., 0].clamp(-90.0, 0.0) / 20.0)
         level = level * torch.exp(MAX_GAIN_NEPERS * torch.tanh(head[..., k + nb + 1]))
+        f0 = descriptors[..., 3].clamp(float(self.range_low[3]), float(self.range_high[3]))
+        if self.config.spectral_lock:
+            harmonic_amps, noise_amps = self.lock_controls(head, descriptors, f0, level)
+            return harmonic_amps, noise_amps, f0
         mix = torch.sigmoid(head[..., k + nb])
         harmonic_amps = torch.softmax(head[..., :k], dim=-1) * (level * mix * 2.0 ** 0.5).unsqueeze(-1)
         noise_amps = torch.softmax(head[..., k:k + nb], dim=-1) * (level * (1.0 - mix)).unsqueeze(-1)
-        f0 = descriptors[..., 3].clamp(float(self.range_low[3]), float(self.range_high[3]))
         return harmonic_amps, noise_amps, f0
+
+    def lock_controls(self, head: torch.Tensor, descriptors: torch.Tensor, f0: torch.Tensor,
+                      level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The spectral lock (``neurorack.ml.spectral_lock``) for [B, T] frames: amps [B, T, K] and [B, T, Nb]."""
+        lock = spectral_lock
+        k, nb = self.config.n_harmonics, self.config.n_noise_bands
+        harmonic_numbers = torch.arange(1, k + 1, device=head.device, dtype=head.dtype)
+        log_f_h = torch.log(harmonic_numbers) + torch.log(f0).unsqueeze(-1)  # [B, T, K]
+        audible = harmonic_numbers * f0.unsqueeze(-1) < 0.5 * self.config.sample_rate
+        logits_h = torch.where(audible, 2.0 * head[..., :k], torch.full_like(log_f_h, lock.MASKED_LOGIT))
+        logits_n = 2.0 * head[..., k:k + nb]
+        log_f_n = self.noise_log_f
+        confidence = descriptors[..., 4]
+        fraction = ((confidence - lock.FLOOR) / (1.0 - lock.FLOOR)).clamp(0.0, 1.0) ** (1.0 / lock.EXPONENT)
+        fraction = fraction.clamp(lock.MIN_FRACTION, 1.0 - lock.MIN_FRACTION)
+        target = torch.log(descriptors[..., 1].clamp(20.0, 20000.0))
+        beta = torch.zeros_like(f0)
+        low, high = torch.full_like(f0, -lock.MAX_TILT), torch.full_like(f0, lock.MAX_TILT)
+        f_h, f_n = torch.exp(log_f_h), torch.exp(log_f_n)
+        for _ in range(lock.ITERATIONS):
+            p = torch.softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
+            q = torch.softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
+            c_h, c_n = (p * f_h).sum(-1), (q * f_n).sum(-1)
+            centroid = fraction * c_h + (1.0 - fraction) * c_n
+            slope = (fraction * ((p * f_h * log_f_h).sum(-1) - c_h * (p * log_f_h).sum(-1))
+                     + (1.0 - fraction) * ((q * f_n * log_f_n).sum(-1) - c_n * (q * log_f_n).sum(-1)))
+            error = target - torch.log(centroid)
+            low, high = torch.where(error > 0, beta, low), torch.where(error > 0, high, beta)
+            newton = beta + error * centroid / slope.clamp_min(1e-9)
+            beta = torch.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+        log_p = torch.log_softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
+        log_q = torch.log_softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
+        harmonic_amps = torch.exp(0.5 * (log_p + torch.log(2.0 * fraction).unsqueeze(-1))) * level.unsqueeze(-1)
+        noise_amps = torch.exp(0.5 * (log_q + torch.log(1.0 - fraction).unsqueeze(-1))) * level.unsqueeze(-1)
+        return harmonic_amps, noise_amps
 
     def forward(self, descriptors: torch.Tensor, state: ModelState | None = None) -> tuple[torch.Tensor, ModelState]:
         """Render descriptor frames.

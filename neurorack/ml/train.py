@@ -19,7 +19,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,7 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
 
 def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = None,
           options: TrainOptions | None = None, resume: bool = False, data_info: dict | None = None,
-          progress: Callable[[float], None] | None = None) -> dict:
+          progress: Callable[[float], None] | None = None, init_weights: Mapping[str, np.ndarray] | None = None) -> dict:
     """Train (or resume) a run in ``out_dir``.
 
     Args:
@@ -70,6 +70,8 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
         config: the architecture (default: the shipped dense ``ModelConfig()``); ignored on resume.
         resume: continue from ``out_dir/checkpoint.pt``; without it ``out_dir`` must hold no run.
         data_info: written to ``data.json`` (file lists, licences).
+        init_weights: fine-tuning: start from these weights (a state dict of ``config``'s shapes)
+            instead of random ones; ignored on resume.
 
     Returns:
         A summary: steps, final train and valid loss, seconds, device.
@@ -92,6 +94,8 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
     config = config or ModelConfig()
     torch.manual_seed(options.seed)
     model = DescriptorModel(config).to(device)
+    if init_weights is not None and not resume:
+        model.load_state_dict({key: torch.as_tensor(np.asarray(value)) for key, value in init_weights.items()})
     optimiser = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
     decay = 0.1 ** (1.0 / max(options.steps, 1))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, decay)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurorack.ml import spectral_lock
 from neurorack.ml.descriptors import DESCRIPTOR_RANGES
-from neurorack.ml.synth_tables import noise_bands
+from neurorack.ml.synth_tables import band_edges_hz, noise_bands
 from neurorack.runtime.loader import LoadedModel
 
 TWO_PI = 2.0 * math.pi
@@ -73,6 +74,8 @@ class NumpyModel:
         self._n = n
         self._n_quad = n * (n + 1) / (2 * c.hop)
         self._k_range = np.arange(1, c.n_harmonics + 1, dtype=np.float32)
+        self._log_k = np.log(self._k_range)
+        self._noise_log_f = spectral_lock.noise_log_frequencies(band_edges_hz(c.n_noise_bands, c.sample_rate))
 
     def initial_state(self) -> NumpyState:
         return NumpyState(np.zeros(self._g, np.float32), np.zeros(self._k, np.float32),
@@ -102,12 +105,21 @@ class NumpyModel:
         k, nb = self._k, self._nb
         level = 10.0 ** (min(max(float(descriptors[0]), -90.0), 0.0) / 20.0)
         level *= math.exp(MAX_GAIN_NEPERS * math.tanh(float(head[k + nb + 1])))
+        f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
+        if self.config.spectral_lock:
+            fraction = spectral_lock.harmonic_fraction(float(descriptors[4]))
+            log_f_h = self._log_k + math.log(f0)
+            logits_h = np.where(self._k_range * f0 < 0.5 * self.sample_rate, 2.0 * head[:k], spectral_lock.MASKED_LOGIT)
+            p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[k:k + nb], log_f_h, self._noise_log_f,
+                                            fraction, float(descriptors[1]))
+            harmonic = np.sqrt(2.0 * fraction * p) * level
+            noise = np.sqrt((1.0 - fraction) * q) * level
+            return harmonic.astype(np.float32), noise.astype(np.float32), f0
         mix = 1.0 / (1.0 + math.exp(-float(head[k + nb])))
         harmonic = np.exp(head[:k] - head[:k].max())
         harmonic *= (level * mix * math.sqrt(2.0)) / harmonic.sum()
         noise = np.exp(head[k:k + nb] - head[k:k + nb].max())
         noise *= (level * (1.0 - mix)) / noise.sum()
-        f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
         return harmonic.astype(np.float32), noise.astype(np.float32), f0
 
     def render_frame(self, descriptors: np.ndarray, state: NumpyState, out: np.ndarray) -> None:

@@ -31,7 +31,10 @@ def model() -> DescriptorModel:
     return DescriptorModel(TINY_CONFIG).eval()
 
 
-def test_streaming_in_uneven_frame_chunks_equals_one_call(model):
+@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "spectral-lock"])
+def test_streaming_in_uneven_frame_chunks_equals_one_call(locked):
+    torch.manual_seed(1)
+    model = DescriptorModel(dataclasses.replace(TINY_CONFIG, spectral_lock=locked)).eval()
     descriptors = trajectory(60)
     with torch.no_grad():
         offline, _ = model(descriptors)

@@ -8,12 +8,13 @@ from neurorack.runtime.bench import _FrameVoice, _torch_step, bench_model
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import ModelVoice, drum_template
-from tests.runtime.tiny_model import export_tiny
+from tests.runtime.tiny_model import LOCKED_TINY_CONFIG, export_tiny
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
-def test_eager_and_traced_steps_play_the_same_samples_as_numpy(tmp_path):
-    folder, _ = export_tiny(tmp_path)
+@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "spectral-lock"])
+def test_eager_and_traced_steps_play_the_same_samples_as_numpy(tmp_path, locked):
+    folder, _ = export_tiny(tmp_path, config=LOCKED_TINY_CONFIG) if locked else export_tiny(tmp_path)
     loaded = load_model(folder)
     template = drum_template(decay_s=0.2)
     voice = ModelVoice(NumpyModel(loaded), template)

@@ -9,7 +9,7 @@ from neurorack.ml.export import write_checksums
 from neurorack.runtime.loader import ModelLoadError, load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import drum_template
-from tests.runtime.tiny_model import export_tiny
+from tests.runtime.tiny_model import LOCKED_TINY_CONFIG, export_tiny
 
 
 @pytest.fixture
@@ -17,8 +17,9 @@ def exported(tmp_path):
     return export_tiny(tmp_path)
 
 
-def test_export_then_load_plays_the_same_samples_as_the_trained_model(exported):
-    folder, torch_model = exported
+@pytest.mark.parametrize("locked", [False, True], ids=["unlocked", "spectral-lock"])
+def test_export_then_load_plays_the_same_samples_as_the_trained_model(tmp_path, locked):
+    folder, torch_model = export_tiny(tmp_path, config=LOCKED_TINY_CONFIG) if locked else export_tiny(tmp_path)
     loaded = load_model(folder)
     descriptors = drum_template(decay_s=0.3)
     with torch.no_grad():
