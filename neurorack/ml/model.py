@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from neurorack.errors import NeurorackError
+from neurorack.ml import spectral_lock
 from neurorack.ml.architecture import (  # noqa: F401 (re-exported: the model's contract lives here too)
     GATED_RESIDUAL,
     GRU,
@@ -46,7 +47,6 @@ from neurorack.ml.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
 )
-from neurorack.ml import spectral_lock
 from neurorack.ml.synth import SynthState, initial_synth_state, noise_table, synthesize
 from neurorack.ml.synth_tables import band_edges_hz
 

@@ -70,7 +70,7 @@ def test_torch_and_numpy_locks_give_the_same_shares():
     descriptors = torch.tensor([[[-20.0, 1500.0, 0.1, 180.0, 0.8], [-30.0, 6000.0, 0.3, 900.0, 0.5]]])
     head = torch.randn(1, 2, 48 + 32 + 2) * 2.0
     with torch.no_grad():
-        harmonic, noise, f0 = model.controls(head, descriptors)
+        harmonic, noise, _ = model.controls(head, descriptors)
         level = torch.pow(10.0, descriptors[..., 0] / 20.0) * torch.exp(1.5 * torch.tanh(head[..., -1]))
     for t in range(2):
         d = descriptors[0, t].numpy()

@@ -13,7 +13,6 @@ from neurorack.ml.export import export_run
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train import save_weights
 
-
 LOCKED_TINY_CONFIG = dataclasses.replace(TINY_CONFIG, spectral_lock=True)
 
 
