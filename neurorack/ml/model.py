@@ -172,7 +172,6 @@ class DescriptorModel(nn.Module):
         confidence = descriptors[..., 4]
         fraction = ((confidence - lock.FLOOR) / (1.0 - lock.FLOOR)).clamp(0.0, 1.0) ** (1.0 / lock.EXPONENT)
         fraction = fraction.clamp(lock.MIN_FRACTION, 1.0 - lock.MIN_FRACTION)
-        fraction = torch.sigmoid(torch.logit(fraction) + lock.SWAY * torch.tanh(head[..., k + nb]))
         target = torch.log(descriptors[..., 1].clamp(20.0, 20000.0))
         beta = torch.zeros_like(f0)
         low, high = torch.full_like(f0, -lock.MAX_TILT), torch.full_like(f0, lock.MAX_TILT)

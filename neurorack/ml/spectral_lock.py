@@ -4,12 +4,9 @@ construction, not only as far as the network learned to follow them.
 A model with ``ModelConfig.spectral_lock`` reads its head as amplitude logits of the harmonics
 and of the noise bands, as without the lock, so twice them are power logits. Per frame:
 
-1. **Balance.** The harmonic part gets the fraction ``h`` of the frame's power, centred on
-   what the requested ``pitch_confidence`` ``c`` asks for,
-   ``h0 = clip((c - FLOOR) / (1 - FLOOR), 0, 1) ** (1 / EXPONENT)``, and moved from it by the
-   network within ``+-SWAY`` logits: ``h = sigmoid(logit(h0) + SWAY * tanh(head_mix))``, so the
-   flatness descriptor, which also measures noisiness, can still shape the balance.
-   ``h0`` inverts what the extractor's YIN reads from this synthesiser: noise alone reads about
+1. **Balance.** The harmonic part gets the fraction ``h`` of the frame's power, from the
+   requested ``pitch_confidence`` ``c``: ``h = clip((c - FLOOR) / (1 - FLOOR), 0, 1) ** (1 / EXPONENT)``.
+   This inverts what the extractor's YIN reads from this synthesiser: noise alone reads about
    ``FLOOR`` (0.42) and harmonics with the power fraction ``h`` read about
    ``FLOOR + (1 - FLOOR) * h ** EXPONENT`` (measured at 60, 200 and 800 Hz, flat and 1/f shares).
 2. **Tilt.** Both share vectors are tilted by ``f ** beta`` (``f``: each harmonic's frequency,
@@ -39,15 +36,13 @@ EXPONENT = 1.4
 ITERATIONS = 6
 MAX_TILT = 8.0
 MIN_FRACTION = 1e-3
-SWAY = 3.0
 MASKED_LOGIT = -1e4
 
 
-def harmonic_fraction(confidence: float, mix: float = 0.0) -> float:
-    """The harmonic share of the power for a requested pitch confidence (0..1) and the head's mix output."""
+def harmonic_fraction(confidence: float) -> float:
+    """The harmonic share of the power for a requested pitch confidence (0..1)."""
     share = min(max((confidence - FLOOR) / (1.0 - FLOOR), 0.0), 1.0) ** (1.0 / EXPONENT)
-    share = min(max(share, MIN_FRACTION), 1.0 - MIN_FRACTION)
-    return 1.0 / (1.0 + math.exp(-(math.log(share / (1.0 - share)) + SWAY * math.tanh(mix))))
+    return min(max(share, MIN_FRACTION), 1.0 - MIN_FRACTION)
 
 
 def noise_log_frequencies(edges_hz: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ class NumpyModel:
         level *= math.exp(MAX_GAIN_NEPERS * math.tanh(float(head[k + nb + 1])))
         f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
         if self.config.spectral_lock:
-            fraction = spectral_lock.harmonic_fraction(float(descriptors[4]), float(head[k + nb]))
+            fraction = spectral_lock.harmonic_fraction(float(descriptors[4]))
             log_f_h = self._log_k + math.log(f0)
             logits_h = np.where(self._k_range * f0 < 0.5 * self.sample_rate, 2.0 * head[:k], spectral_lock.MASKED_LOGIT)
             p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[k:k + nb], log_f_h, self._noise_log_f,
