@@ -187,6 +187,7 @@ class DescriptorModel(nn.Module):
             low, high = torch.where(error > 0, beta, low), torch.where(error > 0, high, beta)
             newton = beta + error * centroid / slope.clamp_min(1e-9)
             beta = torch.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+        beta = beta * (1.0 - descriptors[..., 2] / lock.FLATNESS_RELEASE).clamp(0.0, 1.0)
         log_p = torch.log_softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
         log_q = torch.log_softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
         harmonic_amps = torch.exp(0.5 * (log_p + torch.log(2.0 * fraction).unsqueeze(-1))) * level.unsqueeze(-1)

@@ -16,7 +16,11 @@ and of the noise bands, as without the lock, so twice them are power logits. Per
    The centroid rises monotonically with ``beta`` (its derivative is a covariance of ``f`` and
    ``log f``), so each step also narrows a bracket around the answer, starting at
    ``+-MAX_TILT``, and a Newton step that would leave the bracket is replaced by bisection.
-3. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
+3. **Yielding to flatness.** A flat spectrum has its centroid near 12 kHz, so a low centroid and
+   a high flatness cannot both be met; the tilt yields as the requested flatness ``s`` rises:
+   the frame uses ``beta * clip(1 - s / FLATNESS_RELEASE, 0, 1)`` (the full tilt for tonal
+   frames, none at white noise's flatness).
+4. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
    learned correction): harmonic amplitudes ``level * sqrt(2 h p_k)``, noise ``level * sqrt((1 - h) q_j)``
    (each noise band has an RMS of 1).
 
@@ -37,6 +41,7 @@ ITERATIONS = 6
 MAX_TILT = 8.0
 MIN_FRACTION = 1e-3
 MASKED_LOGIT = -1e4
+FLATNESS_RELEASE = 0.5
 
 
 def harmonic_fraction(confidence: float) -> float:
@@ -45,15 +50,22 @@ def harmonic_fraction(confidence: float) -> float:
     return min(max(share, MIN_FRACTION), 1.0 - MIN_FRACTION)
 
 
+def tilt_strength(flatness: float) -> float:
+    """How much of the centroid's tilt a frame with this requested flatness gets (0..1)."""
+    return min(max(1.0 - flatness / FLATNESS_RELEASE, 0.0), 1.0)
+
+
 def noise_log_frequencies(edges_hz: np.ndarray) -> np.ndarray:
     """Natural log of each noise band's mean frequency (the middle of its edges): [Nb]."""
     return np.log(0.5 * (edges_hz[:-1] + edges_hz[1:]))
 
 
 def lock_frame(harmonic_logits: np.ndarray, noise_logits: np.ndarray, log_f_harmonic: np.ndarray,
-               log_f_noise: np.ndarray, fraction: float, centroid_hz: float) -> tuple[np.ndarray, np.ndarray]:
+               log_f_noise: np.ndarray, fraction: float, centroid_hz: float,
+               strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """One frame's power shares: [K] and [Nb] logits (inaudible harmonics at ``MASKED_LOGIT``) ->
-    harmonic shares [K] and noise shares [Nb] (each summing to 1), tilted to the centroid.
+    harmonic shares [K] and noise shares [Nb] (each summing to 1), tilted to the centroid
+    (``strength`` times the tilt that reaches it: ``tilt_strength``).
 
     The runtime calls this every frame, so each Newton step is one exponential and one
     vector-matrix product over both parts at once (float64): the columns of ``sums`` give each
@@ -84,5 +96,5 @@ def lock_frame(harmonic_logits: np.ndarray, noise_logits: np.ndarray, log_f_harm
             high = beta
         newton = beta + error * centroid / max(slope, 1e-9)
         beta = newton if low <= newton <= high else 0.5 * (low + high)
-    weights = base * np.exp(beta * log_f)
+    weights = base * np.exp(strength * beta * log_f)
     return weights[:k] / weights[:k].sum(), weights[k:] / weights[k:].sum()

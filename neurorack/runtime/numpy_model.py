@@ -111,7 +111,8 @@ class NumpyModel:
             log_f_h = self._log_k + math.log(f0)
             logits_h = np.where(self._k_range * f0 < 0.5 * self.sample_rate, 2.0 * head[:k], spectral_lock.MASKED_LOGIT)
             p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[k:k + nb], log_f_h, self._noise_log_f,
-                                            fraction, float(descriptors[1]))
+                                            fraction, float(descriptors[1]),
+                                            spectral_lock.tilt_strength(float(descriptors[2])))
             harmonic = np.sqrt(2.0 * fraction * p) * level
             noise = np.sqrt((1.0 - fraction) * q) * level
             return harmonic.astype(np.float32), noise.astype(np.float32), f0

@@ -78,7 +78,7 @@ def test_torch_and_numpy_locks_give_the_same_shares():
         k = np.arange(1, 49)
         logits_h = np.where(k * d[3] < 24000.0, 2.0 * head[0, t, :48].numpy(), spectral_lock.MASKED_LOGIT)
         p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[0, t, 48:80].numpy(), np.log(k * float(d[3])),
-                                        NOISE_LOG_F, fraction, float(d[1]))
+                                        NOISE_LOG_F, fraction, float(d[1]), spectral_lock.tilt_strength(float(d[2])))
         scale = float(level[0, t])
         assert np.allclose(harmonic[0, t].numpy(), np.sqrt(2.0 * fraction * p) * scale, rtol=1e-4, atol=1e-7)
         assert np.allclose(noise[0, t].numpy(), np.sqrt((1.0 - fraction) * q) * scale, rtol=1e-4, atol=1e-7)
