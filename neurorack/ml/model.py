@@ -170,8 +170,9 @@ class DescriptorModel(nn.Module):
         logits_n = 2.0 * head[..., k:k + nb]
         log_f_n = self.noise_log_f
         confidence = descriptors[..., 4]
+        released = (1.0 - descriptors[..., 2] / lock.FLATNESS_RELEASE).clamp(0.0, 1.0)
         fraction = ((confidence - lock.FLOOR) / (1.0 - lock.FLOOR)).clamp(0.0, 1.0) ** (1.0 / lock.EXPONENT)
-        fraction = fraction.clamp(lock.MIN_FRACTION, 1.0 - lock.MIN_FRACTION)
+        fraction = (fraction * released).clamp(lock.MIN_FRACTION, 1.0 - lock.MIN_FRACTION)
         target = torch.log(descriptors[..., 1].clamp(20.0, 20000.0))
         beta = torch.zeros_like(f0)
         low, high = torch.full_like(f0, -lock.MAX_TILT), torch.full_like(f0, lock.MAX_TILT)
@@ -187,7 +188,7 @@ class DescriptorModel(nn.Module):
             low, high = torch.where(error > 0, beta, low), torch.where(error > 0, high, beta)
             newton = beta + error * centroid / slope.clamp_min(1e-9)
             beta = torch.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
-        beta = beta * (1.0 - descriptors[..., 2] / lock.FLATNESS_RELEASE).clamp(0.0, 1.0)
+        beta = beta * released
         log_p = torch.log_softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
         log_q = torch.log_softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
         harmonic_amps = torch.exp(0.5 * (log_p + torch.log(2.0 * fraction).unsqueeze(-1))) * level.unsqueeze(-1)

@@ -16,10 +16,10 @@ and of the noise bands, as without the lock, so twice them are power logits. Per
    The centroid rises monotonically with ``beta`` (its derivative is a covariance of ``f`` and
    ``log f``), so each step also narrows a bracket around the answer, starting at
    ``+-MAX_TILT``, and a Newton step that would leave the bracket is replaced by bisection.
-3. **Yielding to flatness.** A flat spectrum has its centroid near 12 kHz, so a low centroid and
-   a high flatness cannot both be met; the tilt yields as the requested flatness ``s`` rises:
-   the frame uses ``beta * clip(1 - s / FLATNESS_RELEASE, 0, 1)`` (the full tilt for tonal
-   frames, none at white noise's flatness).
+3. **Yielding to flatness.** A flat spectrum is noise and has its centroid near 12 kHz, so
+   neither a strong tilt nor a large harmonic share can go with a high flatness. The requested
+   flatness ``s`` releases both: with ``r = clip(1 - s / FLATNESS_RELEASE, 0, 1)`` (1 for tonal
+   frames, 0 at about white noise's flatness), the frame uses ``r * beta`` and ``r * h``.
 4. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
    learned correction): harmonic amplitudes ``level * sqrt(2 h p_k)``, noise ``level * sqrt((1 - h) q_j)``
    (each noise band has an RMS of 1).
@@ -44,14 +44,14 @@ MASKED_LOGIT = -1e4
 FLATNESS_RELEASE = 0.5
 
 
-def harmonic_fraction(confidence: float) -> float:
-    """The harmonic share of the power for a requested pitch confidence (0..1)."""
+def harmonic_fraction(confidence: float, flatness: float = 0.0) -> float:
+    """The harmonic share of the power for a requested pitch confidence and flatness."""
     share = min(max((confidence - FLOOR) / (1.0 - FLOOR), 0.0), 1.0) ** (1.0 / EXPONENT)
-    return min(max(share, MIN_FRACTION), 1.0 - MIN_FRACTION)
+    return min(max(share * release(flatness), MIN_FRACTION), 1.0 - MIN_FRACTION)
 
 
-def tilt_strength(flatness: float) -> float:
-    """How much of the centroid's tilt a frame with this requested flatness gets (0..1)."""
+def release(flatness: float) -> float:
+    """How much of the tilt and of the harmonic share a frame with this requested flatness keeps (0..1)."""
     return min(max(1.0 - flatness / FLATNESS_RELEASE, 0.0), 1.0)
 
 
@@ -65,7 +65,7 @@ def lock_frame(harmonic_logits: np.ndarray, noise_logits: np.ndarray, log_f_harm
                strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """One frame's power shares: [K] and [Nb] logits (inaudible harmonics at ``MASKED_LOGIT``) ->
     harmonic shares [K] and noise shares [Nb] (each summing to 1), tilted to the centroid
-    (``strength`` times the tilt that reaches it: ``tilt_strength``).
+    (``strength`` times the tilt that reaches it: ``release``).
 
     The runtime calls this every frame, so each Newton step is one exponential and one
     vector-matrix product over both parts at once (float64): the columns of ``sums`` give each

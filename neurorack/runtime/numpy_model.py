@@ -107,12 +107,13 @@ class NumpyModel:
         level *= math.exp(MAX_GAIN_NEPERS * math.tanh(float(head[k + nb + 1])))
         f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
         if self.config.spectral_lock:
-            fraction = spectral_lock.harmonic_fraction(float(descriptors[4]))
+            flatness = float(descriptors[2])
+            fraction = spectral_lock.harmonic_fraction(float(descriptors[4]), flatness)
             log_f_h = self._log_k + math.log(f0)
             logits_h = np.where(self._k_range * f0 < 0.5 * self.sample_rate, 2.0 * head[:k], spectral_lock.MASKED_LOGIT)
             p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[k:k + nb], log_f_h, self._noise_log_f,
                                             fraction, float(descriptors[1]),
-                                            spectral_lock.tilt_strength(float(descriptors[2])))
+                                            spectral_lock.release(flatness))
             harmonic = np.sqrt(2.0 * fraction * p) * level
             noise = np.sqrt((1.0 - fraction) * q) * level
             return harmonic.astype(np.float32), noise.astype(np.float32), f0

@@ -62,6 +62,9 @@ def test_harmonic_fraction_rises_with_confidence_and_stays_inside_zero_and_one()
     assert values == sorted(values)
     assert values[0] == spectral_lock.MIN_FRACTION and values[-1] == 1.0 - spectral_lock.MIN_FRACTION
     assert spectral_lock.harmonic_fraction(spectral_lock.FLOOR) == spectral_lock.MIN_FRACTION
+    # a flatter request keeps less of the harmonic share, none at the release point
+    flatter = [spectral_lock.harmonic_fraction(0.9, s) for s in (0.0, 0.1, 0.25, spectral_lock.FLATNESS_RELEASE)]
+    assert flatter == sorted(flatter, reverse=True) and flatter[-1] == spectral_lock.MIN_FRACTION
 
 
 def test_torch_and_numpy_locks_give_the_same_shares():
@@ -74,11 +77,11 @@ def test_torch_and_numpy_locks_give_the_same_shares():
         level = torch.pow(10.0, descriptors[..., 0] / 20.0) * torch.exp(1.5 * torch.tanh(head[..., -1]))
     for t in range(2):
         d = descriptors[0, t].numpy()
-        fraction = spectral_lock.harmonic_fraction(float(d[4]))
+        fraction = spectral_lock.harmonic_fraction(float(d[4]), float(d[2]))
         k = np.arange(1, 49)
         logits_h = np.where(k * d[3] < 24000.0, 2.0 * head[0, t, :48].numpy(), spectral_lock.MASKED_LOGIT)
         p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[0, t, 48:80].numpy(), np.log(k * float(d[3])),
-                                        NOISE_LOG_F, fraction, float(d[1]), spectral_lock.tilt_strength(float(d[2])))
+                                        NOISE_LOG_F, fraction, float(d[1]), spectral_lock.release(float(d[2])))
         scale = float(level[0, t])
         assert np.allclose(harmonic[0, t].numpy(), np.sqrt(2.0 * fraction * p) * scale, rtol=1e-4, atol=1e-7)
         assert np.allclose(noise[0, t].numpy(), np.sqrt((1.0 - fraction) * q) * scale, rtol=1e-4, atol=1e-7)
@@ -87,13 +90,13 @@ def test_torch_and_numpy_locks_give_the_same_shares():
         assert power == pytest.approx(scale ** 2, rel=1e-4)
 
 
-@pytest.mark.parametrize("column, low, high", [(1, 400.0, 6000.0), (4, 0.45, 1.0)],
+@pytest.mark.parametrize("column, low, high, at_least", [(1, 400.0, 6000.0, 0.95), (4, 0.45, 1.0, 0.9)],
                          ids=["centroid", "pitch_confidence"])
-def test_even_an_untrained_locked_model_follows_the_request(column, low, high):
+def test_even_an_untrained_locked_model_follows_the_request(column, low, high, at_least):
     """The untrained model ignores its inputs; the measured descriptor follows the request all the same.
     The unlocked one does not: the check can fail."""
     frames = 160
-    descriptors = np.tile(np.array([-18.0, 1500.0, 0.05, 150.0, 0.8], np.float32), (frames, 1))
+    descriptors = np.tile(np.array([-18.0, 1500.0, 0.01, 150.0, 0.8], np.float32), (frames, 1))
     descriptors[:, column] = np.geomspace(low, high, frames) if column == 1 else np.linspace(low, high, frames)
     r = {}
     for config in (TINY_CONFIG, LOCKED):
@@ -106,5 +109,5 @@ def test_even_an_untrained_locked_model_follows_the_request(column, low, high):
         if column == 1:
             measured, wanted = np.log(measured), np.log(wanted)
         r[config.spectral_lock] = float(np.corrcoef(wanted, measured)[0, 1])
-    assert r[True] > 0.95
+    assert r[True] > at_least
     assert r[False] < 0.9
