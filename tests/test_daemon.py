@@ -21,6 +21,16 @@ class Backend:
     error = None
 
 
+class NoDevice:
+    """A sound device backend that finds no device, so the daemon falls back to its WAV clock."""
+
+    def __init__(self, *args):
+        pass
+
+    def start(self):
+        raise NoAudioDevice("no output device (test)")
+
+
 def test_audio_stall_needs_the_counter_to_stand_still_long_enough():
     backend = Backend()
     reason, seen = audio_stall(10, (5, 0.0), 1.0, backend)
@@ -39,13 +49,6 @@ def test_a_dead_wav_clock_thread_stops_the_daemon_with_an_error(tmp_path, monkey
     and does not exit 0."""
     from neurorack import daemon
     from neurorack.audio.backends import paced_wav
-
-    class NoDevice:
-        def __init__(self, *args):
-            pass
-
-        def start(self):
-            raise NoAudioDevice("no output device (test)")
 
     def out_of_memory(samples):
         raise MemoryError
@@ -89,13 +92,6 @@ def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeyp
     traceback, and the daemon ends with an error."""
     from neurorack import daemon
     from neurorack.audio import render_thread
-
-    class NoDevice:
-        def __init__(self, *args):
-            pass
-
-        def start(self):
-            raise NoAudioDevice("no output device (test)")
 
     def broken(self):
         time.sleep(0.2)
