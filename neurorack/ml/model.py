@@ -23,6 +23,7 @@ rebuilt from its config; ``UNIT_GROUPS`` declares which tensor slices make and u
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -120,6 +121,8 @@ class DescriptorModel(nn.Module):
         edges = band_edges_hz(config.n_noise_bands, config.sample_rate)
         self.register_buffer("noise_log_f", torch.from_numpy(spectral_lock.noise_log_frequencies(edges)).float(),
                              persistent=False)
+        self.register_buffer("noise_log_width", torch.from_numpy(spectral_lock.noise_log_widths(edges)).float(),
+                             persistent=False)
 
     def initial_state(self, batch: int = 1) -> ModelState:
         """Silence and a zero GRU state."""
@@ -167,10 +170,13 @@ class DescriptorModel(nn.Module):
         log_f_h = torch.log(harmonic_numbers) + torch.log(f0).unsqueeze(-1)  # [B, T, K]
         audible = harmonic_numbers * f0.unsqueeze(-1) < 0.5 * self.config.sample_rate
         logits_h = torch.where(audible, 2.0 * head[..., :k], torch.full_like(log_f_h, lock.MASKED_LOGIT))
-        logits_n = 2.0 * head[..., k:k + nb]
+        flatness = descriptors[..., 2]
+        kept = (torch.log(lock.FLATNESS_RELEASE / flatness.clamp_min(1e-12))
+                / math.log(lock.FLATNESS_RELEASE / lock.FLATNESS_TONAL)).clamp(0.0, 1.0).unsqueeze(-1)
+        logits_n = kept * 2.0 * head[..., k:k + nb] + (1.0 - kept) * self.noise_log_width
         log_f_n = self.noise_log_f
         confidence = descriptors[..., 4]
-        released = (1.0 - descriptors[..., 2] / lock.FLATNESS_RELEASE).clamp(0.0, 1.0)
+        released = (1.0 - flatness / lock.FLATNESS_RELEASE).clamp(0.0, 1.0)
         fraction = ((confidence - lock.FLOOR) / (1.0 - lock.FLOOR)).clamp(0.0, 1.0) ** (1.0 / lock.EXPONENT)
         fraction = (fraction * released).clamp(lock.MIN_FRACTION, 1.0 - lock.MIN_FRACTION)
         target = torch.log(descriptors[..., 1].clamp(20.0, 20000.0))

@@ -20,7 +20,12 @@ and of the noise bands, as without the lock, so twice them are power logits. Per
    neither a strong tilt nor a large harmonic share can go with a high flatness. The requested
    flatness ``s`` releases both: with ``r = clip(1 - s / FLATNESS_RELEASE, 0, 1)`` (1 for tonal
    frames, 0 at about white noise's flatness), the frame uses ``r * beta`` and ``r * h``.
-4. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
+4. **Noise shape.** The requested flatness also decides how much of the network's noise
+   shape is kept, on a log scale: all of it at ``FLATNESS_TONAL`` (0.001) and below, none at
+   ``FLATNESS_RELEASE`` (0.5, about white noise), where the noise bands get white noise's
+   shares (each band's power in proportion to its width). Power logits of the noise are
+   ``k * 2 * head + (1 - k) * log(width)`` with ``k = shape_kept(s)``; the tilt is solved on them.
+5. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
    learned correction): harmonic amplitudes ``level * sqrt(2 h p_k)``, noise ``level * sqrt((1 - h) q_j)``
    (each noise band has an RMS of 1).
 
@@ -42,6 +47,7 @@ MAX_TILT = 8.0
 MIN_FRACTION = 1e-3
 MASKED_LOGIT = -1e4
 FLATNESS_RELEASE = 0.5
+FLATNESS_TONAL = 1e-3
 
 
 def harmonic_fraction(confidence: float, flatness: float = 0.0) -> float:
@@ -53,6 +59,23 @@ def harmonic_fraction(confidence: float, flatness: float = 0.0) -> float:
 def release(flatness: float) -> float:
     """How much of the tilt and of the harmonic share a frame with this requested flatness keeps (0..1)."""
     return min(max(1.0 - flatness / FLATNESS_RELEASE, 0.0), 1.0)
+
+
+def shape_kept(flatness: float) -> float:
+    """How much of the network's noise shape a frame with this requested flatness keeps (0..1, log scale)."""
+    kept = math.log(FLATNESS_RELEASE / max(flatness, 1e-12)) / math.log(FLATNESS_RELEASE / FLATNESS_TONAL)
+    return min(max(kept, 0.0), 1.0)
+
+
+def noise_logits(head_noise: np.ndarray, log_widths: np.ndarray, flatness: float) -> np.ndarray:
+    """The noise bands' power logits [Nb] from the head's noise outputs, for a requested flatness."""
+    kept = shape_kept(flatness)
+    return kept * 2.0 * head_noise + (1.0 - kept) * log_widths
+
+
+def noise_log_widths(edges_hz: np.ndarray) -> np.ndarray:
+    """Natural log of each noise band's width: white noise's power logits over the bands, [Nb]."""
+    return np.log(np.diff(edges_hz))
 
 
 def noise_log_frequencies(edges_hz: np.ndarray) -> np.ndarray:

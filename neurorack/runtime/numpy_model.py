@@ -75,7 +75,9 @@ class NumpyModel:
         self._n_quad = n * (n + 1) / (2 * c.hop)
         self._k_range = np.arange(1, c.n_harmonics + 1, dtype=np.float32)
         self._log_k = np.log(self._k_range)
-        self._noise_log_f = spectral_lock.noise_log_frequencies(band_edges_hz(c.n_noise_bands, c.sample_rate))
+        edges = band_edges_hz(c.n_noise_bands, c.sample_rate)
+        self._noise_log_f = spectral_lock.noise_log_frequencies(edges)
+        self._noise_log_width = spectral_lock.noise_log_widths(edges)
 
     def initial_state(self) -> NumpyState:
         return NumpyState(np.zeros(self._g, np.float32), np.zeros(self._k, np.float32),
@@ -111,7 +113,8 @@ class NumpyModel:
             fraction = spectral_lock.harmonic_fraction(float(descriptors[4]), flatness)
             log_f_h = self._log_k + math.log(f0)
             logits_h = np.where(self._k_range * f0 < 0.5 * self.sample_rate, 2.0 * head[:k], spectral_lock.MASKED_LOGIT)
-            p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[k:k + nb], log_f_h, self._noise_log_f,
+            logits_n = spectral_lock.noise_logits(head[k:k + nb], self._noise_log_width, flatness)
+            p, q = spectral_lock.lock_frame(logits_h, logits_n, log_f_h, self._noise_log_f,
                                             fraction, float(descriptors[1]),
                                             spectral_lock.release(flatness))
             harmonic = np.sqrt(2.0 * fraction * p) * level

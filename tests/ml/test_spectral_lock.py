@@ -15,6 +15,7 @@ from neurorack.ml.synth_tables import band_edges_hz
 
 LOCKED = dataclasses.replace(TINY_CONFIG, spectral_lock=True)
 NOISE_LOG_F = spectral_lock.noise_log_frequencies(band_edges_hz(32, 48000))
+NOISE_LOG_WIDTH = spectral_lock.noise_log_widths(band_edges_hz(32, 48000))
 
 
 def centroid_of(p, q, log_f_h, fraction):
@@ -80,7 +81,8 @@ def test_torch_and_numpy_locks_give_the_same_shares():
         fraction = spectral_lock.harmonic_fraction(float(d[4]), float(d[2]))
         k = np.arange(1, 49)
         logits_h = np.where(k * d[3] < 24000.0, 2.0 * head[0, t, :48].numpy(), spectral_lock.MASKED_LOGIT)
-        p, q = spectral_lock.lock_frame(logits_h, 2.0 * head[0, t, 48:80].numpy(), np.log(k * float(d[3])),
+        logits_n = spectral_lock.noise_logits(head[0, t, 48:80].numpy(), NOISE_LOG_WIDTH, float(d[2]))
+        p, q = spectral_lock.lock_frame(logits_h, logits_n, np.log(k * float(d[3])),
                                         NOISE_LOG_F, fraction, float(d[1]), spectral_lock.release(float(d[2])))
         scale = float(level[0, t])
         assert np.allclose(harmonic[0, t].numpy(), np.sqrt(2.0 * fraction * p) * scale, rtol=1e-4, atol=1e-7)
@@ -90,14 +92,16 @@ def test_torch_and_numpy_locks_give_the_same_shares():
         assert power == pytest.approx(scale ** 2, rel=1e-4)
 
 
-@pytest.mark.parametrize("column, low, high, at_least", [(1, 400.0, 6000.0, 0.95), (4, 0.45, 1.0, 0.9)],
-                         ids=["centroid", "pitch_confidence"])
+@pytest.mark.parametrize("column, low, high, at_least",
+                         [(1, 400.0, 6000.0, 0.95), (2, 0.001, 0.5, 0.8), (4, 0.45, 1.0, 0.9)],
+                         ids=["centroid", "flatness", "pitch_confidence"])
 def test_even_an_untrained_locked_model_follows_the_request(column, low, high, at_least):
     """The untrained model ignores its inputs; the measured descriptor follows the request all the same.
     The unlocked one does not: the check can fail."""
     frames = 160
     descriptors = np.tile(np.array([-18.0, 1500.0, 0.01, 150.0, 0.8], np.float32), (frames, 1))
-    descriptors[:, column] = np.geomspace(low, high, frames) if column == 1 else np.linspace(low, high, frames)
+    log_scale = column in (1, 2)  # centroid and flatness are compared on log scales, as eval does
+    descriptors[:, column] = np.geomspace(low, high, frames) if log_scale else np.linspace(low, high, frames)
     r = {}
     for config in (TINY_CONFIG, LOCKED):
         torch.manual_seed(2)
@@ -106,7 +110,7 @@ def test_even_an_untrained_locked_model_follows_the_request(column, low, high, a
             audio = model(torch.from_numpy(descriptors)[None])[0][0].numpy()
         measured = extract(audio)[8:-4, column]
         wanted = descriptors[8:-4, column]
-        if column == 1:
+        if log_scale:
             measured, wanted = np.log(measured), np.log(wanted)
         r[config.spectral_lock] = float(np.corrcoef(wanted, measured)[0, 1])
     assert r[True] > at_least
