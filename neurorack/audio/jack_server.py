@@ -89,6 +89,21 @@ class JackClock:
         self.close()
 
 
+def calibrate_stream_time(clock: JackClock, read_stream_time, tries: int = 50) -> tuple[int, float, float]:
+    """Read PortAudio's stream time between two readings of JACK's frame time, ``tries`` times, and
+    keep the tightest bracket: ``(frame, offset, stream_time)``, where JACK's frame time was
+    ``frame + offset`` (``frame`` as JACK gives it, 32 bits) when the stream time was ``stream_time``."""
+    best = None
+    for _ in range(tries):
+        before = clock.frame_time()
+        stream_time = read_stream_time()
+        spread = ((clock.frame_time() - before) + (1 << 31)) % (1 << 32) - (1 << 31)
+        if best is None or spread < best[0]:
+            best = (spread, before, stream_time)
+    spread, before, stream_time = best
+    return before, spread / 2.0, stream_time
+
+
 def jack_is_running() -> bool:
     """True if a JACK server accepts clients."""
     try:
