@@ -183,20 +183,26 @@ class DescriptorModel(nn.Module):
         beta = torch.zeros_like(f0)
         low, high = torch.full_like(f0, -lock.MAX_TILT), torch.full_like(f0, lock.MAX_TILT)
         f_h, f_n = torch.exp(log_f_h), torch.exp(log_f_n)
+        envelope = torch.where(audible, torch.zeros_like(log_f_h), torch.full_like(log_f_h, lock.MASKED_LOGIT))
+        parts = ((logits_h, log_f_h, f_h, (1.0 - lock.ENVELOPE_SHARE) * fraction),
+                 (envelope, log_f_h, f_h, lock.ENVELOPE_SHARE * fraction),
+                 (logits_n, log_f_n, f_n, 1.0 - fraction))
         for _ in range(lock.ITERATIONS):
-            p = torch.softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
-            q = torch.softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
-            c_h, c_n = (p * f_h).sum(-1), (q * f_n).sum(-1)
-            centroid = fraction * c_h + (1.0 - fraction) * c_n
-            slope = (fraction * ((p * f_h * log_f_h).sum(-1) - c_h * (p * log_f_h).sum(-1))
-                     + (1.0 - fraction) * ((q * f_n * log_f_n).sum(-1) - c_n * (q * log_f_n).sum(-1)))
+            centroid, slope = torch.zeros_like(f0), torch.zeros_like(f0)
+            for logits, log_f, f, weight in parts:
+                share = torch.softmax(logits + beta.unsqueeze(-1) * log_f, dim=-1)
+                mean = (share * f).sum(-1)
+                centroid = centroid + weight * mean
+                slope = slope + weight * ((share * f * log_f).sum(-1) - mean * (share * log_f).sum(-1))
             error = target - torch.log(centroid)
             low, high = torch.where(error > 0, beta, low), torch.where(error > 0, high, beta)
             newton = beta + error * centroid / slope.clamp_min(1e-9)
             beta = torch.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
-        beta = beta * released
-        log_p = torch.log_softmax(logits_h + beta.unsqueeze(-1) * log_f_h, dim=-1)
-        log_q = torch.log_softmax(logits_n + beta.unsqueeze(-1) * log_f_n, dim=-1)
+        tilt = (beta * released).unsqueeze(-1)
+        p = ((1.0 - lock.ENVELOPE_SHARE) * torch.softmax(logits_h + tilt * log_f_h, dim=-1)
+             + lock.ENVELOPE_SHARE * torch.softmax(envelope + tilt * log_f_h, dim=-1))
+        log_p = torch.log(p.clamp_min(1e-30))
+        log_q = torch.log_softmax(logits_n + tilt * log_f_n, dim=-1)
         harmonic_amps = torch.exp(0.5 * (log_p + torch.log(2.0 * fraction).unsqueeze(-1))) * level.unsqueeze(-1)
         noise_amps = torch.exp(0.5 * (log_q + torch.log(1.0 - fraction).unsqueeze(-1))) * level.unsqueeze(-1)
         return harmonic_amps, noise_amps

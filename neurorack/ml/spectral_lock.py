@@ -25,7 +25,13 @@ and of the noise bands, as without the lock, so twice them are power logits. Per
    ``FLATNESS_RELEASE`` (0.5, about white noise), where the noise bands get white noise's
    shares (each band's power in proportion to its width). Power logits of the noise are
    ``k * 2 * head + (1 - k) * log(width)`` with ``k = shape_kept(s)``; the tilt is solved on them.
-5. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
+5. **A harmonic envelope.** ``ENVELOPE_SHARE`` (half) of the harmonic power follows the tilt
+   alone over every audible harmonic (``f ** beta``, the network's shape left out), the rest
+   the network's tilted shape; the centroid is solved for the mix. A network shape that piles
+   the power on one or two high partials (a bell, an agogo) would otherwise read as that
+   partial's pitch: YIN takes the first period whose difference is small, and a lone partial
+   k has one at ``1 / (k f0)``. Many consecutive harmonics keep the true period the first.
+6. **Level.** The frame's mean square is ``level ** 2`` (the loudness descriptor with the
    learned correction): harmonic amplitudes ``level * sqrt(2 h p_k)``, noise ``level * sqrt((1 - h) q_j)``
    (each noise band has an RMS of 1).
 
@@ -48,6 +54,7 @@ MIN_FRACTION = 1e-3
 MASKED_LOGIT = -1e4
 FLATNESS_RELEASE = 0.5
 FLATNESS_TONAL = 1e-3
+ENVELOPE_SHARE = 0.5
 
 
 def harmonic_fraction(confidence: float, flatness: float = 0.0) -> float:
@@ -88,30 +95,35 @@ def lock_frame(harmonic_logits: np.ndarray, noise_logits: np.ndarray, log_f_harm
                strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """One frame's power shares: [K] and [Nb] logits (inaudible harmonics at ``MASKED_LOGIT``) ->
     harmonic shares [K] and noise shares [Nb] (each summing to 1), tilted to the centroid
-    (``strength`` times the tilt that reaches it: ``release``).
+    (``strength`` times the tilt that reaches it: ``release``). ``ENVELOPE_SHARE`` of the
+    harmonic shares follow the tilt alone over the audible harmonics (see the module's notes).
 
     The runtime calls this every frame, so each Newton step is one exponential and one
-    vector-matrix product over both parts at once (float64): the columns of ``sums`` give each
-    part's sum of weights, and of weights times f, log f, and f log f.
+    vector-matrix product over the three parts at once (float64): the network's harmonics, the
+    envelope and the noise; the columns of ``sums`` give each part's sum of weights, and of
+    weights times f, log f, and f log f.
     """
     k = len(harmonic_logits)
-    logits = np.concatenate([harmonic_logits, noise_logits]).astype(np.float64)
-    log_f = np.concatenate([log_f_harmonic, log_f_noise]).astype(np.float64)
-    base = np.exp(logits - logits.max())
+    envelope = np.where(harmonic_logits > MASKED_LOGIT / 2, 0.0, MASKED_LOGIT)
+    logits = np.concatenate([harmonic_logits, envelope, noise_logits]).astype(np.float64)
+    log_f = np.concatenate([log_f_harmonic, log_f_harmonic, log_f_noise]).astype(np.float64)
+    parts = (slice(0, k), slice(k, 2 * k), slice(2 * k, None))
+    weights_of_parts = np.array([(1.0 - ENVELOPE_SHARE) * fraction, ENVELOPE_SHARE * fraction, 1.0 - fraction])
+    base = np.concatenate([np.exp(logits[rows] - logits[rows].max()) for rows in parts])
     f = np.exp(log_f)
-    sums = np.zeros((len(logits), 8))
-    for part, rows in enumerate((slice(0, k), slice(k, None))):
+    sums = np.zeros((len(logits), 12))
+    for part, rows in enumerate(parts):
         sums[rows, part] = 1.0
-        sums[rows, 2 + part] = f[rows]
-        sums[rows, 4 + part] = log_f[rows]
-        sums[rows, 6 + part] = f[rows] * log_f[rows]
+        sums[rows, 3 + part] = f[rows]
+        sums[rows, 6 + part] = log_f[rows]
+        sums[rows, 9 + part] = f[rows] * log_f[rows]
     target = math.log(min(max(centroid_hz, 20.0), 20000.0))
     beta, low, high = 0.0, -MAX_TILT, MAX_TILT
     for _ in range(ITERATIONS):
-        s_h, s_n, sf_h, sf_n, sl_h, sl_n, sfl_h, sfl_n = (base * np.exp(beta * log_f) @ sums).tolist()
-        c_h, c_n = sf_h / s_h, sf_n / s_n
-        centroid = fraction * c_h + (1.0 - fraction) * c_n
-        slope = fraction * (sfl_h - c_h * sl_h) / s_h + (1.0 - fraction) * (sfl_n - c_n * sl_n) / s_n
+        s, sf, sl, sfl = (base * np.exp(beta * log_f) @ sums).reshape(4, 3)
+        means = sf / s
+        centroid = float(weights_of_parts @ means)
+        slope = float(weights_of_parts @ ((sfl - means * sl) / s))
         error = target - math.log(centroid)
         if error > 0.0:
             low = beta
@@ -120,4 +132,5 @@ def lock_frame(harmonic_logits: np.ndarray, noise_logits: np.ndarray, log_f_harm
         newton = beta + error * centroid / max(slope, 1e-9)
         beta = newton if low <= newton <= high else 0.5 * (low + high)
     weights = base * np.exp(strength * beta * log_f)
-    return weights[:k] / weights[:k].sum(), weights[k:] / weights[k:].sum()
+    network, tilt_only, noise = (weights[rows] / weights[rows].sum() for rows in parts)
+    return (1.0 - ENVELOPE_SHARE) * network + ENVELOPE_SHARE * tilt_only, noise

@@ -51,11 +51,29 @@ def test_the_tilt_reaches_every_reachable_centroid():
 
 
 def spectral_lock_shares(logits_h, logits_n, log_f_h, beta):
-    """Shares tilted by a given beta (the reference the Newton steps search)."""
+    """Shares tilted by a given beta (the reference the Newton steps search): the harmonics mix
+    the network's tilted shape with the tilt alone over the audible ones."""
     def shares(z):
         e = np.exp(z - z.max())
         return e / e.sum()
-    return shares(logits_h + beta * log_f_h), shares(logits_n + beta * NOISE_LOG_F)
+    envelope = np.where(logits_h == spectral_lock.MASKED_LOGIT, spectral_lock.MASKED_LOGIT, 0.0)
+    mix = spectral_lock.ENVELOPE_SHARE
+    p = (1.0 - mix) * shares(logits_h + beta * log_f_h) + mix * shares(envelope + beta * log_f_h)
+    return p, shares(logits_n + beta * NOISE_LOG_F)
+
+
+@pytest.mark.parametrize("envelope_share, reads_f0", [(spectral_lock.ENVELOPE_SHARE, True), (0.0, False)])
+def test_a_network_shape_on_one_high_partial_still_reads_as_the_driven_pitch(monkeypatch, envelope_share, reads_f0):
+    """A bell-like head puts nearly all the harmonic power on harmonic 12; the envelope keeps
+    enough consecutive harmonics that YIN reads the fundamental. Without it, it reads the partial."""
+    monkeypatch.setattr(spectral_lock, "ENVELOPE_SHARE", envelope_share)
+    f0, k = 110.0, np.arange(1, 49)
+    logits_h = np.where(k == 12, 12.0, 0.0)
+    p, _ = spectral_lock.lock_frame(logits_h, np.zeros(32), np.log(k * f0), NOISE_LOG_F, 0.99, 12 * f0)
+    t = np.arange(48000) / 48000.0
+    tone = (np.sqrt(2.0 * p)[:, None] * np.sin(2.0 * np.pi * f0 * k[:, None] * t)).sum(axis=0) * 0.1
+    pitch = np.median(extract(tone.astype(np.float32))[10:-10, 3])
+    assert (abs(pitch / f0 - 1.0) < 0.02) == reads_f0, pitch
 
 
 def test_harmonic_fraction_rises_with_confidence_and_stays_inside_zero_and_one():
