@@ -27,6 +27,9 @@ from neurorack.errors import NeurorackError
 log = logging.getLogger(__name__)
 
 JACK_NO_START_SERVER = 0x01
+# The server's cycle thread outranks every thread of the module (render 70, ADC poller 60), as
+# on a tuned audio system: jackd's default (10) let them delay the cycle that all clients wait on.
+SERVER_PRIORITY = 90
 _MESSAGE_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
 _quiet = _MESSAGE_HANDLER(lambda message: None)  # "cannot connect" noise when probing for a server
 
@@ -242,7 +245,8 @@ class JackDummyServer:
         """Start jackd, real-time scheduling first; True once it accepts clients."""
         for realtime in (True, False):
             self._log = tempfile.TemporaryFile()
-            command = [jackd, "-R" if realtime else "-r", "-d", "dummy",
+            scheduling = ["-R", "-P", str(SERVER_PRIORITY)] if realtime else ["-r"]
+            command = [jackd, *scheduling, "-d", "dummy",
                        "-r", str(self.sample_rate), "-p", str(self.block_size)]
             environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
             self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
