@@ -8,9 +8,12 @@ import threading
 import time
 from pathlib import Path
 
-from neurorack.audio.backends.audio_process import AudioProcessBackend
 from neurorack.audio.backends.paced_wav import PacedWavBackend
-from neurorack.audio.backends.sound_device import NoAudioDevice, find_output_device
+from neurorack.audio.backends.sound_device import (
+    NoAudioDevice,
+    SoundDeviceBackend,
+    find_output_device,
+)
 from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
@@ -113,7 +116,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     engine = Engine(voice, config.audio, config.output)
     controls = open_panel(board, engine.post_gate, scenario=scenario, state_dir=config.resolved_state_dir())
     panel_ref.append(controls)
-    backend = AudioProcessBackend(engine, config.audio.device)
+    backend = SoundDeviceBackend(engine, config.audio.device)
     try:
         backend.start()
     except NoAudioDevice as exc:

@@ -53,7 +53,7 @@ def test_a_dead_wav_clock_thread_stops_the_daemon_with_an_error(tmp_path, monkey
     def out_of_memory(samples):
         raise MemoryError
 
-    monkeypatch.setattr(daemon, "AudioProcessBackend", NoDevice)
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
     monkeypatch.setattr(paced_wav, "to_pcm16", out_of_memory)
     config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
     started = time.monotonic()
@@ -97,7 +97,7 @@ def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeyp
         time.sleep(0.2)
         raise SystemError("error return without exception set")
 
-    monkeypatch.setattr(daemon, "AudioProcessBackend", NoDevice)
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
     monkeypatch.setattr(render_thread.RenderThread, "run", broken)
     config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
     with pytest.raises(AudioStopped, match="neurorack-render died: out of memory"):

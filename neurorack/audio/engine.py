@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurorack.audio.callback_side import CallbackSide
+from neurorack.audio.fifo import SampleFifo
 from neurorack.audio.output_stage import OutputStage
-from neurorack.audio.shared_arrays import Arena
+from neurorack.audio.timeline import CallbackTimeline
 from neurorack.audio.voices import TestVoice, Voice
 from neurorack.config.module import AudioSettings, OutputSettings
 
@@ -98,8 +98,9 @@ class Engine:
             log.warning("gate latency %.2f ms is below lookahead + one block (%.2f ms): some onsets will be late",
                         self.gate_latency_s * 1e3, minimum * 1e3)
         self.prefill_blocks = max(1, math.ceil(audio.lookahead_blocks - 1e-9))
+        self.fifo = SampleFifo((self.prefill_blocks + 4) * self.block_size)
         self.max_lookahead_s = (self.prefill_blocks + 3) * self.block_size / self.sample_rate
-        self.callback_side = CallbackSide(self.sample_rate, self.block_size, (self.prefill_blocks + 4) * self.block_size)
+        self.timeline = CallbackTimeline(self.sample_rate, self.block_size)
         self.output = OutputStage(self.sample_rate, self.block_size, output.gain_db, output.ceiling_db,
                                   output.dc_block_hz, output.fade_ms)
         self._crossfade_frames = self.output.fader.fade_frames
@@ -115,7 +116,9 @@ class Engine:
         self.onsets: deque[Onset] = deque(maxlen=4096)
         self._render_ms = np.zeros(4096)
         self.silent_from: int | None = None
-        # counters (each written by one side only; the callback's two live in callback_side)
+        # counters (each written by one side only)
+        self.underflows = 0          # audio callback: backend-reported output underflows
+        self.late_renders = 0        # audio callback: FIFO short, silence inserted
         self.blocks_rendered = 0     # render thread
         self.late_onsets = 0         # render thread: edge arrived after its onset sample was rendered
         self.muted_blocks = 0        # render thread: NaN/Inf or an exception in a voice
@@ -131,39 +134,6 @@ class Engine:
         self._late_seen = 0
         self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
         self.output.fader.fade_in()
-
-    # -- the callback's side ------------------------------------------------------------
-
-    @property
-    def fifo(self):
-        """The FIFO the render thread fills and the callback empties."""
-        return self.callback_side.fifo
-
-    @property
-    def timeline(self):
-        """Which sample each callback played, and when."""
-        return self.callback_side.timeline
-
-    @property
-    def underflows(self) -> int:
-        """Output underflows the backend reported (audio callback)."""
-        return self.callback_side.underflows
-
-    @property
-    def late_renders(self) -> int:
-        """Callbacks that found the FIFO short and inserted silence (audio callback)."""
-        return self.callback_side.late_renders
-
-    def share_callback_side(self) -> Arena:
-        """Move the FIFO, timeline and callback counters into memory another process can map
-        (``Arena.open(arena.path)``), for a callback that runs in its own process. Call before
-        anything is rendered or played."""
-        side = self.callback_side
-        if side.fifo.write_index or side.timeline.count:
-            raise RuntimeError("share_callback_side must be called before the engine runs")
-        arena = Arena.create(CallbackSide.bytes_needed(self.sample_rate, self.block_size, side.fifo_frames))
-        self.callback_side = CallbackSide(self.sample_rate, self.block_size, side.fifo_frames, arena)
-        return arena
 
     # -- producers ---------------------------------------------------------------------
 
@@ -362,7 +332,11 @@ class Engine:
             now: monotonic time of the call.
             stream_time: the backend's own clock (PortAudio stream time, virtual time offline).
         """
-        self.callback_side.pull(out, now, stream_time)
+        self.timeline.record(self.fifo.read_index, now, stream_time)
+        copied = self.fifo.read_into(out)
+        if copied < len(out):
+            out[copied:] = 0.0
+            self.late_renders += 1
 
     # -- reporting ---------------------------------------------------------------------
 

@@ -3,17 +3,13 @@
 The render thread is the only writer and the audio callback the only reader. Each side
 owns one counter (``write_index`` / ``read_index``, total frames ever written / read)
 and only reads the other's. Data is copied before the owner's counter moves, so the
-reader never sees frames that are not there yet. Each counter is one aligned 64-bit
-word that only its owner writes, so no lock is needed and the callback never waits.
-With an ``Arena`` from ``neurorack.audio.shared_arrays`` the samples and counters live in
-memory shared with the audio process.
+reader never sees frames that are not there yet. Rebinding a Python int is atomic, so
+no lock is needed and the callback never waits.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from neurorack.audio.shared_arrays import Arena
 
 
 class SampleFifo:
@@ -21,28 +17,17 @@ class SampleFifo:
 
     Args:
         capacity: frames it can hold; rounded up to a power of two.
-        arena: where the samples and counters live (default: private memory).
     """
 
-    def __init__(self, capacity: int, arena: Arena | None = None):
+    def __init__(self, capacity: int):
         if capacity < 1:
             raise ValueError("capacity must be positive")
-        arena = arena or Arena()
         size = 1 << (int(capacity) - 1).bit_length()
-        self._buffer = arena.zeros(size, np.float32)
-        self._indices = arena.zeros(2, np.int64)  # write, read
+        self._buffer = np.zeros(size, dtype=np.float32)
         self._mask = size - 1
         self.capacity = size
-
-    @property
-    def write_index(self) -> int:
-        """Frames ever written (the render thread's counter)."""
-        return int(self._indices[0])
-
-    @property
-    def read_index(self) -> int:
-        """Frames ever read (the audio callback's counter)."""
-        return int(self._indices[1])
+        self.write_index = 0
+        self.read_index = 0
 
     @property
     def available(self) -> int:
@@ -56,14 +41,13 @@ class SampleFifo:
 
     def write(self, samples: np.ndarray) -> int:
         """Append mono samples (writer side). Returns how many fitted."""
-        written = self.write_index
-        count = min(len(samples), self.capacity - (written - self.read_index))
-        start = written & self._mask
+        count = min(len(samples), self.free)
+        start = self.write_index & self._mask
         first = min(count, self.capacity - start)
         self._buffer[start:start + first] = samples[:first]
         if count > first:
             self._buffer[:count - first] = samples[first:count]
-        self._indices[0] = written + count
+        self.write_index += count
         return count
 
     def read_into(self, out: np.ndarray) -> int:
@@ -76,9 +60,8 @@ class SampleFifo:
         Returns:
             The number of frames copied.
         """
-        read = self.read_index
-        count = min(len(out), self.write_index - read)
-        start = read & self._mask
+        count = min(len(out), self.write_index - self.read_index)
+        start = self.read_index & self._mask
         first = min(count, self.capacity - start)
         if out.ndim == 2:
             out[:first] = self._buffer[start:start + first, np.newaxis]
@@ -88,5 +71,5 @@ class SampleFifo:
             out[:first] = self._buffer[start:start + first]
             if count > first:
                 out[first:count] = self._buffer[:count - first]
-        self._indices[1] = read + count
+        self.read_index += count
         return count

@@ -27,9 +27,6 @@ from neurorack.errors import NeurorackError
 log = logging.getLogger(__name__)
 
 JACK_NO_START_SERVER = 0x01
-# The server's cycle thread outranks every thread of the module (render 70, ADC poller 60), as
-# on a tuned audio system: jackd's default (10) let them delay the cycle that all clients wait on.
-SERVER_PRIORITY = 90
 _MESSAGE_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
 _quiet = _MESSAGE_HANDLER(lambda message: None)  # "cannot connect" noise when probing for a server
 
@@ -90,21 +87,6 @@ class JackClock:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def calibrate_stream_time(clock: JackClock, read_stream_time, tries: int = 50) -> tuple[int, float, float]:
-    """Read PortAudio's stream time between two readings of JACK's frame time, ``tries`` times, and
-    keep the tightest bracket: ``(frame, offset, stream_time)``, where JACK's frame time was
-    ``frame + offset`` (``frame`` as JACK gives it, 32 bits) when the stream time was ``stream_time``."""
-    best = None
-    for _ in range(tries):
-        before = clock.frame_time()
-        stream_time = read_stream_time()
-        spread = ((clock.frame_time() - before) + (1 << 31)) % (1 << 32) - (1 << 31)
-        if best is None or spread < best[0]:
-            best = (spread, before, stream_time)
-    spread, before, stream_time = best
-    return before, spread / 2.0, stream_time
 
 
 def jack_is_running() -> bool:
@@ -245,8 +227,7 @@ class JackDummyServer:
         """Start jackd, real-time scheduling first; True once it accepts clients."""
         for realtime in (True, False):
             self._log = tempfile.TemporaryFile()
-            scheduling = ["-R", "-P", str(SERVER_PRIORITY)] if realtime else ["-r"]
-            command = [jackd, *scheduling, "-d", "dummy",
+            command = [jackd, "-R" if realtime else "-r", "-d", "dummy",
                        "-r", str(self.sample_rate), "-p", str(self.block_size)]
             environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
             self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,

@@ -12,9 +12,10 @@ of a second and ignores late wake-ups.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from neurorack.audio.shared_arrays import Arena
 
 RECENT = 16  # callbacks (43 ms at 128 frames) that must agree before the timeline is taken to have moved
 
@@ -27,30 +28,21 @@ class CallbackTimeline:
         block_size: frames per callback.
         size: records kept (a power of two).
         window: callbacks the fetch-time estimate looks back over.
-        arena: where the records live (default: private memory; shared with the audio process
-            when it runs the callback).
     """
 
-    def __init__(self, sample_rate: int, block_size: int = 128, size: int = 1 << 14, window: int = 128,
-                 arena: Arena | None = None):
+    def __init__(self, sample_rate: int, block_size: int = 128, size: int = 1 << 14, window: int = 128):
         if size & (size - 1) or window & (window - 1) or size < 1 or window < 1:
             raise ValueError("size and window must be powers of two")
-        arena = arena or Arena()
         self.sample_rate = sample_rate
         self._mask = size - 1
-        self.read_index = arena.zeros(size, np.int64)
-        self.called_at = arena.zeros(size, np.float64)
-        self.stream_time = arena.zeros(size, np.float64)
-        self._origins = arena.zeros(window, np.float64)
-        self._count = arena.zeros(1, np.int64)
+        self.read_index = np.zeros(size, dtype=np.int64)
+        self.called_at = np.zeros(size)
+        self.stream_time = np.zeros(size)
+        self._origins = np.full(window, math.inf)
         self._window_mask = window - 1
         self._inverse_rate = 1.0 / sample_rate
         self._half_block_s = 0.5 * block_size / sample_rate
-
-    @property
-    def count(self) -> int:
-        """Callbacks recorded so far."""
-        return int(self._count[0])
+        self.count = 0
 
     def record(self, read_index: int, now: float, stream_time: float) -> None:
         """Called at the top of every audio callback. Allocates no arrays."""
@@ -60,7 +52,7 @@ class CallbackTimeline:
         self.called_at[slot] = now
         self.stream_time[slot] = stream_time
         self._origins[k & self._window_mask] = now - read_index * self._inverse_rate
-        self._count[0] = k + 1
+        self.count = k + 1
 
     def origin(self) -> float | None:
         """Monotonic time at which sample 0 would have been fetched, or None before any callback.
@@ -73,7 +65,7 @@ class CallbackTimeline:
         count = self.count
         if count == 0:
             return None
-        settled = float(self._origins[:count].min())  # slots not written yet hold zeros
+        settled = float(self._origins.min())
         recent = min(self._origins[(count - back) & self._window_mask] for back in range(1, min(count, RECENT) + 1))
         return float(recent) if recent - settled > self._half_block_s else settled
 

@@ -24,8 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from neurorack.audio.backends.audio_process import AudioProcessBackend
-from neurorack.audio.backends.sound_device import import_sounddevice
+from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sounddevice
 from neurorack.audio.engine import Engine, GateEdge, Onset
 from neurorack.audio.jack_server import JackClock, JackDummyServer, stop_on_termination
 from neurorack.audio.voices import BusyVoice, TestVoice
@@ -55,17 +54,22 @@ class JackTimeline:
     own: the measurement adds nothing that competes with the audio for the interpreter.
     """
 
-    def __init__(self, clock: JackClock, calibration: tuple[int, float, float], sample_rate: int, block_size: int):
-        """``calibration``: PortAudio's stream time against JACK's frame time, from
-        ``calibrate_stream_time`` (the audio process reads it: ``stream_calibration``)."""
+    def __init__(self, clock: JackClock, stream, sample_rate: int, block_size: int):
         self.clock = clock
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.reference = clock.frame_time()
         self._mark_times: list[float] = []
         self._mark_frames: list[float] = []
-        frame, offset, stream_time = calibration
-        self.stream_origin_frames = self._relative(frame) + offset - stream_time * sample_rate
+        best = None
+        for _ in range(50):  # bracket PortAudio's stream time between two JACK readings
+            before = clock.frame_time()
+            stream_time = stream.time
+            after = clock.frame_time()
+            spread = _signed(after - before)
+            if best is None or spread < best[0]:
+                best = (spread, self._relative(before) + spread / 2.0 - stream_time * sample_rate)
+        self.stream_origin_frames = best[1]
         self.refresh_cycle_phase()
         self.mark()
 
@@ -208,11 +212,11 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     audio = replace(config.audio, device=None)  # JACK is the default device while it runs
     request_realtime(BACKGROUND_PRIORITY, "the benchmark's gate thread")  # as the daemon does
     engine = Engine(make_voice(voice_name, audio.sample_rate), audio, config.output)
-    backend = AudioProcessBackend(engine, device=None, jack_calibration=True)
+    backend = SoundDeviceBackend(engine, device=None)
     backend.start()
     latencies: list[float] = []
     try:
-        timeline = JackTimeline(clock, backend.stream_calibration, audio.sample_rate, audio.block_size)
+        timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
         started, before = time.monotonic(), dropout_counts(engine)
         next_gate = started + 0.05
@@ -231,7 +235,7 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
         time.sleep(0.1)
         latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine, timeline)
-        output_latency_ms = backend.output_latency_s * 1000.0
+        output_latency_ms = backend.stream.latency * 1000.0
     finally:
         backend.stop()
     stats = engine.stats()

@@ -150,7 +150,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
 
 
 def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
-    from neurorack.audio.backends.audio_process import AudioProcessBackend
+    from neurorack.audio.backends.sound_device import SoundDeviceBackend
     from neurorack.audio.engine import Engine
     from neurorack.config.board import load_board
     from neurorack.hardware.contacts import encoder_turn
@@ -184,13 +184,13 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
     screen = LatestFrame()
     ui = start_ui(facade, panel.events, screen, state_dir=None)
     ui.loop.navigator.state = state
-    backend = AudioProcessBackend(engine, device=None, jack_calibration=True)
+    backend = SoundDeviceBackend(engine, device=None)
     latencies: list[float] = []
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
     try:
         backend.start()
-        timeline = JackTimeline(clock, backend.stream_calibration, audio.sample_rate, audio.block_size)
+        timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # as the baseline: leave out the stream's start
         take_played(engine.onsets, 0.0)  # onsets from the settling time are not counted
         started, before = time.monotonic(), dropout_counts(engine)
@@ -217,7 +217,7 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         frames, polls = screen.count - frames_before, panel.poller.polls - polls_before
         time.sleep(0.1)
         latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine, timeline)
-        output_latency_ms = backend.output_latency_s * 1000.0
+        output_latency_ms = backend.stream.latency * 1000.0
     finally:
         ui.stop()
         panel.close()

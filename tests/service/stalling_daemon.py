@@ -60,7 +60,7 @@ def _stallable_pull(self, out, now, stream_time):
 if __name__ == "__main__":
     daemon.open_instrument = _marked_open_instrument(daemon.open_instrument)
     daemon.PacedWavBackend.start = _marked_start(daemon.PacedWavBackend.start)
-    daemon.AudioProcessBackend.start = _marked_start(daemon.AudioProcessBackend.start)
+    daemon.SoundDeviceBackend.start = _marked_start(daemon.SoundDeviceBackend.start)
     Engine.pull = _stallable_pull
     signal.signal(signal.SIGUSR1, lambda *_: _flowing.clear())
     signal.signal(signal.SIGUSR2, lambda *_: _flowing.set())

@@ -7,11 +7,9 @@ server only if it is running when PortAudio initialises.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 
-from neurorack.audio.callback_side import CallbackSide
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.errors import NeurorackError
@@ -90,88 +88,8 @@ def find_output_device(spec: int | str | None) -> tuple[int, str]:
     return index, sd.query_devices(index)["name"]
 
 
-class PortAudioStream:
-    """A PortAudio output stream whose callback only plays a ``CallbackSide``.
-
-    Used by ``SoundDeviceBackend`` (same process) and by the audio process
-    (``neurorack.audio.backends.audio_process``, a process of its own).
-
-    Args:
-        side: the FIFO, timeline and counters the callback plays from.
-        device: index, (part of) a name, or None (JACK if running, else the default).
-    """
-
-    def __init__(self, side: CallbackSide, device: int | str | None = None):
-        self.side = side
-        self.device = device
-        self.device_name = ""
-        self.stream = None
-        self.callback_realtime: bool | None = None  # set by the first callback
-        self.callback_priority: int | None = None   # the callback thread's SCHED_FIFO priority, if any
-
-    def open(self) -> None:
-        """Open (not start) the stream. Raises NeurorackError with a fix when it cannot."""
-        sd = import_sounddevice()
-        index = select_output_device(sd, self.device)
-        info = sd.query_devices(index)
-        self.device_name = info["name"]
-        channels = min(2, info["max_output_channels"])
-        rate, block = self.side.sample_rate, self.side.block_size
-        try:
-            sd.check_output_settings(index, channels=channels, dtype="float32", samplerate=rate)
-        except sd.PortAudioError as exc:
-            raise NeurorackError(
-                f"output device '{info['name']}' refuses {rate} Hz ({exc}); its default rate is "
-                f"{info['default_samplerate']:.0f} Hz. Set audio.sample_rate, or pick another device with audio.device."
-            ) from None
-        try:
-            self.stream = sd.OutputStream(device=index, samplerate=rate, blocksize=block, channels=channels,
-                                          dtype="float32", latency="low", callback=self._callback)
-        except sd.PortAudioError as exc:
-            raise NeurorackError(f"could not open '{info['name']}' at {rate} Hz with {block}-frame blocks: {exc}") from None
-
-    def start(self, timeout_s: float = 1.0) -> None:
-        """Start the stream and wait (up to ``timeout_s``) for the first callback."""
-        self.stream.start()
-        deadline = time.monotonic() + timeout_s
-        while self.callback_realtime is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    @property
-    def latency_s(self) -> float:
-        """The output latency PortAudio reports, in seconds."""
-        return self.stream.latency
-
-    def close(self) -> None:
-        if self.stream is not None:
-            self.stream.stop()
-            self.stream.close()
-            self.stream = None
-
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
-        if self.callback_realtime is None:  # first call only: the system calls that raise and read the priority
-            self.callback_realtime = raise_quietly(CALLBACK_PRIORITY)
-            self.callback_priority = os.sched_getparam(0).sched_priority if self.callback_realtime else None
-        if status.output_underflow:
-            self.side.count_underflow()
-        self.side.pull(outdata, time.monotonic(), time_info.currentTime)
-
-
-def warn_if_callback_not_realtime(realtime: bool | None) -> None:
-    """Say how to allow real-time priority when the callback did not get it."""
-    if realtime is False:
-        log.warning("the audio callback runs below priority %d, so the render and ADC threads can delay it: "
-                    "real-time priority was refused. Allow it with LimitRTPRIO= in the service (neurorack "
-                    "install-service does), or an rtprio limit for the audio group in /etc/security/limits.d",
-                    CALLBACK_PRIORITY)
-
-
 class SoundDeviceBackend:
-    """Runs the engine on a PortAudio output stream in this process, with a render thread.
-
-    The daemon uses ``AudioProcessBackend`` instead, which keeps the callback away from this
-    process's interpreter lock; this one suits scripts and tests that want one process.
+    """Runs the engine on a PortAudio output stream with a render thread.
 
     Args:
         engine: the engine to play.
@@ -180,39 +98,73 @@ class SoundDeviceBackend:
 
     def __init__(self, engine: Engine, device: int | str | None = None):
         self.engine = engine
-        self.stream = PortAudioStream(engine.callback_side, device)
+        self.device = device
+        self.stream = None
+        self.device_name = ""
         self._render_thread: RenderThread | None = None
-
-    @property
-    def device_name(self) -> str:
-        return self.stream.device_name
-
-    @property
-    def callback_realtime(self) -> bool | None:
-        return self.stream.callback_realtime
-
-    @property
-    def output_latency_s(self) -> float:
-        return self.stream.latency_s
+        self.callback_realtime: bool | None = None  # set by the first callback
 
     def start(self) -> None:
         """Open and start the stream. Raises NeurorackError with a fix when it cannot."""
-        self.stream.open()
+        sd = import_sounddevice()
+        index = select_output_device(sd, self.device)
+        info = sd.query_devices(index)
+        self.device_name = info["name"]
+        channels = min(2, info["max_output_channels"])
+        try:
+            sd.check_output_settings(index, channels=channels, dtype="float32",
+                                     samplerate=self.engine.sample_rate)
+        except sd.PortAudioError as exc:
+            raise NeurorackError(
+                f"output device '{info['name']}' refuses {self.engine.sample_rate} Hz ({exc}); "
+                f"its default rate is {info['default_samplerate']:.0f} Hz. Set audio.sample_rate, or pick "
+                "another device with audio.device."
+            ) from None
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # the callback never waits long for the GIL
+        try:
+            self.stream = sd.OutputStream(
+                device=index, samplerate=self.engine.sample_rate, blocksize=self.engine.block_size,
+                channels=channels, dtype="float32", latency="low", callback=self._callback,
+            )
+        except sd.PortAudioError as exc:
+            raise NeurorackError(
+                f"could not open '{info['name']}' at {self.engine.sample_rate} Hz with "
+                f"{self.engine.block_size}-frame blocks: {exc}"
+            ) from None
         self.engine.prefill()
         self._render_thread = RenderThread(self.engine)
         self._render_thread.start()
         self.stream.start()
-        warn_if_callback_not_realtime(self.callback_realtime)
-        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms", self.device_name,
-                 self.engine.sample_rate, self.engine.block_size, self.output_latency_s * 1e3)
+        self._report_callback_priority()
+        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms", info["name"],
+                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3)
+
+    def _report_callback_priority(self, timeout_s: float = 1.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.callback_realtime is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self.callback_realtime is False:
+            log.warning("the audio callback runs below priority %d, so the render and ADC threads can delay it: "
+                        "real-time priority was refused. Allow it with LimitRTPRIO= in the service (neurorack "
+                        "install-service does), or an rtprio limit for the audio group in /etc/security/limits.d",
+                        CALLBACK_PRIORITY)
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
+        if self.callback_realtime is None:  # first call: one system call, then never again
+            self.callback_realtime = raise_quietly(CALLBACK_PRIORITY)
+        if status.output_underflow:
+            self.engine.underflows += 1
+        self.engine.pull(outdata, time.monotonic(), time_info.currentTime)
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Fade out, wait until the fade has been played, then close the stream."""
-        if self.stream.stream is None:
+        if self.stream is None:
             return
         self.engine.fade_out_and_wait(timeout_s)
+        self.stream.stop()
         self.stream.close()
+        self.stream = None
         if self._render_thread is not None:
             self._render_thread.stop()
             self._render_thread = None

@@ -86,3 +86,44 @@ def test_sample_rate_the_server_refuses_gives_a_clear_error(jack_server, tmp_pat
     assert result.returncode == 2
     assert "refuses 44100 Hz" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+CALLBACK_PRIORITY_PROBE = """
+import os, time
+from neurorack.audio.backends.sound_device import SoundDeviceBackend
+from neurorack.audio.engine import Engine
+from neurorack.audio.voices import TestVoice
+
+seen = []
+
+class Probe(SoundDeviceBackend):
+    def _callback(self, *args):
+        super()._callback(*args)
+        if len(seen) < 2:
+            seen.append((os.sched_getscheduler(0) == os.SCHED_FIFO, os.sched_getparam(0).sched_priority))
+
+backend = Probe(Engine(TestVoice(48000)))
+backend.start()
+time.sleep(0.3)
+backend.stop()
+print(backend.callback_realtime, seen[-1][0], seen[-1][1])
+"""
+
+
+def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server):  # noqa: F811
+    """JACK gives its clients' threads a priority below its own (5 under jackd -R); the
+    callback lifts its thread above the render thread and the ADC poller on its first call."""
+    from neurorack.realtime import CALLBACK_PRIORITY, RENDER_PRIORITY
+
+    allowed = subprocess.run([sys.executable, "-c", "from neurorack.realtime import raise_quietly as r; "
+                              "print(r(1))"], capture_output=True, text=True, check=True).stdout.strip() == "True"
+    result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 0, result.stderr
+    reported, fifo, priority = result.stdout.split()
+    if allowed:
+        assert reported == "True" and fifo == "True"
+        assert int(priority) == CALLBACK_PRIORITY > RENDER_PRIORITY
+    else:
+        assert reported == "False"
+        assert "the audio callback runs below priority" in result.stderr
