@@ -1,9 +1,8 @@
-"""JACK for real-time tests and benchmarks: start the dummy driver, read JACK's clocks.
+"""JACK for real-time tests and benchmarks: start the dummy driver, probe a running server.
 
 The dummy driver paces cycles with a real timer and reports honest xruns, so it is a
-real real-time server without a sound card. ``JackClock`` is a passive client (it never
-activates) used only to read JACK's frame time, so latencies can be measured on JACK's
-own output timeline.
+real real-time server without a sound card. ``JackProbe`` is a passive client (it never
+activates) that tells whether a server runs and at which rate and block size.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def _libjack() -> ctypes.CDLL:
     lib.jack_client_open.restype = ctypes.c_void_p
     lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
     lib.jack_client_close.argtypes = [ctypes.c_void_p]
-    for name in ("jack_frame_time", "jack_last_frame_time", "jack_get_buffer_size", "jack_get_sample_rate"):
+    for name in ("jack_get_buffer_size", "jack_get_sample_rate"):
         getattr(lib, name).restype = ctypes.c_uint32
         getattr(lib, name).argtypes = [ctypes.c_void_p]
     lib.jack_set_error_function.argtypes = [_MESSAGE_HANDLER]
@@ -51,10 +50,10 @@ def _libjack() -> ctypes.CDLL:
     return lib
 
 
-class JackClock:
-    """A passive JACK client that reads the server's clocks. Use as a context manager."""
+class JackProbe:
+    """A passive JACK client that reads the server's rate and block size. Use as a context manager."""
 
-    def __init__(self, name: str = "neurorack-clock"):
+    def __init__(self, name: str = "neurorack-bench"):
         self._lib = _libjack()
         status = ctypes.c_int(0)
         self._client = self._lib.jack_client_open(name.encode(), JACK_NO_START_SERVER, ctypes.byref(status))
@@ -69,20 +68,12 @@ class JackClock:
     def block_size(self) -> int:
         return int(self._lib.jack_get_buffer_size(self._client))
 
-    def frame_time(self) -> int:
-        """JACK's estimate of the current frame time (interpolated within the cycle)."""
-        return int(self._lib.jack_frame_time(self._client))
-
-    def last_frame_time(self) -> int:
-        """The frame time at the start of the current cycle."""
-        return int(self._lib.jack_last_frame_time(self._client))
-
     def close(self) -> None:
         if self._client:
             self._lib.jack_client_close(self._client)
             self._client = None
 
-    def __enter__(self) -> JackClock:
+    def __enter__(self) -> JackProbe:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -92,7 +83,7 @@ class JackClock:
 def jack_is_running() -> bool:
     """True if a JACK server accepts clients."""
     try:
-        with JackClock("neurorack-probe"):
+        with JackProbe("neurorack-probe"):
             return True
     except NeurorackError:
         return False

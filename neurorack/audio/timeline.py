@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 
-RECENT = 16  # callbacks (43 ms at 128 frames) that must agree before the timeline is taken to have moved
+RECENT = 6  # callbacks (16 ms at 128 frames) that must agree before the timeline is taken to have moved
 
 
 class CallbackTimeline:

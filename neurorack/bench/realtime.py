@@ -5,18 +5,17 @@ One run does two things in turn on the same server:
 1. the baseline: a trivial sine client in its own process, for ``seconds``;
 2. the engine with the configured voice, a gate every ``gate_period_s``, for ``seconds``.
 
-Gate latency is measured on JACK's own timeline: from JACK's frame time when the gate
-edge happened (read by a passive client, ``JackTimeline``) to the frame time of the cycle
-that outputs the onset's first sample, plus its offset in that cycle. The server's reported playback latency (the DAC side)
-is constant and reported separately as ``output_latency_ms``.
+Gate latency is measured on the server's cycle timeline (``onset_latencies_ms``): from the
+gate edge's timestamp, placed between the starts of the cycles around it, to the frame of
+the cycle that outputs the onset's first sample, plus its offset in that cycle. The
+server's reported playback latency (the DAC side) is constant and reported separately as
+``output_latency_ms``.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import json
-import math
 import subprocess
 import sys
 import time
@@ -26,107 +25,42 @@ import numpy as np
 
 from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sounddevice
 from neurorack.audio.engine import Engine, GateEdge, Onset
-from neurorack.audio.jack_server import JackClock, JackDummyServer, stop_on_termination
+from neurorack.audio.jack_server import JackDummyServer, JackProbe, stop_on_termination
 from neurorack.audio.voices import BusyVoice, TestVoice
 from neurorack.bench.sine_client import SETTLE_S
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 
-WRAP = 1 << 32
+NEIGHBOURS = 4  # cycles each side whose start times place an edge on the cycle timeline
 
 
-def _signed(frames: int) -> int:
-    """A 32-bit frame difference as a signed integer."""
-    return ((frames + (WRAP >> 1)) % WRAP) - (WRAP >> 1)
+def onset_latencies_ms(onsets: list[Onset], engine: Engine) -> list[float]:
+    """Gate-to-output latency of each played onset, in ms on the server's cycle timeline.
 
-
-class JackTimeline:
-    """Maps monotonic times and PortAudio stream times onto JACK frame time.
-
-    All frame values are relative to ``reference`` (a frame time read at calibration),
-    so 32-bit wrap-around never matters.
-
-    Gate edges are mapped through marks: pairs of a monotonic time and JACK's frame time
-    read together, taken by the caller at each edge it posts (or, for edges it does not
-    post, as often as it can). An edge is placed from the last mark before it, so a server
-    xrun after the edge (which moves JACK's clock) never moves the edge. No thread of its
-    own: the measurement adds nothing that competes with the audio for the interpreter.
+    JACK runs one cycle per block and the engine's callback runs once in each, so cycle
+    ``c`` outputs frames ``c * block_size`` onwards of the output timeline (JACK's frame
+    counter, which likewise advances one block per cycle). The onset's first sample lies
+    in the cycle whose callback read it, at its offset in that block. The edge is placed
+    between the starts of the cycles around it: the lower envelope of their callback times
+    (a callback can start late in its cycle, never early), taken over ``NEIGHBOURS`` cycles
+    each side, independent of the engine's own estimate. JACK's interpolated frame time is
+    not used: on the dummy driver it follows the cycles through a filter that, after a host
+    stall, wanders by milliseconds for seconds (see the README).
     """
-
-    def __init__(self, clock: JackClock, stream, sample_rate: int, block_size: int):
-        self.clock = clock
-        self.sample_rate = sample_rate
-        self.block_size = block_size
-        self.reference = clock.frame_time()
-        self._mark_times: list[float] = []
-        self._mark_frames: list[float] = []
-        best = None
-        for _ in range(50):  # bracket PortAudio's stream time between two JACK readings
-            before = clock.frame_time()
-            stream_time = stream.time
-            after = clock.frame_time()
-            spread = _signed(after - before)
-            if best is None or spread < best[0]:
-                best = (spread, self._relative(before) + spread / 2.0 - stream_time * sample_rate)
-        self.stream_origin_frames = best[1]
-        self.refresh_cycle_phase()
-        self.mark()
-
-    def mark(self) -> float:
-        """Record JACK's frame time now; return the monotonic time it belongs to."""
-        before = self.clock.frame_time()
-        now = time.monotonic()
-        after = self.clock.frame_time()
-        self._mark_frames.append(self._relative(before) + _signed(after - before) / 2.0)
-        self._mark_times.append(now)
-        return now
-
-    def refresh_cycle_phase(self) -> None:
-        """Read where JACK's cycles start on the frame counter (it can move after an xrun)."""
-        self.cycle_phase = self._relative(self.clock.last_frame_time()) % self.block_size
-
-    def _relative(self, frames: int) -> int:
-        return _signed(frames - self.reference)
-
-    def edge_frames(self, monotonic_s: float) -> float:
-        """JACK frame time of a monotonic timestamp, from the last mark at or before it."""
-        k = max(0, bisect.bisect_right(self._mark_times, monotonic_s) - 1)
-        return self._mark_frames[k] + (monotonic_s - self._mark_times[k]) * self.sample_rate
-
-    def cycle_frames(self, stream_time: float) -> float:
-        """JACK frame time of the cycle whose callback saw ``stream_time``.
-
-        PortAudio's stream time is JACK's interpolated "now", a little after the cycle
-        began; snapping to the cycle grid gives the cycle's own frame time.
-        """
-        now = stream_time * self.sample_rate + self.stream_origin_frames
-        grid = self.block_size
-        return self.cycle_phase + grid * math.floor((now - self.cycle_phase + grid / 4) / grid)
-
-
-NEIGHBOURS = 4  # callbacks each side that vote on where a callback's samples went
-
-
-def onset_latencies_ms(onsets: list[Onset], engine: Engine, timeline: JackTimeline) -> list[float]:
-    """Gate-to-output latency of each played onset, in ms on JACK's timeline.
-
-    Between xruns every callback plays the next block of the FIFO in the next JACK cycle,
-    so (cycle frame - FIFO index) is the same for neighbouring callbacks; the value most of
-    them agree on is used, so one callback that ran late in its cycle is not mistaken for
-    the next cycle's.
-    """
-    read_index, _, stream_time = engine.timeline.recent()
+    read_index, called_at, _ = engine.timeline.recent()
+    block_s = engine.block_size / engine.sample_rate
+    cycle_starts = called_at - np.arange(len(called_at)) * block_s  # time cycle 0 would have started
     latencies = []
     for onset in onsets:
-        k = int(np.searchsorted(read_index, onset.sample, side="right")) - 1
-        if k < 0 or k + 1 >= len(read_index):
+        played = int(np.searchsorted(read_index, onset.sample, side="right")) - 1
+        during = int(np.searchsorted(called_at, onset.edge.time_s, side="right")) - 1
+        if played < 0 or played + 1 >= len(read_index) or during < 0:
             continue  # not played yet, or older than the kept records
-        near = slice(max(0, k - NEIGHBOURS), k + NEIGHBOURS + 1)
-        offsets = [timeline.cycle_frames(t) - i for t, i in zip(stream_time[near], read_index[near], strict=True)]
-        values, counts = np.unique(offsets, return_counts=True)
-        output_frames = onset.sample + float(values[np.argmax(counts)])
-        latencies.append((output_frames - timeline.edge_frames(onset.edge.time_s)) * 1000.0 / engine.sample_rate)
+        output_frames = played * engine.block_size + (onset.sample - read_index[played])
+        origin = cycle_starts[max(0, during - NEIGHBOURS): during + NEIGHBOURS + 1].min()
+        edge_frames = (onset.edge.time_s - origin) * engine.sample_rate
+        latencies.append((output_frames - edge_frames) * 1000.0 / engine.sample_rate)
     return latencies
 
 
@@ -165,21 +99,21 @@ def make_voice(name: str, sample_rate: int):
 @contextlib.contextmanager
 def jack_session(audio):
     """JACK's dummy driver at the config's rate and block size (started unless one runs, and
-    then stopped, also on SIGTERM), and a clock on it: yields ``(server, clock)``. On the way
+    then stopped, also on SIGTERM): yields the server. On the way
     out PortAudio lets go of JACK before the server stops.
 
     Raises:
         NeurorackError: a running server with another rate or block size, or no JACK.
     """
     with (stop_on_termination(), JackDummyServer(audio.sample_rate, audio.block_size) as server,
-          JackClock() as clock):
-        if clock.sample_rate != audio.sample_rate or clock.block_size != audio.block_size:
+          JackProbe() as probe):
+        if probe.sample_rate != audio.sample_rate or probe.block_size != audio.block_size:
             raise NeurorackError(
-                f"the running JACK server uses {clock.sample_rate} Hz / {clock.block_size} frames, "
+                f"the running JACK server uses {probe.sample_rate} Hz / {probe.block_size} frames, "
                 f"the config asks for {audio.sample_rate} Hz / {audio.block_size}; stop it or match the config"
             )
         try:
-            yield server, clock
+            yield server
         finally:
             if "sounddevice" in sys.modules:
                 import_sounddevice()._terminate()  # PortAudio must let go of JACK before the server stops
@@ -197,9 +131,9 @@ def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str =
                        gate_period_s: float = 0.25, baseline: bool = True) -> dict:
     """Run the baseline and the engine on JACK's dummy driver; return the figures."""
     audio = config.audio
-    with jack_session(audio) as (server, clock):
+    with jack_session(audio) as server:
         base = run_baseline(seconds, audio.sample_rate, audio.block_size) if baseline else None
-        result = _run_engine(config, clock, seconds, voice, gate_period_s)
+        result = _run_engine(config, seconds, voice, gate_period_s)
         result["jack_realtime"] = server.realtime if server.started_here else None
     if base is not None:
         result["baseline_underflows"] = base["underflows"]
@@ -207,7 +141,7 @@ def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str =
     return result
 
 
-def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_name: str,
+def _run_engine(config: ModuleConfig, seconds: float, voice_name: str,
                 gate_period_s: float) -> dict:
     audio = replace(config.audio, device=None)  # JACK is the default device while it runs
     request_realtime(BACKGROUND_PRIORITY, "the benchmark's gate thread")  # as the daemon does
@@ -216,7 +150,6 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
     backend.start()
     latencies: list[float] = []
     try:
-        timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
         started, before = time.monotonic(), dropout_counts(engine)
         next_gate = started + 0.05
@@ -228,13 +161,12 @@ def _run_engine(config: ModuleConfig, clock: JackClock, seconds: float, voice_na
             time.sleep(max(0.0, min(next_gate, end) - now))
             if time.monotonic() >= end:
                 break
-            engine.post_gate(GateEdge(timeline.mark()))
+            engine.post_gate(GateEdge(time.monotonic()))
             next_gate += gate_period_s
-            timeline.refresh_cycle_phase()
-            latencies += onset_latencies_ms(take_played(engine.onsets, 0.1), engine, timeline)
+            latencies += onset_latencies_ms(take_played(engine.onsets, 0.1), engine)
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
         time.sleep(0.1)
-        latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine, timeline)
+        latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         backend.stop()

@@ -11,7 +11,7 @@ One run, on one JACK server, with a CPU hog busy on one core for all of it:
 
 Dropouts of the module's run are compared with the baseline's; gate latency is measured
 as in ``bench realtime``: from each edge's timestamp (taken by the poller as it read the
-gate) to the output frame of its onset on JACK's timeline.
+gate) to the output frame of its onset on the server's cycle timeline.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dataclasses import replace
 import numpy as np
 
 from neurorack.bench.realtime import (
-    JackTimeline,
     dropout_counts,
     jack_session,
     latency_figures,
@@ -44,7 +43,7 @@ GATE_HZ = 8.0
 GATE_VOLTS = 8.0
 SWITCH_EVERY_S = 5.0
 STATS_EVERY_S = 5.0  # the engine keeps its last 4096 render times (about 11 s): sample them this often
-MARK_EVERY_S = 0.02  # how often the loop reads JACK's clock, to place the poller's gate edges on it
+LOOP_EVERY_S = 0.02  # how often the loop collects played onsets, turns the encoder and reports progress
 
 
 def soak_scenario(gate_hz: float = GATE_HZ) -> Scenario:
@@ -129,7 +128,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
     seconds = minutes * 60.0
     audio = config.audio
     parts = 2 if baseline else 1
-    with jack_session(audio) as (server, clock), CpuHog(hog) as cpu_hog:
+    with jack_session(audio) as server, CpuHog(hog) as cpu_hog:
         base = None
         if baseline:
             log.info("baseline: the sine client for %.1f minutes", minutes)
@@ -138,7 +137,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
                 progress(1.0 / parts)
         log.info("the module for %.1f minutes", minutes)
         done = (parts - 1) / parts
-        result = _soak_module(config, clock, seconds,
+        result = _soak_module(config, seconds,
                               None if progress is None else lambda f: progress(done + f / parts))
         result["jack_realtime"] = server.realtime if server.started_here else None
     result["cpu_hog"] = cpu_hog.figures()
@@ -149,7 +148,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
     return result
 
 
-def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
+def _soak_module(config: ModuleConfig, seconds: float, progress) -> dict:
     from neurorack.audio.backends.sound_device import SoundDeviceBackend
     from neurorack.audio.engine import Engine
     from neurorack.config.board import load_board
@@ -190,7 +189,6 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
     sounds = [instrument.current_sound] if instrument is not None else []
     try:
         backend.start()
-        timeline = JackTimeline(clock, backend.stream, audio.sample_rate, audio.block_size)
         time.sleep(SETTLE_S)  # as the baseline: leave out the stream's start
         take_played(engine.onsets, 0.0)  # onsets from the settling time are not counted
         started, before = time.monotonic(), dropout_counts(engine)
@@ -198,10 +196,8 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         end = started + seconds
         next_switch, next_stats = started + SWITCH_EVERY_S, started + STATS_EVERY_S
         while (now := time.monotonic()) < end:
-            time.sleep(min(MARK_EVERY_S, end - now))
-            timeline.mark()  # the poller's edges are placed from the last mark before them
-            timeline.refresh_cycle_phase()
-            latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.1)), engine, timeline)
+            time.sleep(min(LOOP_EVERY_S, end - now))
+            latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.1)), engine)
             now = time.monotonic()
             if now >= next_switch:
                 panel.gpio.play(encoder_turn(1, board.encoder.pin_a, board.encoder.pin_b))
@@ -216,7 +212,7 @@ def _soak_module(config: ModuleConfig, clock, seconds: float, progress) -> dict:
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
         frames, polls = screen.count - frames_before, panel.poller.polls - polls_before
         time.sleep(0.1)
-        latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine, timeline)
+        latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         ui.stop()

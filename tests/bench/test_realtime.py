@@ -32,24 +32,29 @@ def test_engine_has_no_more_dropouts_than_a_sine_client(ten_seconds):
     # miss is measured once more; an engine that really drops out more fails both times.
     if not _dropouts_within_baseline(ten_seconds):
         again = run_json("bench", "realtime", "--seconds", "10", "--json")
-        assert _dropouts_within_baseline(again), (ten_seconds, again)
+        figures = ("callbacks", "underflows", "baseline_underflows", "late_renders")
+        assert _dropouts_within_baseline(again), [{k: run[k] for k in figures} for run in (ten_seconds, again)]
+
+
+ONSET_FIGURES = ("gates", "late_onsets", "gate_latency_ms", "configured_gate_latency_ms", "gates_within_half_ms")
 
 
 def _onsets_on_time(result: dict) -> bool:
     return (result["gates"] >= 35 and result["late_onsets"] == 0
-            and abs(result["gate_latency_ms"]["p50"] - result["configured_gate_latency_ms"]) <= 0.5)
+            and abs(result["gate_latency_ms"]["p50"] - result["configured_gate_latency_ms"]) <= 0.5
+            and result["gates_within_half_ms"] >= 0.8)
 
 
 def test_gate_onsets_land_at_the_configured_constant_latency(ten_seconds):
-    # Measured on JACK's clock, not the engine's. The jitter target (p99 - p1 <= 1 ms) is
-    # a benchmark figure for a quiet machine: after a server xrun on a shared CI box, JACK's
-    # own clock estimate wanders by a few milliseconds for a few seconds. So the test pins
-    # the mechanism: every onset placed (none late) and the median on the configured latency
-    # (onsets snapped to block boundaries would move it by over a millisecond), measured once
-    # more on a miss. The sample-exact placement itself is tested offline in test_engine.py.
+    # Measured on the server's cycle timeline, not by the engine's own estimate. Onsets
+    # snapped to block boundaries would put about a third of the gates within 0.5 ms of the
+    # configured latency and move the median by up to a block; sample-exact placement puts
+    # nearly all of them there. A host stall near an edge can move that one onset by a block
+    # (the jitter target, p99 - p1 <= 1 ms, is a benchmark figure), so a miss is measured once
+    # more. The sample-exact placement itself is tested offline in test_engine.py.
     if not _onsets_on_time(ten_seconds):
         again = run_json("bench", "realtime", "--seconds", "10", "--no-baseline", "--json")
-        assert _onsets_on_time(again), (ten_seconds, again)
+        assert _onsets_on_time(again), [{k: run[k] for k in ONSET_FIGURES} for run in (ten_seconds, again)]
 
 
 def test_overloaded_voice_produces_dropouts_that_are_counted(jack_server):  # noqa: F811
