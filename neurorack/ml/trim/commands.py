@@ -32,8 +32,9 @@ removed, one curve per run), report.md (a table) and report.json into the first 
 (or --out).
 
 'retrain' gives one finished round's ticket the training its dense parent had: its kept
-units are rewound to the parent's early snapshot (--rewind reinit: re-initialised, the
-control) and trained --steps (default: the parent's training steps minus its rewind step,
+units are rewound to the parent's early snapshot (--rewind lr-rewind: taken from the
+parent's trained weights, only the learning-rate schedule starts over; --rewind reinit:
+re-initialised, the control) and trained --steps (default: the parent's training steps minus its rewind step,
 from the parent's data.json, so the ticket and the parent compare at equal steps; the batch
 and crop length default to the parent's too), with a checkpoint every --checkpoint-every
 steps: started again with the same options, it continues. The parent is found as in the
@@ -70,9 +71,11 @@ def register(commands, benches) -> None:
     trim.add_argument("--rate", type=_fraction, default=0.3,
                       help="share of the removable units taken per round (default: %(default)s)")
     trim.add_argument("--rounds", type=_positive_int, default=6, help="trimming rounds (default: %(default)s)")
-    trim.add_argument("--rewind", choices=("rewind", "reinit"), default="rewind",
-                      help="start each round from the early snapshot's kept weights, or re-initialise (the "
-                           "control) (default: %(default)s)")
+    trim.add_argument("--rewind", choices=("rewind", "lr-rewind", "reinit"), default="rewind",
+                      help="start each round from the early snapshot's kept weights (the lottery ticket); "
+                           "lr-rewind: from the parent's trained kept weights, with the learning-rate schedule "
+                           "started over (Renda et al. 2020); reinit: re-initialised (the control) "
+                           "(default: %(default)s)")
     trim.add_argument("--retrain-steps", type=_non_negative_int, default=500, metavar="N",
                       help="optimiser steps of retraining per round (default: %(default)s)")
     trim.add_argument("--steps", type=_positive_int, metavar="N",

@@ -3,8 +3,10 @@
 Round 0 is the dense parent as given. Round ``r`` scores the units of round ``r-1``'s
 trained model, removes ``rate`` of them (see ``selection``), and builds the smaller model.
 With ``rewind`` its weights are the kept slices of the *early snapshot* of the dense
-parent (the lottery ticket); with ``reinit`` (the control) it starts from a fresh
-initialisation seeded by ``seed + r``. It is then retrained and measured.
+parent (the lottery ticket); with ``lr-rewind`` they are the kept slices of the parent's
+*trained* weights and only the learning-rate schedule starts over (learning-rate
+rewinding, Renda, Frankle and Carbin, ICLR 2020); with ``reinit`` (the control) it starts
+from a fresh initialisation seeded by ``seed + r``. It is then retrained and measured.
 
 A run folder holds, per round, ``round_NNN/weights.safetensors`` and ``round_NNN/round.json``
 (widths, the dense-parent ids of the kept units, the record), plus ``settings.json`` and
@@ -38,7 +40,7 @@ from neurorack.ml.trim.surgery import (
     smaller_widths,
 )
 
-REWIND_MODES = ("rewind", "reinit")
+REWIND_MODES = ("rewind", "lr-rewind", "reinit")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class TrimSettings:
         scope: ``global`` or ``local``.
         rate: fraction of the removable units taken per round (0..1).
         rounds: number of trimming rounds after the dense parent.
-        rewind: ``rewind`` to the early snapshot, or ``reinit`` (the control).
+        rewind: ``rewind`` to the early snapshot, ``lr-rewind`` (keep the trained weights,
+            restart the learning-rate schedule), or ``reinit`` (the control).
         retrain_steps: optimiser steps of retraining per round.
         seed: seeds scoring subsamples, re-initialisation and retraining (plus the round).
         max_samples: cap on frames used by the activation and MI criteria.
@@ -128,6 +131,15 @@ def reinitialised_model(dense: nn.Module, adapter: TrimAdapter, dense_groups: Se
     return adapter.rebuild(dense, smaller_widths(adapter.widths(dense), dense_groups, removed))
 
 
+def starting_model(rewind: str, dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapter: TrimAdapter,
+                   dense_groups: Sequence[UnitGroup], kept: Mapping[str, Sequence[int]], seed: int) -> nn.Module:
+    """The smaller model a round retrains, by its ``rewind`` mode (see ``REWIND_MODES``)."""
+    if rewind == "reinit":
+        return reinitialised_model(dense, adapter, dense_groups, kept, seed)
+    source = dense.state_dict() if rewind == "lr-rewind" else early_state
+    return rewound_model(dense, source, adapter, dense_groups, kept)
+
+
 def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapter: TrimAdapter, task: TrimTask,
                 settings: TrimSettings, out_dir: str | Path, *, progress: Callable[[float], None] | None = None,
                 log: Callable[[str], None] | None = None, extra: Mapping | None = None) -> list[dict]:
@@ -163,10 +175,7 @@ def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapt
         removal = select_units(groups, scores, settings.rate, settings.scope)
         kept = {name: [ids[i] for i in range(len(ids)) if i not in set(removal.get(name, ()))]
                 for name, ids in kept.items()}
-        if settings.rewind == "rewind":
-            model = rewound_model(dense, early_state, adapter, dense_groups, kept)
-        else:
-            model = reinitialised_model(dense, adapter, dense_groups, kept, seed)
+        model = starting_model(settings.rewind, dense, early_state, adapter, dense_groups, kept, seed)
         _report(progress, round_index - 1, settings.rounds, 0.0)
         task.retrain(model, settings.retrain_steps, seed,
                      lambda f, r=round_index: _report(progress, r - 1, settings.rounds, f))

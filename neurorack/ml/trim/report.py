@@ -55,7 +55,7 @@ def read_records(run: str | Path) -> list[dict]:
 
 def run_label(records: Sequence[dict]) -> str:
     last = records[-1]
-    return f"{last['criterion']}, {last['scope']}" + ("" if last["rewind"] == "rewind" else ", re-init")
+    return f"{last['criterion']}, {last['scope']}" + {"lr-rewind": ", LR rewind", "reinit": ", re-init"}.get(last["rewind"], "")
 
 
 def markdown_table(runs: dict[str, Sequence[dict]]) -> str:

@@ -4,8 +4,9 @@ A lottery round rewinds the kept units to the dense parent's early snapshot and 
 few hundred steps (``--retrain-steps``), so that many rounds fit in an afternoon. That is
 enough to rank units, but the fair comparison of the final ticket with its dense parent
 trains it as long as the parent trained after the rewind point. ``retrain_round`` takes a
-finished round's kept units (its ``round.json``), rewinds them to the early snapshot (or,
-the control, re-initialises them), retrains for ``steps`` and measures the result as a
+finished round's kept units (its ``round.json``), rewinds them to the early snapshot (or
+takes them from the parent's trained weights and restarts only the learning-rate schedule,
+or, the control, re-initialises them), retrains for ``steps`` and measures the result as a
 lottery round is measured.
 
 It writes a run folder of the lottery's layout, so that ``neurorack export``,
@@ -48,8 +49,7 @@ from neurorack.ml.trim.lottery import (
     TrimTask,
     check_or_write_settings,
     record_round,
-    reinitialised_model,
-    rewound_model,
+    starting_model,
 )
 from neurorack.ml.trim.report import read_records, write_records
 from neurorack.ml.trim.surgery import TrimAdapter
@@ -64,7 +64,9 @@ class RetrainSettings:
 
     Attributes:
         steps: optimiser steps.
-        rewind: ``rewind`` to the early snapshot (the lottery ticket), or ``reinit`` (the control).
+        rewind: ``rewind`` to the early snapshot (the lottery ticket), ``lr-rewind`` (the
+            parent's trained weights, the learning-rate schedule from its start), or ``reinit``
+            (the control).
         seed: seeds re-initialisation and retraining (plus the round, as in the lottery).
     """
 
@@ -151,7 +153,7 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
         raise NeurorackError(f"{out}: that is the source run's folder; choose another --out")
     index, round_name = source.index, f"round_{source.index:03d}"
     dense_document = read_json(source.run / "round_000" / "round.json", "the dense parent's record")
-    if _plain(dataclasses.asdict(adapter.widths(dense))) != dense_document.get("widths"):
+    if not _same_widths(adapter.widths(dense), dense_document.get("widths")):
         raise NeurorackError(f"the dense parent given does not have the widths of {source.run.name}'s parent")
     dense_record = source.records[0]
     dense_loss = float(task.test_loss(dense))
@@ -172,11 +174,8 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
     kept = {name: list(ids) for name, ids in source.document["kept"].items()}
     dense_groups = list(adapter.groups(dense))
     seed = settings.seed + index
-    if settings.rewind == "rewind":
-        model = rewound_model(dense, early_state, adapter, dense_groups, kept)
-    else:
-        model = reinitialised_model(dense, adapter, dense_groups, kept, seed)
-    if _plain(dataclasses.asdict(adapter.widths(model))) != source.document["widths"]:
+    model = starting_model(settings.rewind, dense, early_state, adapter, dense_groups, kept, seed)
+    if not _same_widths(adapter.widths(model), source.document["widths"]):
         raise NeurorackError(f"{source.folder}: its kept units do not give the widths its round.json records")
     task.retrain(model, settings.steps, seed, progress, checkpoint=out / CHECKPOINT)
     lottery = TrimSettings(**source.settings["settings"])
@@ -199,6 +198,19 @@ def _copy_lottery(run: Path, target: Path) -> None:
     for folder in sorted(run.glob("round_*")):
         if ROUND_NAME.search(folder.name) and (folder / "round.json").is_file():
             atomic_write_bytes(target / f"{folder.name}.json", (folder / "round.json").read_bytes())
+
+
+def _same_widths(widths, saved) -> bool:
+    """Whether a model's widths config is the one a round.json saved. Fields added to the
+    config after the round was written read as their defaults."""
+    if not isinstance(saved, dict):
+        return False
+    fields = {f.name for f in dataclasses.fields(widths)}
+    try:
+        completed = type(widths)(**{k: v for k, v in saved.items() if k in fields}) if set(saved) <= fields else None
+    except (TypeError, ValueError):
+        return False
+    return completed is not None and _plain(dataclasses.asdict(completed)) == _plain(dataclasses.asdict(widths))
 
 
 def _plain(value):

@@ -73,3 +73,12 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
     assert "records.json:2: not valid JSON" in capsys.readouterr().err
     assert main(["trim", str(parent)]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
+
+
+def test_the_cli_offers_every_rewind_mode_the_lottery_knows():
+    from neurorack.cli import build_parser
+    from neurorack.ml.trim.lottery import REWIND_MODES
+
+    trim = build_parser()._subparsers._group_actions[0].choices["trim"]
+    rewind = next(a for a in trim._actions if a.dest == "rewind")
+    assert tuple(rewind.choices) == REWIND_MODES

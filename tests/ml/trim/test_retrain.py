@@ -235,3 +235,34 @@ def test_an_interrupted_retraining_continues_to_the_same_weights(trimmed, tmp_pa
     for name in straight:
         torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=1e-6)
     assert any(not torch.equal(straight[n], _weights(trimmed / "trim" / "round_002")[n]) for n in straight)
+
+
+def test_a_round_saved_before_a_config_field_existed_still_retrains(lottery, tmp_path):
+    task, dense, early, run = lottery
+    dense_round = run / "round_000" / "round.json"
+    document = json.loads(dense_round.read_text())
+    del document["widths"]["stream"]  # as if the field came later: it reads as its default (10)
+    dense_round.write_text(json.dumps(document))
+    records = retrain_round(read_source(run / "round_002"), dense, early, ADAPTER, task, RetrainSettings(steps=2),
+                            tmp_path / "after")
+    assert records[-1]["round"] == 2
+    document["widths"]["bottleneck"] = 4  # a field this config does not have
+    dense_round.write_text(json.dumps(document))
+    with pytest.raises(NeurorackError, match="widths"):
+        retrain_round(read_source(run / "round_002"), dense, early, ADAPTER, task, RetrainSettings(steps=2),
+                      tmp_path / "unknown")
+
+
+def test_learning_rate_rewinding_starts_from_the_parents_trained_slices(lottery, tmp_path):
+    task, dense, early, run = lottery
+    source = read_source(run / "round_002")
+    records = retrain_round(source, dense, early, ADAPTER, task, RetrainSettings(steps=3, rewind="lr-rewind"),
+                            tmp_path / "lrr")
+    start = task.starts[-1]
+    kept = source.document["kept"]
+    trained_slices = rewound_model(dense, dense.state_dict(), ADAPTER, dense.unit_groups(), kept).state_dict()
+    early_slices = rewound_model(dense, early, ADAPTER, dense.unit_groups(), kept).state_dict()
+    for name in trained_slices:
+        torch.testing.assert_close(start[name], trained_slices[name], rtol=0, atol=0)
+    assert any(not torch.equal(start[n], early_slices[n]) for n in start)
+    assert records[-1]["rewind"] == "lr-rewind"
