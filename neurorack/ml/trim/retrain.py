@@ -203,14 +203,13 @@ def _copy_lottery(run: Path, target: Path) -> None:
 def _same_widths(widths, saved) -> bool:
     """Whether a model's widths config is the one a round.json saved. Fields added to the
     config after the round was written read as their defaults."""
-    if not isinstance(saved, dict):
+    if not isinstance(saved, dict) or not set(saved) <= {f.name for f in dataclasses.fields(widths)}:
         return False
-    fields = {f.name for f in dataclasses.fields(widths)}
     try:
-        completed = type(widths)(**{k: v for k, v in saved.items() if k in fields}) if set(saved) <= fields else None
+        completed = type(widths)(**saved)
     except (TypeError, ValueError):
         return False
-    return completed is not None and _plain(dataclasses.asdict(completed)) == _plain(dataclasses.asdict(widths))
+    return _plain(dataclasses.asdict(completed)) == _plain(dataclasses.asdict(widths))
 
 
 def _plain(value):
