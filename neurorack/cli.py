@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 
 from neurorack import __version__
+from neurorack.argtypes import positive_float
 from neurorack.config.module import CONFIG_ENV, LOG_LEVELS, ModuleConfig, load_module_config
 from neurorack.errors import NeurorackError
 
@@ -21,7 +22,8 @@ from neurorack.errors import NeurorackError
 # import nothing heavy (torch, hardware libraries) at module level.
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
                                      "neurorack.hardware.commands", "neurorack.instrument.commands",
-                                     "neurorack.bench.faults_commands", "neurorack.ml.trim.commands")
+                                     "neurorack.bench.faults_commands", "neurorack.bench.offline",
+                                     "neurorack.ml.trim.commands")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "JACK if running, else the system default)")
     run.add_argument("--wav", default="neurorack-run.wav", metavar="FILE",
                      help="where --mock writes audio when there is no sound device (default: %(default)s)")
-    run.add_argument("--seconds", type=_positive_float, metavar="N",
+    run.add_argument("--seconds", type=positive_float, metavar="N",
                      help="stop by itself after N seconds (default: run until stopped)")
     run.add_argument("--scenario", metavar="FILE",
                      help="with --mock: what is patched into the simulated jacks, a scenario YAML (default: the "
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(same name, .gif).")
     demo.add_argument("--out", default="neurorack-demo.wav", metavar="FILE",
                       help="WAV file to write (default: %(default)s)")
-    demo.add_argument("--seconds", type=_positive_float, default=8.0, metavar="N",
+    demo.add_argument("--seconds", type=positive_float, default=8.0, metavar="N",
                       help="length of the performance (default: %(default)s)")
     demo.add_argument("--scenario", metavar="FILE",
                       help="what is patched into the jacks, a scenario YAML (as for 'run --mock'), read through "
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start JACK's dummy driver (unless a JACK server runs; stopped afterwards), run a trivial "
                     "sine client as the baseline, then the engine with a gate every 250 ms, each for N "
                     "seconds. Gate latency is measured on JACK's frame-time timeline.")
-    realtime.add_argument("--seconds", type=_positive_float, default=10.0, metavar="N",
+    realtime.add_argument("--seconds", type=positive_float, default=10.0, metavar="N",
                           help="length of each of the two runs (default: %(default)s)")
     realtime.add_argument("--voice", choices=("test", "busy"), default="test",
                           help="test: the built-in test voice; busy: a deliberately overloaded voice, to show "
@@ -110,16 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(commands, benches)
     return parser
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,7 +225,8 @@ def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
     else:
         print(f"wrote {result['path']}: {result['seconds']:.1f} s at {config.audio.sample_rate} Hz, "
               f"{result['gates']} gates, rendered in {result['render_s']:.2f} s "
-              f"({result['realtime_factor']:.0f}x real time)")
+              f"({result['realtime_factor']:.0f}x real time) after reading the jacks through the simulated ADC "
+              f"in {result['jacks_s']:.2f} s")
     return 0
 
 

@@ -300,9 +300,26 @@ class _PerformedFacade:
         return replace(self._facade.system_info(), cpu_percent=self._cpu_percent)
 
 
+def _screen_facade(config: ModuleConfig, module_voice, engine: Engine, first_sound: str, cpu_percent: float):
+    """The facade the screen pass draws: the performed instrument, or the test voice's mock."""
+    from neurorack.instrument.facade import InstrumentFacade
+    from neurorack.instrument.module import models_dir
+    from neurorack.ui.mock_facade import MockFacade
+
+    instrument = module_voice.instrument
+    if instrument is None:
+        facade = MockFacade(lambda: 0.0, sounds=(), models=())
+        facade.warning_list = list(module_voice.warnings)
+        facade.system = replace(facade.system, cpu_percent=cpu_percent)
+        return facade
+    instrument.select_sound(first_sound)  # the screen pass turns the encoder from the start again
+    return _PerformedFacade(InstrumentFacade(instrument, engine, models_dir(config)), cpu_percent)
+
+
 def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", seconds: float = 8.0,
                 progress=None, performance: Performance | None = None,
-                on_cv_read: Callable[[float, tuple[float, float, float, float]], None] | None = None) -> dict:
+                on_cv_read: Callable[[float, tuple[float, float, float, float]], None] | None = None,
+                screen: bool = True) -> dict:
     """Play the demo performance; write the WAV to ``out`` and the screen beside it (``.gif``).
 
     Args:
@@ -313,23 +330,26 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         performance: another performance (None: ``demo_performance(seconds)``).
         on_cv_read: called with ``(time_s, cv_volts)`` each time the instrument reads the CVs
             (once per rendered block; player seconds, jack volts): what its routing received.
+        screen: also render the screen animation (False: only the audio, for ``bench offline``).
 
     Returns:
         Paths, what played (voice, model, scenario, sound switches, the gate edges the
         detector stamped, the constant gate latency that places each onset), the polling,
-        the screen frames and render speed (``render_s`` covers the polling and the audio).
+        the screen frames, and the speed of the two passes: ``jacks_s`` reads the jacks
+        through the simulated ADC (the poller at the board's rate, before the audio),
+        ``render_s`` renders the audio through the engine on the offline backend
+        (``realtime_factor``); ``realtime_factor_with_jacks`` counts both.
     """
     from neurorack.instrument.facade import InstrumentFacade
     from neurorack.instrument.module import models_dir, open_instrument
     from neurorack.ui.menu import load_menu
-    from neurorack.ui.mock_facade import MockFacade
     from neurorack.ui.navigation import Navigator
     from neurorack.ui.recording import render_gif
 
     performance = performance or demo_performance(seconds)
     started = time.perf_counter()
     readings = sample_jacks(load_board("mock"), performance.scenario, performance.seconds)
-    poll_s = time.perf_counter() - started
+    jacks_s = time.perf_counter() - started
     player = _Player(performance, readings, on_cv_read=on_cv_read)
     module_voice = open_instrument(config, player.volts, ModuleState())
     engine = Engine(module_voice.voice, config.audio, config.output)
@@ -347,24 +367,18 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
     render_started = time.perf_counter()
     samples = render_offline(engine, performance.seconds, readings.edges, progress=progress)
     render_s = time.perf_counter() - render_started
-    elapsed = poll_s + render_s
     path = write_wav(out, samples, engine.sample_rate)
     played_s = len(samples) / engine.sample_rate
-    cpu_percent = 100.0 * render_s / played_s
-    if instrument is None:
-        screen_facade = MockFacade(lambda: 0.0, sounds=(), models=())
-        screen_facade.warning_list = list(module_voice.warnings)
-        screen_facade.system = replace(screen_facade.system, cpu_percent=cpu_percent)
-    else:
-        instrument.select_sound(first_sound)  # the screen pass turns the encoder from the start again
-        screen_facade = _PerformedFacade(InstrumentFacade(instrument, engine, models_dir(config)), cpu_percent)
-    screen = render_gif(Path(out).with_suffix(".gif"), ui_script(performance, readings), performance.seconds,
-                        facade=screen_facade, state=ModuleState(sound=first_sound, model=model_name))
+    drawn = {"path": None, "frames": 0}
+    if screen:
+        facade = _screen_facade(config, module_voice, engine, first_sound, cpu_percent=100.0 * render_s / played_s)
+        drawn = render_gif(Path(out).with_suffix(".gif"), ui_script(performance, readings), performance.seconds,
+                           facade=facade, state=ModuleState(sound=first_sound, model=model_name))
     hits = readings.rising
     return {
         "path": str(path),
-        "screen_gif": screen["path"],
-        "screen_frames": screen["frames"],
+        "screen_gif": drawn["path"],
+        "screen_frames": drawn["frames"],
         "seconds": played_s,
         "scenario": performance.source,
         "voice": engine.voice.name,
@@ -377,8 +391,9 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         "polls": len(readings.cv_volts),
         "poll_hz": readings.poll_hz,
         "adc_reads": readings.codes_read,
-        "poll_s": poll_s,
-        "render_s": elapsed,
-        "realtime_factor": played_s / elapsed,
+        "jacks_s": jacks_s,
+        "render_s": render_s,
+        "realtime_factor": played_s / render_s,
+        "realtime_factor_with_jacks": played_s / (jacks_s + render_s),
         "stats": engine.stats(),
     }

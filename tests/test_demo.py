@@ -256,3 +256,12 @@ def test_without_a_model_the_demo_plays_the_test_voice_and_says_so(tmp_path, cap
     samples = read_wav(tmp_path / "demo.wav")
     assert np.abs(samples[expected_onset(result, 0.1):][:480]).max() > 0.05  # the test voice still plays the gates
     assert (tmp_path / "demo.gif").stat().st_size > 1000
+
+
+def test_without_the_screen_pass_the_demo_writes_only_the_audio(config, tmp_path):
+    result = render_demo(config, tmp_path / "audio.wav", 0.5, screen=False)
+    assert result["screen_gif"] is None and result["screen_frames"] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["audio.wav"]
+    assert result["realtime_factor"] == pytest.approx(result["seconds"] / result["render_s"])
+    assert result["realtime_factor_with_jacks"] == pytest.approx(
+        result["seconds"] / (result["render_s"] + result["jacks_s"]))

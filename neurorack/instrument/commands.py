@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from neurorack.argtypes import positive_float
+
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
 pitch, pitch confidence at the model's hop), cut its silent tail, and write the trajectory
@@ -34,7 +36,7 @@ def register(commands, benches) -> None:
     extract.set_defaults(handler=run_extract)
     soak = benches.add_parser("soak", help="the whole module for minutes on JACK's dummy driver, under load",
                               description=SOAK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    soak.add_argument("--minutes", type=_positive_float, default=10.0, metavar="N",
+    soak.add_argument("--minutes", type=positive_float, default=10.0, metavar="N",
                       help="length of each of the two runs, baseline and module (default: %(default)s)")
     soak.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
     soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
@@ -52,16 +54,6 @@ at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an in-memory screen, and the e
 switching sounds every 5 s. Prints underflows against the baseline, late renders, gate
 latency p1/p50/p99/max and jitter (on JACK's clock, as 'bench realtime'), render time per
 block, UI frame rate and poller rate. With the default 10 minutes it takes about 20."""
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
-    return value
 
 
 def run_soak(args, config) -> int:

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from neurorack.argtypes import fraction, non_negative_int, positive_int
 from neurorack.errors import NeurorackError
 
 TRIM_DESCRIPTION = """\
@@ -68,22 +69,22 @@ def register(commands, benches) -> None:
     trim.add_argument("--scope", choices=("global", "local"), default="global",
                       help="global: all layers compete on per-layer normalised scores; local: each layer loses "
                            "the same share (default: %(default)s)")
-    trim.add_argument("--rate", type=_fraction, default=0.3,
+    trim.add_argument("--rate", type=fraction, default=0.3,
                       help="share of the removable units taken per round (default: %(default)s)")
-    trim.add_argument("--rounds", type=_positive_int, default=6, help="trimming rounds (default: %(default)s)")
+    trim.add_argument("--rounds", type=positive_int, default=6, help="trimming rounds (default: %(default)s)")
     trim.add_argument("--rewind", choices=("rewind", "lr-rewind", "reinit"), default="rewind",
                       help="start each round from the early snapshot's kept weights (the lottery ticket); "
                            "lr-rewind: from the parent's trained kept weights, with the learning-rate schedule "
                            "started over (Renda et al. 2020); reinit: re-initialised (the control) "
                            "(default: %(default)s)")
-    trim.add_argument("--retrain-steps", type=_non_negative_int, default=500, metavar="N",
+    trim.add_argument("--retrain-steps", type=non_negative_int, default=500, metavar="N",
                       help="optimiser steps of retraining per round (default: %(default)s)")
-    trim.add_argument("--steps", type=_positive_int, metavar="N",
+    trim.add_argument("--steps", type=positive_int, metavar="N",
                       help="retrain: optimiser steps (default: the parent's training steps minus its rewind step)")
     trim.add_argument("--parent", metavar="RUN",
                       help="retrain: the dense parent's run folder (default: the one the round's run names, beside "
                            "the run folder)")
-    trim.add_argument("--checkpoint-every", type=_positive_int, default=100, metavar="N",
+    trim.add_argument("--checkpoint-every", type=positive_int, default=100, metavar="N",
                       help="retrain: steps between checkpoints (default: %(default)s)")
     trim.add_argument("--data", metavar="CACHE",
                       help="the dataset cache (.npz) the parent was trained on, with the same splits "
@@ -92,11 +93,11 @@ def register(commands, benches) -> None:
                       help="the dense parent's trained weights (default: RUN/weights.safetensors)")
     trim.add_argument("--early", metavar="FILE",
                       help="the early snapshot to rewind to (default: RUN/rewind.safetensors, written by neurorack train)")
-    trim.add_argument("--batch", type=_positive_int, help=f"crops per retraining step (default: {BATCH}; retrain: "
+    trim.add_argument("--batch", type=positive_int, help=f"crops per retraining step (default: {BATCH}; retrain: "
                                                           "the parent's training batch)")
-    trim.add_argument("--crop-frames", type=_positive_int, metavar="N",
+    trim.add_argument("--crop-frames", type=positive_int, metavar="N",
                       help=f"frames per retraining crop, hop 256 (default: {CROP_FRAMES}; retrain: the parent's)")
-    trim.add_argument("--test-crops", type=_positive_int, default=64, metavar="N",
+    trim.add_argument("--test-crops", type=positive_int, default=64, metavar="N",
                       help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
     trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
                       help="audio streamed to measure each round's real-time factor (default: %(default)s)")
@@ -105,14 +106,14 @@ def register(commands, benches) -> None:
                            "counts (default: %(default)s)")
     trim.add_argument("--device", default="auto", help="where retraining runs: auto (a GPU when there is one), "
                                                        "cpu, cuda (default: %(default)s)")
-    trim.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    trim.add_argument("--threads", type=positive_int, default=None, metavar="N",
                       help="CPU threads torch uses for scoring and retraining (default: one per core; set 1 to run "
                            "two trims side by side; measurements always use one thread)")
     trim.add_argument("--seed", type=int, default=0, help="seeds scoring, re-initialisation, retraining "
                                                           "(default: %(default)s)")
-    trim.add_argument("--max-samples", type=_positive_int, default=8192, metavar="N",
+    trim.add_argument("--max-samples", type=positive_int, default=8192, metavar="N",
                       help="frames drawn for the activation and mi criteria (default: %(default)s)")
-    trim.add_argument("--bins", type=_positive_int, default=8,
+    trim.add_argument("--bins", type=positive_int, default=8,
                       help="equal-count bins per variable of the MI estimator (default: %(default)s)")
     trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming, retrain: required; report: "
                                                    "default: the first run folder; card: the model folder)")
@@ -255,30 +256,3 @@ def _retrain(args) -> int:
               f"{last['retrain_steps']} steps: error x{last['error_multiplier']:.3f} (x{last['source_error_multiplier']:.3f} "
               f"after {last['source_retrain_steps']} in {source.run.name}), {last['realtime_factor']:.0f}x real time")
     return 0
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text}")
-    return value

@@ -1,0 +1,81 @@
+"""``neurorack bench offline``: how fast the demo performance renders offline.
+
+The demo runs in two passes: the jacks are read through the simulated MCP3008 by the real
+driver at the board's poll rate (the module reads them in real time beside the audio), then
+the audio is rendered through the engine on the offline backend's virtual clock. Both are
+timed, each run separately; the figures are the median run's. Nothing heavy is imported at
+module level (``neurorack --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from neurorack.argtypes import positive_float, positive_int
+
+HELP = """\
+Render the demo performance (the built-in scenario, read through the simulated ADC) through
+the engine on the offline backend, RUNS times, without writing its screen animation, and
+print the median run's figures: the audio render's real-time factor (the target is 50x with
+the test voice), the time the simulated jacks took, and the factor with both passes."""
+
+
+def register(commands, benches) -> None:
+    """Add ``neurorack bench offline``."""
+    offline = benches.add_parser("offline", help="the demo rendered offline: real-time factor of the audio render",
+                                 description=HELP)
+    offline.add_argument("--seconds", type=positive_float, default=8.0, metavar="N",
+                         help="length of the performance (default: %(default)s)")
+    offline.add_argument("--voice", choices=("test", "model"), default="test",
+                         help="test: the built-in test voice; model: the installed default model with its "
+                              "sound bank (default: %(default)s)")
+    offline.add_argument("--runs", type=positive_int, default=3, metavar="RUNS", help="renders to take the median of "
+                                                                          "(default: %(default)s)")
+    offline.add_argument("--json", action="store_true", help="print JSON")
+    offline.set_defaults(handler=run_offline_command)
+
+
+def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: int = 3) -> dict:
+    """Render the demo ``runs`` times; the median run's figures (see the module's notes)."""
+    from neurorack.demo import render_demo
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="neurorack-bench-") as folder:
+        if voice == "test":
+            empty = Path(folder) / "no-models"
+            empty.mkdir()
+            config = replace(config, models_dir=str(empty))
+        for run in range(runs):
+            results.append(render_demo(config, Path(folder) / f"run{run}.wav", seconds, screen=False))
+    median = sorted(results, key=lambda r: r["render_s"])[len(results) // 2]
+    return {
+        "seconds": median["seconds"],
+        "voice": median["voice"],
+        "model": median["model"],
+        "runs": runs,
+        "render_s": median["render_s"],
+        "realtime_factor": median["realtime_factor"],
+        "realtime_factor_runs": [r["realtime_factor"] for r in results],
+        "jacks_s": statistics.median(r["jacks_s"] for r in results),
+        "adc_reads": median["adc_reads"],
+        "poll_hz": median["poll_hz"],
+        "realtime_factor_with_jacks": statistics.median(r["realtime_factor_with_jacks"] for r in results),
+        "gates": median["gates"],
+    }
+
+
+def run_offline_command(args: argparse.Namespace, config) -> int:
+    result = run_offline_bench(config, args.seconds, args.voice, args.runs)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['seconds']:.1f} s of the demo with {result['voice']}: audio rendered at "
+              f"{result['realtime_factor']:.0f}x real time (median of {result['runs']}); the simulated jacks "
+              f"({result['adc_reads']} ADC reads at {result['poll_hz']:.0f} Hz) took {result['jacks_s']:.2f} s, "
+              f"{result['realtime_factor_with_jacks']:.0f}x with both passes")
+    return 0
