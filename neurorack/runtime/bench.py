@@ -93,6 +93,27 @@ def _torch_step(loaded):
     return FrameStep().eval(), flat
 
 
+def _bench_torch_path(name: str, loaded, template: np.ndarray, seconds: float, block_size: int) -> dict:
+    """One torch path (eager or torchscript), timed as ``_timed_blocks`` does."""
+    import torch
+
+    step, state = _torch_step(loaded)
+    if name == "torchscript":
+        try:
+            import warnings
+
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)  # constants folded on purpose
+                example = torch.from_numpy(template[:1])[None]
+                step = torch.jit.freeze(torch.jit.trace(step, (example, *state), check_trace=False))
+        except Exception as exc:  # noqa: BLE001 (report why this path could not be measured)
+            return {"error": f"tracing failed: {exc}"}
+    elif name != "eager":
+        return {"error": f"unknown path {name!r} (numpy, eager, torchscript)"}
+    voice = _FrameVoice(step, state, template, loaded.config.hop)
+    return _timed_blocks(voice.render, seconds, block_size, loaded.config.sample_rate)
+
+
 def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 128,
                 paths: list[str] | None = None) -> dict:
     """Measure a model folder. Returns the figures (JSON-ready); ``path`` names the fastest."""
@@ -112,24 +133,12 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
         except ImportError:
             results[name] = {"error": "torch is not installed"}
             continue
+        threads = torch.get_num_threads()
         torch.set_num_threads(1)
-        step, state = _torch_step(loaded)
-        if name == "torchscript":
-            try:
-                import warnings
-
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", torch.jit.TracerWarning)  # constants folded on purpose
-                    example = torch.from_numpy(template[:1])[None]
-                    step = torch.jit.freeze(torch.jit.trace(step, (example, *state), check_trace=False))
-            except Exception as exc:  # noqa: BLE001 (report why this path could not be measured)
-                results[name] = {"error": f"tracing failed: {exc}"}
-                continue
-        elif name != "eager":
-            results[name] = {"error": f"unknown path {name!r} (numpy, eager, torchscript)"}
-            continue
-        voice = _FrameVoice(step, state, template, config.hop)
-        results[name] = _timed_blocks(voice.render, seconds, block_size, config.sample_rate)
+        try:
+            results[name] = _bench_torch_path(name, loaded, template, seconds, block_size)
+        finally:
+            torch.set_num_threads(threads)  # the caller's setting (a trim run retrains on all cores)
     measured = {k: v for k, v in results.items() if "rtf_1thread" in v}
     fastest = max(measured, key=lambda k: measured[k]["rtf_1thread"]) if measured else None
     return {

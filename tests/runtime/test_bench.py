@@ -47,3 +47,25 @@ def test_bench_reports_every_path_and_keeps_the_fastest(tmp_path):
 
 def loaded_params(folder) -> int:
     return load_model(folder).parameters
+
+
+def test_torch_paths_are_timed_on_one_thread_and_the_callers_threads_come_back(tmp_path, monkeypatch):
+    import neurorack.runtime.bench as bench
+
+    folder, _ = export_tiny(tmp_path)
+    timed_on = []
+    real_timed_blocks = bench._timed_blocks
+
+    def recording(*args, **kwargs):
+        timed_on.append(torch.get_num_threads())
+        return real_timed_blocks(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "_timed_blocks", recording)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        bench_model(folder, seconds=0.05, paths=["eager", "torchscript"])
+        assert timed_on == [1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

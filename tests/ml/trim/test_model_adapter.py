@@ -85,15 +85,17 @@ def test_lottery_on_the_tiny_descriptor_model(tmp_path):
     assert all(r["realtime_factor"] > 0 and np.isfinite(r["test_loss"]) for r in records)
 
 
-def test_retraining_uses_the_requested_threads_after_a_one_thread_measurement():
+def test_retraining_uses_the_requested_threads_and_a_measurement_leaves_them_alone():
     before = torch.get_num_threads()
     try:
         task = DescriptorTask(_one_shots(), crop_frames=16, batch_size=2, test_crops=2, bench_seconds=0.05,
                               bench_paths=("eager",), threads=2)
         torch.manual_seed(0)
         model = DescriptorModel(TINY_CONFIG)
-        task.measure(model)  # 'neurorack bench model' pins torch to one thread
-        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        task.measure(model)  # 'neurorack bench model' times on one thread, then gives the count back
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
         task.retrain(model, 1, 0, None)
         assert torch.get_num_threads() == 2
         torch.set_num_threads(1)
