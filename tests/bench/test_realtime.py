@@ -45,7 +45,11 @@ ONSET_FIGURES = ("gates", "late_onsets", "gate_latency_ms", "configured_gate_lat
 
 
 def _onsets_on_time(result: dict) -> bool:
-    return (result["gates"] >= 35 and result["late_onsets"] == 0
+    # A host stall that holds the gate thread past its onset's render makes that onset late
+    # (the engine counts it); a noisy CI host gives one or two per 10 s. An engine that
+    # cannot place onsets ahead of the render is late on most of them.
+    gates = result["gates"]
+    return (gates >= 35 and result["late_onsets"] <= 0.1 * gates
             and abs(result["gate_latency_ms"]["p50"] - result["configured_gate_latency_ms"]) <= 0.5
             and result["gates_within_half_ms"] >= 0.8)
 
@@ -55,8 +59,8 @@ def test_gate_onsets_land_at_the_configured_constant_latency(ten_seconds):
     # snapped to block boundaries would put about a third of the gates within 0.5 ms of the
     # configured latency and move the median by up to a block; sample-exact placement puts
     # nearly all of them there. A host stall near an edge can move that one onset by a block
-    # (the jitter target, p99 - p1 <= 1 ms, is a benchmark figure), so a miss is measured once
-    # more. The sample-exact placement itself is tested offline in test_engine.py.
+    # or more (the jitter target, p99 - p1 <= 1 ms, is a benchmark figure), so a few such
+    # onsets are allowed and a miss is measured once more. The sample-exact placement itself is tested offline in test_engine.py.
     if not _onsets_on_time(ten_seconds):
         again = run_json("bench", "realtime", "--seconds", "10", "--no-baseline", "--json")
         assert _onsets_on_time(again), [{k: run[k] for k in ONSET_FIGURES} for run in (ten_seconds, again)]
