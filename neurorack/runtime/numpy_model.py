@@ -84,7 +84,17 @@ class NumpyModel:
                           np.zeros(self._nb, np.float32), -1.0, 0.0, 0)
 
     def decode(self, descriptors: np.ndarray, state: NumpyState) -> np.ndarray:
-        """One frame of the network: raw descriptors [5] -> head outputs [K + Nb + 2]; updates the GRU state."""
+        """One frame of the network: raw descriptors [5] -> head outputs [K + Nb + 2]; updates the GRU state.
+
+        Floating-point flags are not reported: OpenBLAS's small matrix-vector kernels sometimes
+        leave the "invalid" flag set on finite inputs and outputs (16 of 16703 frames of a
+        20-second demo), which NumPy would print as a warning from the audio path. A real NaN
+        or Inf still comes out in the returned values, and the engine's output stage mutes it.
+        """
+        with np.errstate(all="ignore"):
+            return self._decode(descriptors, state)
+
+    def _decode(self, descriptors: np.ndarray, state: NumpyState) -> np.ndarray:
         w, g = self._w, self._g
         values = np.minimum(np.maximum(descriptors.astype(np.float64), self._low), self._high)
         values = np.where(self._log, np.log(np.maximum(values, 1e-12)), values)
