@@ -60,7 +60,8 @@ def test_gate_onsets_land_at_the_configured_constant_latency(ten_seconds):
     # configured latency and move the median by up to a block; sample-exact placement puts
     # nearly all of them there. A host stall near an edge can move that one onset by a block
     # or more (the jitter target, p99 - p1 <= 1 ms, is a benchmark figure), so a few such
-    # onsets are allowed and a miss is measured once more. The sample-exact placement itself is tested offline in test_engine.py.
+    # onsets are allowed and a miss is measured once more. The sample-exact placement itself
+    # is tested offline in test_engine.py.
     if not _onsets_on_time(ten_seconds):
         again = run_json("bench", "realtime", "--seconds", "10", "--no-baseline", "--json")
         assert _onsets_on_time(again), [{k: run[k] for k in ONSET_FIGURES} for run in (ten_seconds, again)]
