@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-packages="python3-venv libportaudio2"
+packages="python3-venv libportaudio2 gcc libc6-dev"
 extras=""
 torch=""
 case "${1:-}" in
@@ -35,4 +35,6 @@ pip=".venv/bin/python -m pip --disable-pip-version-check"
 # PyTorch first and pinned, so that nothing below resolves another (CUDA) build.
 [ -z "$torch" ] || $pip install --quiet torch==2.13.0
 $pip install --quiet -e ".$extras"
+# The audio callback in C, which never waits for Python's interpreter lock.
+.venv/bin/python -m neurorack.audio.backends.native_callback
 echo "neurorack is installed in .venv (try: .venv/bin/neurorack --help)"

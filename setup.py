@@ -20,7 +20,8 @@ setup(
     # Board files; neurorack.config.board finds them beside the package in a checkout or an
     # editable install, else in <prefix>/share/neurorack/boards.
     data_files=[("share/neurorack/boards", sorted(str(p) for p in Path("hardware/boards").glob("*.yaml")))],
-    package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"]},
+    package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"],
+                  "neurorack.audio.backends": ["native_callback.c"]},
     install_requires=[
         "numpy>=1.22",
         "pyyaml>=5.4",

@@ -117,8 +117,7 @@ class Engine:
         self._render_ms = np.zeros(4096)
         self.silent_from: int | None = None
         # counters (each written by one side only)
-        self.underflows = 0          # audio callback: backend-reported output underflows
-        self.late_renders = 0        # audio callback: FIFO short, silence inserted
+        self.callback_counters = np.zeros(2, dtype=np.int64)  # the audio callback's: see the properties
         self.blocks_rendered = 0     # render thread
         self.late_onsets = 0         # render thread: edge arrived after its onset sample was rendered
         self.muted_blocks = 0        # render thread: NaN/Inf or an exception in a voice
@@ -134,6 +133,24 @@ class Engine:
         self._late_seen = 0
         self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
         self.output.fader.fade_in()
+
+    @property
+    def underflows(self) -> int:
+        """Output underflows the backend reported (written by the audio callback)."""
+        return int(self.callback_counters[0])
+
+    @underflows.setter
+    def underflows(self, value: int) -> None:
+        self.callback_counters[0] = value
+
+    @property
+    def late_renders(self) -> int:
+        """Callbacks that found the FIFO short and padded with silence (written by the audio callback)."""
+        return int(self.callback_counters[1])
+
+    @late_renders.setter
+    def late_renders(self, value: int) -> None:
+        self.callback_counters[1] = value
 
     # -- producers ---------------------------------------------------------------------
 

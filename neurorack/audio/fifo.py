@@ -3,13 +3,22 @@
 The render thread is the only writer and the audio callback the only reader. Each side
 owns one counter (``write_index`` / ``read_index``, total frames ever written / read)
 and only reads the other's. Data is copied before the owner's counter moves, so the
-reader never sees frames that are not there yet. Rebinding a Python int is atomic, so
-no lock is needed and the callback never waits.
+reader never sees frames that are not there yet. No lock is needed and the callback
+never waits.
+
+The ring and both counters are NumPy arrays, so the audio callback can also be C code
+working on the same memory (``backends/native_callback.c``). Such a reader installs
+``publish_write_index``, a store that makes the samples visible before the counter on
+every CPU.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
+
+WRITE, READ = 0, 1  # positions in SampleFifo.indices
 
 
 class SampleFifo:
@@ -23,11 +32,21 @@ class SampleFifo:
         if capacity < 1:
             raise ValueError("capacity must be positive")
         size = 1 << (int(capacity) - 1).bit_length()
-        self._buffer = np.zeros(size, dtype=np.float32)
+        self.ring = np.zeros(size, dtype=np.float32)
         self._mask = size - 1
         self.capacity = size
-        self.write_index = 0
-        self.read_index = 0
+        self.indices = np.zeros(2, dtype=np.int64)  # [write_index, read_index]
+        self.publish_write_index = partial(self.indices.__setitem__, WRITE)  # a C reader replaces it
+
+    @property
+    def write_index(self) -> int:
+        """Frames ever written (the writer's counter)."""
+        return int(self.indices[WRITE])
+
+    @property
+    def read_index(self) -> int:
+        """Frames ever read (the reader's counter)."""
+        return int(self.indices[READ])
 
     @property
     def available(self) -> int:
@@ -37,17 +56,18 @@ class SampleFifo:
     @property
     def free(self) -> int:
         """Frames that can be written without overwriting unread ones."""
-        return self.capacity - (self.write_index - self.read_index)
+        return self.capacity - self.available
 
     def write(self, samples: np.ndarray) -> int:
         """Append mono samples (writer side). Returns how many fitted."""
+        written = self.write_index
         count = min(len(samples), self.free)
-        start = self.write_index & self._mask
+        start = written & self._mask
         first = min(count, self.capacity - start)
-        self._buffer[start:start + first] = samples[:first]
+        self.ring[start:start + first] = samples[:first]
         if count > first:
-            self._buffer[:count - first] = samples[first:count]
-        self.write_index += count
+            self.ring[:count - first] = samples[first:count]
+        self.publish_write_index(written + count)
         return count
 
     def read_into(self, out: np.ndarray) -> int:
@@ -60,16 +80,17 @@ class SampleFifo:
         Returns:
             The number of frames copied.
         """
-        count = min(len(out), self.write_index - self.read_index)
-        start = self.read_index & self._mask
+        read = self.read_index
+        count = min(len(out), self.write_index - read)
+        start = read & self._mask
         first = min(count, self.capacity - start)
         if out.ndim == 2:
-            out[:first] = self._buffer[start:start + first, np.newaxis]
+            out[:first] = self.ring[start:start + first, np.newaxis]
             if count > first:
-                out[first:count] = self._buffer[:count - first, np.newaxis]
+                out[first:count] = self.ring[:count - first, np.newaxis]
         else:
-            out[:first] = self._buffer[start:start + first]
+            out[:first] = self.ring[start:start + first]
             if count > first:
-                out[first:count] = self._buffer[:count - first]
-        self.read_index += count
+                out[first:count] = self.ring[:count - first]
+        self.indices[READ] = read + count
         return count

@@ -8,6 +8,9 @@ onsets land at a constant latency after their edges.
 Callbacks are sometimes late (scheduling, the interpreter lock) but never early, so
 the estimate takes the minimum over a short window: it follows drift within a fraction
 of a second and ignores late wake-ups.
+
+Every record, and the count, is a NumPy array, so the callback can also be C code
+writing the same memory (``backends/native_callback.c``).
 """
 
 from __future__ import annotations
@@ -38,11 +41,16 @@ class CallbackTimeline:
         self.read_index = np.zeros(size, dtype=np.int64)
         self.called_at = np.zeros(size)
         self.stream_time = np.zeros(size)
-        self._origins = np.full(window, math.inf)
+        self.origins = np.full(window, math.inf)  # per callback: when sample 0 would have been fetched
         self._window_mask = window - 1
         self._inverse_rate = 1.0 / sample_rate
         self._half_block_s = 0.5 * block_size / sample_rate
-        self.count = 0
+        self.counts = np.zeros(1, dtype=np.int64)  # [callbacks recorded]
+
+    @property
+    def count(self) -> int:
+        """Callbacks recorded so far."""
+        return int(self.counts[0])
 
     def record(self, read_index: int, now: float, stream_time: float) -> None:
         """Called at the top of every audio callback. Allocates no arrays."""
@@ -51,8 +59,8 @@ class CallbackTimeline:
         self.read_index[slot] = read_index
         self.called_at[slot] = now
         self.stream_time[slot] = stream_time
-        self._origins[k & self._window_mask] = now - read_index * self._inverse_rate
-        self.count = k + 1
+        self.origins[k & self._window_mask] = now - read_index * self._inverse_rate
+        self.counts[0] = k + 1
 
     def origin(self) -> float | None:
         """Monotonic time at which sample 0 would have been fetched, or None before any callback.
@@ -65,8 +73,8 @@ class CallbackTimeline:
         count = self.count
         if count == 0:
             return None
-        settled = float(self._origins.min())
-        recent = min(self._origins[(count - back) & self._window_mask] for back in range(1, min(count, RECENT) + 1))
+        settled = float(self.origins.min())
+        recent = min(self.origins[(count - back) & self._window_mask] for back in range(1, min(count, RECENT) + 1))
         return float(recent) if recent - settled > self._half_block_s else settled
 
     def fetch_time(self, sample_index: int) -> float | None:
@@ -81,6 +89,7 @@ class CallbackTimeline:
 
     def recent(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Copies of the kept records, oldest first: ``(read_index, called_at, stream_time)``."""
-        count = min(self.count, self._mask + 1)
-        order = (np.arange(self.count - count, self.count)) & self._mask
+        total = self.count
+        count = min(total, self._mask + 1)
+        order = np.arange(total - count, total) & self._mask
         return self.read_index[order].copy(), self.called_at[order].copy(), self.stream_time[order].copy()

@@ -119,10 +119,11 @@ def _process_cpu_s(pid: int) -> float:
 
 
 def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool = True, hog: bool = True,
-                   progress=None) -> dict:
+                   native_callback: bool = True, progress=None) -> dict:
     """Run the baseline, then the module, each for ``minutes``, under the CPU hog; return the figures.
 
     Args:
+        native_callback: play through the C audio callback (False: the Python one).
         progress: optional callable taking the fraction of the whole run done (0..1).
     """
     seconds = minutes * 60.0
@@ -137,7 +138,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
                 progress(1.0 / parts)
         log.info("the module for %.1f minutes", minutes)
         done = (parts - 1) / parts
-        result = _soak_module(config, seconds,
+        result = _soak_module(config, seconds, native_callback,
                               None if progress is None else lambda f: progress(done + f / parts))
         result["jack_realtime"] = server.realtime if server.started_here else None
     result["cpu_hog"] = cpu_hog.figures()
@@ -148,7 +149,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
     return result
 
 
-def _soak_module(config: ModuleConfig, seconds: float, progress) -> dict:
+def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, progress) -> dict:
     from neurorack.audio.backends.sound_device import SoundDeviceBackend
     from neurorack.audio.engine import Engine
     from neurorack.config.board import load_board
@@ -183,7 +184,7 @@ def _soak_module(config: ModuleConfig, seconds: float, progress) -> dict:
     screen = LatestFrame()
     ui = start_ui(facade, panel.events, screen, state_dir=None)
     ui.loop.navigator.state = state
-    backend = SoundDeviceBackend(engine, device=None)
+    backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback)
     latencies: list[float] = []
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
@@ -227,6 +228,7 @@ def _soak_module(config: ModuleConfig, seconds: float, progress) -> dict:
         "seconds": round(elapsed, 3),
         "model": instrument.model_name if instrument is not None else None,
         "voice": engine.voice.name,
+        "callback": backend.callback_kind,
         "warnings": list(module_voice.warnings),
         "callbacks": after[0] - before[0],
         "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),

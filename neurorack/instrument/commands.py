@@ -40,6 +40,8 @@ def register(commands, benches) -> None:
                       help="length of each of the two runs, baseline and module (default: %(default)s)")
     soak.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
     soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
+    soak.add_argument("--python-callback", action="store_true",
+                      help="play through the audio callback in Python instead of the C one, to compare them")
     soak.add_argument("--json", action="store_true", help="print JSON")
     soak.set_defaults(handler=run_soak)
 
@@ -65,7 +67,7 @@ def run_soak(args, config) -> int:
 
     progress = progress_bar("soak")
     result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
-                            progress=progress)
+                            native_callback=not args.python_callback, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else summarise(result))

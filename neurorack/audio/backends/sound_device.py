@@ -10,6 +10,7 @@ import logging
 import sys
 import time
 
+from neurorack.audio.backends.native_callback import NativeCallback, NativeCallbackUnavailable
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.errors import NeurorackError
@@ -17,7 +18,7 @@ from neurorack.realtime import CALLBACK_PRIORITY, raise_quietly
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001  # a thread waiting for the interpreter lock gets it within 0.1 ms
 
 
 class NoAudioDevice(NeurorackError):
@@ -91,18 +92,35 @@ def find_output_device(spec: int | str | None) -> tuple[int, str]:
 class SoundDeviceBackend:
     """Runs the engine on a PortAudio output stream with a render thread.
 
+    The callback is C code (``native_callback.c``) that never takes the interpreter lock,
+    so the module's other threads cannot delay it. Where it cannot be built (no C
+    compiler), or with ``native_callback=False``, the same work runs in Python.
+
     Args:
         engine: the engine to play.
         device: index, (part of) a name, or None (JACK if running, else the default).
+        native_callback: use the C callback when it can be built.
     """
 
-    def __init__(self, engine: Engine, device: int | str | None = None):
+    def __init__(self, engine: Engine, device: int | str | None = None, native_callback: bool = True):
         self.engine = engine
         self.device = device
+        self.native_callback = native_callback
         self.stream = None
         self.device_name = ""
         self._render_thread: RenderThread | None = None
-        self.callback_realtime: bool | None = None  # set by the first callback
+        self._native: NativeCallback | None = None
+        self._python_realtime: bool | None = None  # set by the Python callback's first call
+
+    @property
+    def callback_kind(self) -> str:
+        """"C" or "Python": which callback plays (after ``start``)."""
+        return "C" if self._native is not None else "Python"
+
+    @property
+    def callback_realtime(self) -> bool | None:
+        """Whether the callback's thread runs at ``CALLBACK_PRIORITY``; None before its first call."""
+        return self._native.realtime if self._native is not None else self._python_realtime
 
     def start(self) -> None:
         """Open and start the stream. Raises NeurorackError with a fix when it cannot."""
@@ -120,12 +138,19 @@ class SoundDeviceBackend:
                 f"its default rate is {info['default_samplerate']:.0f} Hz. Set audio.sample_rate, or pick "
                 "another device with audio.device."
             ) from None
-        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the callback never waits long for the GIL
+        settings = dict(device=index, samplerate=self.engine.sample_rate, blocksize=self.engine.block_size,
+                        channels=channels, dtype="float32", latency="low")
+        self._native = self._load_native_callback(channels)
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the render thread (and a Python callback) wait little for the GIL
         try:
-            self.stream = sd.OutputStream(
-                device=index, samplerate=self.engine.sample_rate, blocksize=self.engine.block_size,
-                channels=channels, dtype="float32", latency="low", callback=self._callback,
-            )
+            if self._native is not None:
+                # sounddevice's base stream takes a C function pointer and its userData
+                self.stream = sd._StreamBase(
+                    kind="output", wrap_callback=None, **settings,
+                    callback=sd._ffi.cast("PaStreamCallback *", self._native.function_address),
+                    userdata=sd._ffi.cast("void *", self._native.userdata_address))
+            else:
+                self.stream = sd.OutputStream(**settings, callback=self._callback)
         except sd.PortAudioError as exc:
             raise NeurorackError(
                 f"could not open '{info['name']}' at {self.engine.sample_rate} Hz with "
@@ -136,8 +161,18 @@ class SoundDeviceBackend:
         self._render_thread.start()
         self.stream.start()
         self._report_callback_priority()
-        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms", info["name"],
-                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3)
+        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms, %s callback", info["name"],
+                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3, self.callback_kind)
+
+    def _load_native_callback(self, channels: int) -> NativeCallback | None:
+        if not self.native_callback:
+            return None
+        try:
+            return NativeCallback(self.engine, channels)
+        except NativeCallbackUnavailable as exc:
+            log.warning("the audio callback runs in Python, where the render, ADC and UI threads can delay it "
+                        "and audio may drop out under load: %s", exc)
+            return None
 
     def _report_callback_priority(self, timeout_s: float = 1.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -151,8 +186,8 @@ class SoundDeviceBackend:
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
-        if self.callback_realtime is None:  # first call: one system call, then never again
-            self.callback_realtime = raise_quietly(CALLBACK_PRIORITY)
+        if self._python_realtime is None:  # first call: one system call, then never again
+            self._python_realtime = raise_quietly(CALLBACK_PRIORITY)
         if status.output_underflow:
             self.engine.underflows += 1
         self.engine.pull(outdata, time.monotonic(), time_info.currentTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -89,41 +90,76 @@ def test_sample_rate_the_server_refuses_gives_a_clear_error(jack_server, tmp_pat
 
 
 CALLBACK_PRIORITY_PROBE = """
-import os, time
+import os, sys, time
+os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # not the test process's; threads inherit it
 from neurorack.audio.backends.sound_device import SoundDeviceBackend
 from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 
-seen = []
+def fifo_priorities():
+    threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    return sorted(os.sched_getparam(tid).sched_priority for tid in threads
+                  if os.sched_getscheduler(tid) == os.SCHED_FIFO)
 
-class Probe(SoundDeviceBackend):
-    def _callback(self, *args):
-        super()._callback(*args)
-        if len(seen) < 2:
-            seen.append((os.sched_getscheduler(0) == os.SCHED_FIFO, os.sched_getparam(0).sched_priority))
-
-backend = Probe(Engine(TestVoice(48000)))
+before = fifo_priorities()
+backend = SoundDeviceBackend(Engine(TestVoice(48000)), native_callback=sys.argv[1] == "C")
 backend.start()
 time.sleep(0.3)
+during = fifo_priorities()
 backend.stop()
-print(backend.callback_realtime, seen[-1][0], seen[-1][1])
+print(backend.callback_kind, backend.callback_realtime, max(before, default=0), max(during, default=0))
 """
 
 
-def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server):  # noqa: F811
+@pytest.mark.parametrize("kind", ["C", "Python"])
+def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, kind):  # noqa: F811
     """JACK gives its clients' threads a priority below its own (5 under jackd -R); the
-    callback lifts its thread above the render thread and the ADC poller on its first call."""
+    callback, in C or in Python, lifts its thread above the render thread and the ADC
+    poller on its first call."""
     from neurorack.realtime import CALLBACK_PRIORITY, RENDER_PRIORITY
 
     allowed = subprocess.run([sys.executable, "-c", "from neurorack.realtime import raise_quietly as r; "
                               "print(r(1))"], capture_output=True, text=True, check=True).stdout.strip() == "True"
-    result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE, kind], capture_output=True, text=True,
                             timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
-    reported, fifo, priority = result.stdout.split()
+    played, reported, highest_before, highest_during = result.stdout.split()
+    assert played == kind
+    assert int(highest_before) < CALLBACK_PRIORITY
     if allowed:
-        assert reported == "True" and fifo == "True"
-        assert int(priority) == CALLBACK_PRIORITY > RENDER_PRIORITY
+        assert reported == "True"
+        assert int(highest_during) == CALLBACK_PRIORITY > RENDER_PRIORITY
     else:
         assert reported == "False"
         assert "the audio callback runs below priority" in result.stderr
+
+
+def test_without_a_c_compiler_the_python_callback_plays_and_says_why(jack_server, tmp_path):  # noqa: F811
+    env = {**os.environ, "PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    env.pop("CC", None)
+    process = subprocess.run([sys.executable, "-c", NO_COMPILER_PROBE, str(tmp_path)], capture_output=True, text=True,
+                             timeout=60, stdin=subprocess.DEVNULL, check=False, env=env)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.split() == ["Python", "played"]
+    assert "the audio callback runs in Python" in process.stderr
+    assert "apt-get install gcc libc6-dev" in process.stderr
+
+
+NO_COMPILER_PROBE = """
+import sys, time
+from pathlib import Path
+import neurorack.audio.backends.native_callback as native_callback
+from neurorack.audio.backends.sound_device import SoundDeviceBackend
+from neurorack.audio.engine import Engine
+from neurorack.audio.voices import TestVoice
+from neurorack.logging_setup import setup_logging
+
+setup_logging("info")
+native_callback.library_dirs = lambda: [Path(sys.argv[1])]  # no library built yet, and PATH has no compiler
+engine = Engine(TestVoice(48000))
+backend = SoundDeviceBackend(engine)
+backend.start()
+time.sleep(0.3)
+backend.stop()
+print(backend.callback_kind, "played" if engine.timeline.count > 50 else "silent")
+"""

@@ -1,0 +1,120 @@
+"""The C audio callback: the same work as Engine.pull on the same memory, built by the system's compiler."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from neurorack.audio.backends import native_callback
+from neurorack.audio.backends.native_callback import NativeCallback, NativeCallbackUnavailable
+from neurorack.audio.engine import Engine
+from neurorack.audio.voices import TestVoice
+
+OUTPUT_UNDERFLOW = 0x4  # paOutputUnderflow
+
+
+def _twin_engines():
+    python_engine, c_engine = Engine(TestVoice(48000)), Engine(TestVoice(48000))
+    callback = NativeCallback(c_engine, channels=2, priority=0)  # the test's thread keeps its scheduling
+    python_engine.voice.trigger(1.0)
+    c_engine.voice.trigger(1.0)
+    python_engine.prefill()
+    c_engine.prefill()
+    return python_engine, c_engine, callback
+
+
+def test_the_c_callback_does_what_engine_pull_does_on_the_same_memory():
+    """Block by block through ring wrap-arounds, starved blocks (silence, a late render) and
+    underflow flags, the C callback leaves the output, the FIFO, the timeline and the counters
+    exactly as the Python callback path does."""
+    python_engine, c_engine, callback = _twin_engines()
+    python_out, c_out = np.full((128, 2), 7.0, np.float32), np.full((128, 2), 7.0, np.float32)
+    peak = 0.0
+    for k in range(60):
+        if k % 9 != 4:  # every ninth block the render thread misses its turn
+            assert python_engine.render_block() and c_engine.render_block()
+        underflow = k % 5 == 0
+        if underflow:
+            python_engine.underflows += 1
+        python_engine.pull(python_out, time.monotonic(), 0.01 * k)
+        callback(c_out, status=OUTPUT_UNDERFLOW if underflow else 0, stream_time=0.01 * k)
+        np.testing.assert_array_equal(c_out, python_out, err_msg=f"block {k}")
+        peak = max(peak, float(np.abs(c_out).max()))
+    assert c_engine.fifo.read_index == python_engine.fifo.read_index > 2 * c_engine.fifo.capacity
+    assert c_engine.late_renders == python_engine.late_renders > 0
+    assert c_engine.underflows == python_engine.underflows == 12
+    assert c_engine.timeline.count == python_engine.timeline.count == 60
+    c_reads, c_times, c_stream_times = c_engine.timeline.recent()
+    python_reads, python_times, _ = python_engine.timeline.recent()
+    np.testing.assert_array_equal(c_reads, python_reads)
+    np.testing.assert_array_equal(c_stream_times, 0.01 * np.arange(60))
+    assert np.all(np.diff(c_times) >= 0)
+    assert peak > 0.01  # the test voice was playing, not silence against silence
+
+
+def test_the_c_callback_records_time_on_pythons_monotonic_clock():
+    _, c_engine, callback = _twin_engines()
+    out = np.zeros((128, 2), np.float32)
+    before = time.monotonic()
+    callback(out)
+    after = time.monotonic()
+    assert before <= c_engine.timeline.called_at[0] <= after
+    assert c_engine.timeline.origin() == pytest.approx(c_engine.timeline.called_at[0])
+
+
+def test_priority_zero_leaves_the_calling_threads_scheduling_alone():
+    scheduling = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+    _, _, callback = _twin_engines()
+    callback(np.zeros((128, 2), np.float32))
+    assert (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == scheduling
+    assert callback.realtime is None
+
+
+def test_the_render_thread_publishes_through_the_c_release_store():
+    python_engine, c_engine, _ = _twin_engines()
+    assert c_engine.fifo.publish_write_index is not python_engine.fifo.publish_write_index
+    written = c_engine.fifo.write_index
+    assert c_engine.render_block()
+    assert c_engine.fifo.write_index == written + 128
+
+
+def test_out_of_the_wrong_shape_is_refused_before_it_reaches_c():
+    _, _, callback = _twin_engines()
+    with pytest.raises(ValueError, match="float32"):
+        callback(np.zeros((128, 1), np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        callback(np.zeros((128, 2), np.float64))
+
+
+def test_a_changed_source_gets_a_library_of_its_own(tmp_path, monkeypatch):
+    source = tmp_path / "native_callback.c"
+    source.write_bytes(native_callback.SOURCE.read_bytes())
+    monkeypatch.setattr(native_callback, "SOURCE", source)
+    shipped = native_callback.library_name()
+    source.write_bytes(source.read_bytes() + b"\n/* changed */\n")
+    assert native_callback.library_name() != shipped
+
+
+def test_no_compiler_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(native_callback, "library_dirs", lambda: [tmp_path])
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.raises(NativeCallbackUnavailable, match="could not build|apt-get install gcc"):
+        native_callback.build()
+    monkeypatch.delenv("CC")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(NativeCallbackUnavailable, match="no C compiler.*apt-get install gcc libc6-dev"):
+        native_callback.build()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_lands_whole_in_the_first_place_it_can_be_written(tmp_path, monkeypatch):
+    unusable = tmp_path / "a-file-not-a-folder"
+    unusable.write_text("")
+    monkeypatch.setattr(native_callback, "library_dirs", lambda: [unusable, tmp_path / "cache"])
+    built = native_callback.build()
+    assert built.parent == tmp_path / "cache" and built.name == native_callback.library_name()
+    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no partial file left
+    assert native_callback.build() == built  # found, not built again
