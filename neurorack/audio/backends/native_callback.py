@@ -107,7 +107,7 @@ def build() -> Path:
         partial = directory / f".{name}.{os.getpid()}.tmp"
         try:
             result = subprocess.run([compiler, *COMPILE_FLAGS, "-o", str(partial), str(SOURCE), "-lpthread"],
-                                    capture_output=True, text=True)
+                                    capture_output=True, text=True, check=False)
             failure = result.stderr.strip() or f"exit status {result.returncode}" if result.returncode else ""
         except OSError as exc:
             failure = str(exc)

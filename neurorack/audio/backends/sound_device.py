@@ -10,7 +10,10 @@ import logging
 import sys
 import time
 
-from neurorack.audio.backends.native_callback import NativeCallback, NativeCallbackUnavailable
+from neurorack.audio.backends.native_callback import (
+    NativeCallback,
+    NativeCallbackUnavailable,
+)
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.errors import NeurorackError
@@ -138,8 +141,8 @@ class SoundDeviceBackend:
                 f"its default rate is {info['default_samplerate']:.0f} Hz. Set audio.sample_rate, or pick "
                 "another device with audio.device."
             ) from None
-        settings = dict(device=index, samplerate=self.engine.sample_rate, blocksize=self.engine.block_size,
-                        channels=channels, dtype="float32", latency="low")
+        settings = {"device": index, "samplerate": self.engine.sample_rate, "blocksize": self.engine.block_size,
+                    "channels": channels, "dtype": "float32", "latency": "low"}
         self._native = self._load_native_callback(channels)
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # the render thread (and a Python callback) wait little for the GIL
         try:

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends import native_callback
-from neurorack.audio.backends.native_callback import NativeCallback, NativeCallbackUnavailable
+from neurorack.audio.backends.native_callback import (
+    NativeCallback,
+    NativeCallbackUnavailable,
+)
 from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 
@@ -48,7 +51,7 @@ def test_the_c_callback_does_what_engine_pull_does_on_the_same_memory():
     assert c_engine.underflows == python_engine.underflows == 12
     assert c_engine.timeline.count == python_engine.timeline.count == 60
     c_reads, c_times, c_stream_times = c_engine.timeline.recent()
-    python_reads, python_times, _ = python_engine.timeline.recent()
+    python_reads, _, _ = python_engine.timeline.recent()
     np.testing.assert_array_equal(c_reads, python_reads)
     np.testing.assert_array_equal(c_stream_times, 0.01 * np.arange(60))
     assert np.all(np.diff(c_times) >= 0)

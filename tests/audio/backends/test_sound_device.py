@@ -118,8 +118,9 @@ def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, 
     poller on its first call."""
     from neurorack.realtime import CALLBACK_PRIORITY, RENDER_PRIORITY
 
-    allowed = subprocess.run([sys.executable, "-c", "from neurorack.realtime import raise_quietly as r; "
-                              "print(r(1))"], capture_output=True, text=True, check=True).stdout.strip() == "True"
+    probe = "from neurorack.realtime import raise_quietly as r; print(r(1))"
+    allowed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             check=True).stdout.strip() == "True"
     result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE, kind], capture_output=True, text=True,
                             timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
