@@ -89,14 +89,14 @@ def build() -> Path:
     Raises:
         NativeCallbackUnavailable: no C compiler, the compiler failed, or nowhere is writable.
     """
-    name = library_name()
-    for directory in library_dirs():
+    name, directories = library_name(), library_dirs()
+    for directory in directories:
         if (directory / name).is_file():
             return directory / name
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not compiler:
         raise NativeCallbackUnavailable(f"no C compiler to build the C audio callback; install one: {INSTALL_COMPILER}")
-    for directory in library_dirs():
+    for directory in directories:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             if not os.access(directory, os.W_OK):
@@ -108,7 +108,7 @@ def build() -> Path:
         try:
             result = subprocess.run([compiler, *COMPILE_FLAGS, "-o", str(partial), str(SOURCE), "-lpthread"],
                                     capture_output=True, text=True, check=False)
-            failure = result.stderr.strip() or f"exit status {result.returncode}" if result.returncode else ""
+            failure = (result.stderr.strip() or f"exit status {result.returncode}") if result.returncode else ""
         except OSError as exc:
             failure = str(exc)
         if failure:
@@ -119,7 +119,7 @@ def build() -> Path:
         os.replace(partial, target)  # whole or not at all, even if two processes build at once
         return target
     raise NativeCallbackUnavailable("nowhere writable to build the C audio callback: tried "
-                                    + ", ".join(str(d) for d in library_dirs()))
+                                    + ", ".join(str(d) for d in directories))
 
 
 class NativeCallback:
@@ -143,12 +143,7 @@ class NativeCallback:
             self._library = ctypes.PyDLL(str(path))
         except OSError as exc:
             raise NativeCallbackUnavailable(f"could not load {path}: {exc}; delete it to rebuild it") from None
-        fifo, timeline = engine.fifo, engine.timeline
-        self._arrays = (fifo.ring, fifo.indices, timeline.read_index, timeline.called_at, timeline.stream_time,
-                        timeline.origins, timeline.counts, engine.callback_counters)
-        for array in self._arrays:
-            if not array.flags.c_contiguous:
-                raise ValueError("the engine's callback arrays must be contiguous")
+        fifo, timeline = engine.fifo, engine.timeline  # their arrays are whole, contiguous allocations
         self.shared = _Shared(
             samples=fifo.ring.ctypes.data, sample_mask=len(fifo.ring) - 1, fifo_indices=fifo.indices.ctypes.data,
             record_read_index=timeline.read_index.ctypes.data, record_called_at=timeline.called_at.ctypes.data,
