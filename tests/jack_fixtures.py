@@ -25,7 +25,7 @@ def run_neurorack(*args: str, timeout: float = 120, env: dict | None = None) -> 
                           timeout=timeout, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
 
 
-def run_json(*args: str, timeout: float = 120) -> dict:
-    result = run_neurorack(*args, timeout=timeout)
+def run_json(*args: str, timeout: float = 120, env: dict | None = None) -> dict:
+    result = run_neurorack(*args, timeout=timeout, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

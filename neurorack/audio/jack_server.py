@@ -11,14 +11,15 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import math
 import os
 import shutil
 import signal
 import struct
 import subprocess
-import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from neurorack.errors import NeurorackError
@@ -87,6 +88,63 @@ def jack_is_running() -> bool:
             return True
     except NeurorackError:
         return False
+
+
+@dataclass(frozen=True)
+class XrunCounts:
+    """Xruns of a JACK server by cause, as its log names them.
+
+    Attributes:
+        server_late: cycles the server itself started late ("JackTimedDriver::Process XRun"
+            on the dummy driver): its timer thread was held up, by the host or by threads
+            above it, for more than a period. Every client then counts an underflow.
+        client_late: a client had not finished its previous cycle when the next one began
+            ("JackEngine::XRun: client ... not finished" or "... finished after").
+    """
+
+    server_late: int = 0
+    client_late: int = 0
+
+    @classmethod
+    def from_lines(cls, lines) -> XrunCounts:
+        lines = list(lines)
+        return cls(server_late=sum("JackTimedDriver::Process XRun" in line for line in lines),
+                   client_late=sum("JackEngine::XRun" in line for line in lines))
+
+    def __sub__(self, other: XrunCounts) -> XrunCounts:
+        return XrunCounts(self.server_late - other.server_late, self.client_late - other.client_late)
+
+    def __add__(self, other: XrunCounts) -> XrunCounts:
+        return XrunCounts(self.server_late + other.server_late, self.client_late + other.client_late)
+
+
+class ServerLog:
+    """jackd's output, each line stamped with the ``time.monotonic()`` at which it arrived.
+
+    A thread of its own reads the pipe, so jackd never blocks on a full one. jackd prints
+    an xrun from its real-time thread as it finds it, so the stamp is the xrun's time to
+    within the few milliseconds the reader takes to wake.
+    """
+
+    def __init__(self, stream):
+        self.lines: list[tuple[float, str]] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), name="jackd-log", daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        with stream:
+            for raw in stream:
+                self.lines.append((time.monotonic(), raw.decode(errors="replace").rstrip("\n")))
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    def xruns(self, since: float, until: float) -> XrunCounts:
+        return XrunCounts.from_lines(line for stamp, line in list(self.lines) if since <= stamp < until)
+
+    def finish(self, timeout_s: float = 2.0) -> None:
+        """Wait until everything jackd printed before it exited has been read."""
+        self._thread.join(timeout_s)
 
 
 PR_SET_PDEATHSIG = 1
@@ -217,13 +275,13 @@ class JackDummyServer:
     def _launch(self, jackd: str, timeout_s: float) -> bool:
         """Start jackd, real-time scheduling first; True once it accepts clients."""
         for realtime in (True, False):
-            self._log = tempfile.TemporaryFile()
             command = [jackd, "-R" if realtime else "-r", "-d", "dummy",
                        "-r", str(self.sample_rate), "-p", str(self.block_size)]
             environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
-            self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=environment,
                                             preexec_fn=_die_with_parent)  # noqa: PLW1509 - only prctl
+            self._log = ServerLog(self.process.stdout)
             if self._wait_ready(timeout_s):
                 self.started_here = True
                 self.realtime = realtime
@@ -244,10 +302,16 @@ class JackDummyServer:
         return False
 
     def _tail(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-2000:]
+        return "" if self._log is None else self._log.text()[-2000:]
+
+    def xruns(self, since: float = -math.inf, until: float = math.inf) -> XrunCounts | None:
+        """The xruns jackd reported between two ``time.monotonic()`` readings, by cause;
+        None for a server started elsewhere (its log is not ours to read).
+
+        PortAudio flags the next callback of every client after any xrun, whoever caused
+        it, so its underflow count cannot tell them apart; the server's log can.
+        """
+        return self._log.xruns(since, until) if self.started_here and self._log is not None else None
 
     def _terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -257,6 +321,8 @@ class JackDummyServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._log is not None:
+            self._log.finish()  # the reader reaches the end of jackd's output once jackd has exited
         self.process = None
 
     def stop(self) -> None:
@@ -264,9 +330,7 @@ class JackDummyServer:
         if self.started_here:
             self._terminate()
             self.started_here = False
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._log = None
 
     def __enter__(self) -> JackDummyServer:
         return self.start()

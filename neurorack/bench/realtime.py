@@ -23,7 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from neurorack.audio.backends.sound_device import SoundDeviceBackend, import_sounddevice
+from neurorack.audio.backends.sound_device import (
+    SoundDeviceBackend,
+    import_sounddevice,
+    leave_portaudio,
+)
 from neurorack.audio.engine import Engine, GateEdge, Onset
 from neurorack.audio.jack_server import JackDummyServer, JackProbe, stop_on_termination
 from neurorack.audio.voices import BusyVoice, TestVoice
@@ -116,7 +120,7 @@ def jack_session(audio):
             yield server
         finally:
             if "sounddevice" in sys.modules:
-                import_sounddevice()._terminate()  # PortAudio must let go of JACK before the server stops
+                leave_portaudio(import_sounddevice())  # PortAudio must let go of JACK before the server stops
 
 
 def latency_figures(latencies: list[float]) -> dict:

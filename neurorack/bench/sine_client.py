@@ -47,6 +47,7 @@ def run_sine_client(seconds: float, sample_rate: int, block_size: int) -> dict:
         "callbacks": after["callbacks"] - before["callbacks"],
         "underflows": after["underflows"] - before["underflows"],
         "expected_callbacks": round(elapsed * sample_rate / block_size),
+        "window": [started, started + elapsed],  # time.monotonic(), the same clock in every process
     }
 
 

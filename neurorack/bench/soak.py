@@ -21,10 +21,11 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
+from neurorack.audio.jack_server import XrunCounts
 from neurorack.bench.realtime import (
     dropout_counts,
     jack_session,
@@ -43,6 +44,7 @@ GATE_HZ = 8.0
 GATE_VOLTS = 8.0
 SWITCH_EVERY_S = 5.0
 STATS_EVERY_S = 5.0  # the engine keeps its last 4096 render times (about 11 s): sample them this often
+SLICE_MINUTES = 1.0  # the baseline and the module take turns this often
 LOOP_EVERY_S = 0.02  # how often the loop collects played onsets, turns the encoder and reports progress
 
 
@@ -118,39 +120,84 @@ def _process_cpu_s(pid: int) -> float:
         return 0.0
 
 
+def slice_plan(slices: int, baseline: bool) -> list[str]:
+    """The order of the slices: pairs of "baseline" and "module", every other pair reversed
+    (baseline, module, module, baseline, ...), so a host that drifts one way over the run
+    weighs on both alike. Without the baseline, the module in one piece."""
+    if not baseline:
+        return ["module"]
+    pairs = [("baseline", "module") if index % 2 == 0 else ("module", "baseline") for index in range(slices)]
+    return [phase for pair in pairs for phase in pair]
+
+
 def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool = True, hog: bool = True,
-                   native_callback: bool = True, progress=None) -> dict:
-    """Run the baseline, then the module, each for ``minutes``, under the CPU hog; return the figures.
+                   native_callback: bool = True, slices: int | None = None, progress=None) -> dict:
+    """Run the sine baseline and the module for ``minutes`` each, in alternating slices, under
+    the CPU hog; return the figures.
+
+    The host's own stalls, which make the baseline's underflows, come and go over minutes by
+    more than a module changes them. Run one after the other, the two would be measured on
+    different hosts; interleaved, both see the same one.
 
     Args:
         native_callback: play through the C audio callback (False: the Python one).
+        slices: how many slices each of the two gets (default: one per minute).
         progress: optional callable taking the fraction of the whole run done (0..1).
     """
-    seconds = minutes * 60.0
     audio = config.audio
-    parts = 2 if baseline else 1
+    count = max(1, slices or round(minutes / SLICE_MINUTES))
+    plan = slice_plan(count, baseline)
+    slice_s = minutes * 60.0 / (count if baseline else 1)
+    played: list[dict] = []
+    bases: list[dict] = []
+    sound = None
     with jack_session(audio) as server, CpuHog(hog) as cpu_hog:
-        base = None
-        if baseline:
-            log.info("baseline: the sine client for %.1f minutes", minutes)
-            base = run_baseline(seconds, audio.sample_rate, audio.block_size)
-            if progress is not None:
-                progress(1.0 / parts)
-        log.info("the module for %.1f minutes", minutes)
-        done = (parts - 1) / parts
-        result = _soak_module(config, seconds, native_callback,
-                              None if progress is None else lambda f: progress(done + f / parts))
+        for index, phase in enumerate(plan):
+            log.info("slice %d of %d: %s for %.0f s", index + 1, len(plan), phase, slice_s)
+            part = None if progress is None else (lambda f, i=index: progress((i + f) / len(plan)))
+            if phase == "baseline":
+                figures = run_baseline(slice_s, audio.sample_rate, audio.block_size)
+            else:
+                figures = _soak_module(config, slice_s, native_callback, sound, part)
+                sound = figures["sounds_played"][-1] if figures["sounds_played"] else None
+            figures["xruns"] = server.xruns(*figures["window"])
+            (bases if phase == "baseline" else played).append(figures)
+            if part is not None:
+                part(1.0)
+        result = _module_figures(played, audio)
         result["jack_realtime"] = server.realtime if server.started_here else None
     result["cpu_hog"] = cpu_hog.figures()
-    if base is not None:
-        result["baseline_underflows"] = base["underflows"]
-        result["baseline_callbacks"] = base["callbacks"]
-        result["underflows_within_baseline"] = result["underflows"] <= base["underflows"]
+    result["slices"] = len(played)
+    result["slice_s"] = round(slice_s, 3)
+    result["underflows_by_slice"] = [figures["underflows"] for figures in played]
+    result["xruns"] = _xrun_totals(played)
+    if bases:
+        result["baseline_underflows"] = sum(figures["underflows"] for figures in bases)
+        result["baseline_callbacks"] = sum(figures["callbacks"] for figures in bases)
+        result["baseline_underflows_by_slice"] = [figures["underflows"] for figures in bases]
+        result["baseline_xruns"] = _xrun_totals(bases)
+        result["underflows_within_baseline"] = result["underflows"] <= result["baseline_underflows"]
     return result
 
 
-def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, progress) -> dict:
-    from neurorack.audio.backends.sound_device import SoundDeviceBackend
+def _xrun_totals(slices: list[dict]) -> dict | None:
+    """The server's xruns during the slices by cause, or None when the server is not ours."""
+    counts = [figures["xruns"] for figures in slices]
+    if not counts or None in counts:
+        return None
+    return asdict(sum(counts, XrunCounts()))
+
+
+def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, sound: str | None,
+                 progress) -> dict:
+    """One slice of the module, assembled as the daemon does and taken apart after; starts on
+    ``sound`` (the bank's first when None). Returns its counts and raw measurements."""
+    from neurorack.audio.backends.sound_device import (
+        SoundDeviceBackend,
+        import_sounddevice,
+        join_portaudio,
+        leave_portaudio,
+    )
     from neurorack.audio.engine import Engine
     from neurorack.config.board import load_board
     from neurorack.hardware.contacts import encoder_turn
@@ -168,7 +215,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, pr
     panel_ref: list = []
     module_voice = open_instrument(replace(config, audio=audio),
                                    lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
-                                   ModuleState(model=soak_model(config)))
+                                   ModuleState(model=soak_model(config), sound=sound))
     engine = Engine(module_voice.voice, audio, config.output)
     panel = open_panel(board, engine.post_gate, scenario=soak_scenario(), state_dir=None)
     panel_ref.append(panel)
@@ -184,6 +231,8 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, pr
     screen = LatestFrame()
     ui = start_ui(facade, panel.events, screen, state_dir=None)
     ui.loop.navigator.state = state
+    sd = import_sounddevice()
+    join_portaudio(sd)  # PortAudio joins JACK for this slice only: no client of ours stays for the baseline's
     backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback)
     latencies: list[float] = []
     windows: list[dict] = []
@@ -219,37 +268,69 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, pr
         ui.stop()
         panel.close()
         backend.stop()
+        leave_portaudio(sd)
     stats = engine.stats()
     windows.append(stats["render_ms"])
-    poller = panel.poller.stats()
     return {
-        "sample_rate": audio.sample_rate,
-        "block_size": audio.block_size,
-        "seconds": round(elapsed, 3),
+        "window": [started, started + elapsed],
+        "seconds": elapsed,
         "model": instrument.model_name if instrument is not None else None,
         "voice": engine.voice.name,
         "callback": backend.callback_kind,
         "warnings": list(module_voice.warnings),
         "callbacks": after[0] - before[0],
-        "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),
         "underflows": after[1] - before[1],
         "late_renders": after[2] - before[2],
         "late_onsets": stats["late_onsets"],
         "muted_blocks": stats["muted_blocks"],
+        "latencies": latencies,
+        "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
+        "output_latency_ms": output_latency_ms,
+        "render_windows": windows,
+        "ui_frames": frames,
+        "sounds_played": sounds,
+        "polls": polls,
+        "poller": panel.poller.stats(),
+    }
+
+
+def _module_figures(slices: list[dict], audio) -> dict:
+    """The module's slices as one run's figures."""
+    first = slices[0]
+    elapsed = sum(figures["seconds"] for figures in slices)
+    latencies = [value for figures in slices for value in figures["latencies"]]
+    windows = [window for figures in slices for window in figures["render_windows"]]
+    polls = sum(figures["polls"] for figures in slices)
+    frames = sum(figures["ui_frames"] for figures in slices)
+    pollers = [figures["poller"] for figures in slices]
+    total = {key: sum(figures[key] for figures in slices)
+             for key in ("callbacks", "underflows", "late_renders", "late_onsets", "muted_blocks")}
+    return {
+        "sample_rate": audio.sample_rate,
+        "block_size": audio.block_size,
+        "seconds": round(elapsed, 3),
+        "model": first["model"],
+        "voice": first["voice"],
+        "callback": first["callback"],
+        "warnings": sorted({warning for figures in slices for warning in figures["warnings"]}),
+        **total,
+        "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),
         "gates": len(latencies),
         "expected_gates": round(elapsed * GATE_HZ * (1 + 1 / 16)),
         **latency_figures(latencies),
-        "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
-        "output_latency_ms": output_latency_ms,
+        "configured_gate_latency_ms": first["configured_gate_latency_ms"],
+        "output_latency_ms": first["output_latency_ms"],
         "render_ms": {"p50": float(np.median([w["p50"] for w in windows])),
                       "p99": float(max(w["p99"] for w in windows)),
                       "max": float(max(w["max"] for w in windows))},
         "ui_frames": frames,
         "ui_fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
-        "sounds_played": sounds,
+        "sounds_played": [sound for figures in slices for sound in figures["sounds_played"]],
         "poller": {"polls": polls, "poll_hz": round(polls / elapsed, 1) if elapsed > 0 else 0.0,
-                   "overruns": poller["overruns"], "errors": poller["errors"], "realtime": poller["realtime"],
-                   "thread_cpu_percent": round(100.0 * poller["thread_cpu_s"] / max(poller["elapsed_s"], 1e-9), 1)},
+                   "overruns": sum(p["overruns"] for p in pollers), "errors": sum(p["errors"] for p in pollers),
+                   "realtime": all(p["realtime"] for p in pollers),
+                   "thread_cpu_percent": round(100.0 * sum(p["thread_cpu_s"] for p in pollers)
+                                               / max(sum(p["elapsed_s"] for p in pollers), 1e-9), 1)},
     }
 
 
@@ -265,10 +346,12 @@ def summarise(result: dict) -> str:
     lines = [
         f"{result['seconds'] / 60:.1f} min at {result['sample_rate']} Hz, {result['block_size']}-frame blocks, "
         f"model {result['model'] or 'none (test voice)'}, CPU hog "
-        + (f"on core {hog['cpu']} of {hog['cores']}" if hog["enabled"] else "off"),
+        + (f"on core {hog['cpu']} of {hog['cores']}" if hog["enabled"] else "off")
+        + f", {result['slices']} turns of {result['slice_s']:.0f} s",
         (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
         f"late renders {result['late_renders']}, callbacks {result['callbacks']} "
         f"(expected {result['expected_callbacks']})"),
+        f"server xruns by cause: module {_causes(result['xruns'])}; baseline {_causes(result.get('baseline_xruns'))}",
         (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
         f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates"),
         (f"render per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} / "
@@ -276,3 +359,9 @@ def summarise(result: dict) -> str:
         f"sounds played {len(result['sounds_played'])}"),
     ]
     return "\n".join(lines)
+
+
+def _causes(xruns: dict | None) -> str:
+    if xruns is None:
+        return "not known (a JACK server started elsewhere)"
+    return f"server late {xruns['server_late']}, a client late {xruns['client_late']}"

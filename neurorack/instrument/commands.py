@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from neurorack.argtypes import positive_float
+from neurorack.argtypes import positive_float, positive_int
 
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
@@ -37,7 +37,9 @@ def register(commands, benches) -> None:
     soak = benches.add_parser("soak", help="the whole module for minutes on JACK's dummy driver, under load",
                               description=SOAK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     soak.add_argument("--minutes", type=positive_float, default=10.0, metavar="N",
-                      help="length of each of the two runs, baseline and module (default: %(default)s)")
+                      help="how long each of the two plays, baseline and module (default: %(default)s)")
+    soak.add_argument("--slices", type=positive_int, default=None, metavar="K",
+                      help="how many turns each of the two takes (default: one per minute)")
     soak.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
     soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
     soak.add_argument("--python-callback", action="store_true",
@@ -48,14 +50,18 @@ def register(commands, benches) -> None:
 
 SOAK_HELP = """\
 Start JACK's dummy driver (unless a JACK server runs; stopped afterwards) and a CPU hog
-pinned to the last core. Run the trivial sine client for N minutes as the baseline, then
-the module for N minutes: the instrument on the default model (a model whose name holds
-"trim" when one is installed; the test voice when none is), the mock board's panel (the
-simulated MCP3008 through the real driver and ADC poller) with LFOs on the four CVs, gate 1
-at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an in-memory screen, and the encoder
-switching sounds every 5 s. Prints underflows against the baseline, late renders, gate
-latency p1/p50/p99/max and jitter (on JACK's clock, as 'bench realtime'), render time per
-block, UI frame rate and poller rate. With the default 10 minutes it takes about 20."""
+pinned to the last core. Run the trivial sine client for N minutes as the baseline, and
+the module for N minutes, taking turns (a minute each by default, every other pair in the
+other order) so that both see the same host. The module: the instrument on the default
+model (a model whose name holds "trim" when one is installed; the test voice when none
+is), the mock board's panel (the simulated MCP3008 through the real driver and ADC poller)
+with LFOs on the four CVs, gate 1 at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an
+in-memory screen, and the encoder switching sounds every 5 s.
+
+Prints underflows against the baseline, and the server's xruns by cause (its own cycle
+started late: the host; a client not finished in time), late renders, gate latency
+p1/p50/p99/max and jitter (on JACK's clock, as 'bench realtime'), render time per block,
+UI frame rate and poller rate. With the default 10 minutes it takes about 21."""
 
 
 def run_soak(args, config) -> int:
@@ -67,7 +73,7 @@ def run_soak(args, config) -> int:
 
     progress = progress_bar("soak")
     result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
-                            native_callback=not args.python_callback, progress=progress)
+                            native_callback=not args.python_callback, slices=args.slices, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else summarise(result))

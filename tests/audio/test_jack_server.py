@@ -104,3 +104,45 @@ def test_a_registry_full_of_dead_servers_is_cleared():
     assert "slots of JACK's server registry" in bench.stderr
     with JackDummyServer() as server:
         assert server.started_here and jack_is_running()
+
+
+SLOW_CLIENT = """
+import time
+import sounddevice as sd
+jack = [api for api in sd.query_hostapis() if "JACK" in api["name"]]
+def callback(outdata, frames, time_info, status):
+    outdata.fill(0)
+    time.sleep(0.01)  # four cycles' time in every cycle
+with sd.OutputStream(device=jack[0]["default_output_device"], samplerate=48000, blocksize=128, channels=1,
+                     callback=callback):
+    time.sleep(0.5)
+"""
+
+
+def test_the_server_log_tells_its_own_late_cycles_from_a_late_client(monkeypatch):
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "neurorack-test-xruns")
+    with JackDummyServer(48000, 128) as server:
+        assert server.started_here
+        time.sleep(0.2)
+        stalled = time.monotonic()
+        os.kill(server.process.pid, signal.SIGSTOP)  # the host holds the server up for 50 ms
+        time.sleep(0.05)
+        os.kill(server.process.pid, signal.SIGCONT)
+        time.sleep(0.3)
+        resumed = time.monotonic()
+        stall = server.xruns(since=stalled)
+        assert stall.server_late >= 1
+        assert server.xruns(until=stalled).server_late + stall.server_late == server.xruns().server_late
+
+        subprocess.run([sys.executable, "-c", SLOW_CLIENT], check=True, timeout=60, stdin=subprocess.DEVNULL,
+                       capture_output=True)
+        time.sleep(0.2)
+        assert server.xruns(since=resumed).client_late >= 1
+    assert server.xruns() is None  # stopped: its log went with it
+
+
+def test_a_server_started_elsewhere_has_no_xrun_log_for_us(monkeypatch):
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "neurorack-test-xruns")
+    with JackDummyServer(48000, 128) as ours, JackDummyServer(48000, 128) as theirs:
+        assert ours.started_here and not theirs.started_here
+        assert ours.xruns() is not None and theirs.xruns() is None

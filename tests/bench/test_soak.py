@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from neurorack.bench.soak import slice_plan
 from tests.instrument.model_fixture import make_model
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 
@@ -40,6 +41,27 @@ def test_the_whole_module_ran_under_the_cpu_hog(soak):
 def test_gates_from_the_simulated_adc_are_all_played(soak):
     # 8 Hz on gate 1 plus gate 2 every 2 s; every rising edge the poller saw became an onset.
     assert abs(soak["gates"] - soak["expected_gates"]) <= 0.1 * soak["expected_gates"] + 2
+
+
+def test_the_baseline_and_the_module_take_turns_in_alternating_order():
+    assert slice_plan(3, baseline=True) == ["baseline", "module", "module", "baseline", "baseline", "module"]
+    assert slice_plan(3, baseline=False) == ["module"]
+
+
+def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(config_path):
+    # A server of its own (not the module's fixture): the bench starts it and reads its log.
+    sliced = run_json("--config", config_path, "bench", "soak", "--minutes", "0.1", "--slices", "2", "--json",
+                      timeout=180, env={"JACK_DEFAULT_SERVER": "neurorack-test-soak-slices"})
+    assert sliced["slices"] == 2 and sliced["slice_s"] == pytest.approx(3.0)
+    assert sliced["seconds"] == pytest.approx(6.0, abs=0.3)
+    assert sum(sliced["underflows_by_slice"]) == sliced["underflows"]
+    assert len(sliced["baseline_underflows_by_slice"]) == 2
+    assert sum(sliced["baseline_underflows_by_slice"]) == sliced["baseline_underflows"]
+    assert sliced["baseline_callbacks"] == pytest.approx(sliced["expected_callbacks"], rel=0.05)
+    for xruns in (sliced["xruns"], sliced["baseline_xruns"]):
+        assert set(xruns) == {"server_late", "client_late"} and min(xruns.values()) >= 0
+    assert abs(sliced["gates"] - sliced["expected_gates"]) <= 0.1 * sliced["expected_gates"] + 4
+    assert sliced["jack_realtime"] is not None  # started here
 
 
 # The soak's timing figures (underflows against the sine baseline, gate latency p99 and

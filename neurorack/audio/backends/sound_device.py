@@ -40,6 +40,18 @@ def import_sounddevice():
     return sounddevice
 
 
+def join_portaudio(sd) -> None:
+    """Initialise PortAudio unless it is: it finds JACK only when it initialises."""
+    if not sd._initialized:
+        sd._initialize()
+
+
+def leave_portaudio(sd) -> None:
+    """Terminate PortAudio fully, which closes its JACK client (sounddevice counts initialisations)."""
+    while sd._initialized:
+        sd._terminate()
+
+
 def list_output_devices(sd) -> list[tuple[int, str]]:
     """``(index, description)`` of every output device PortAudio sees."""
     hostapis = sd.query_hostapis()
