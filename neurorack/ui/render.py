@@ -6,7 +6,7 @@ so the same frame gives the same pixels everywhere the same FreeType renders it.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -38,6 +38,32 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     """The shipped DejaVu Sans at ``size`` pixels."""
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def stamp_text(draw: ImageDraw.ImageDraw, xy: tuple, text: str, font: ImageFont.FreeTypeFont, fill: int) -> None:
+    """``draw.text`` in 1-bit, the same pixels, but each string is rasterised only once.
+
+    FreeType's rasterising is most of a frame's time, and it holds the interpreter lock
+    that the render thread needs; the home page redraws the same strings 20 times a
+    second. At a fractional position the glyphs differ, so those go to ``draw.text``.
+    """
+    x, y = xy
+    if x != int(x) or y != int(y):
+        draw.text(xy, text, font=font, fill=fill)
+        return
+    stamp, left, top = _rasterised(text, font)
+    draw.bitmap((int(x) + left, int(y) + top), stamp, fill=fill)
+
+
+@lru_cache(maxsize=2048)
+def _rasterised(text: str, typeface: ImageFont.FreeTypeFont) -> tuple[Image.Image, int, int]:
+    """``text`` drawn at the origin, cut to its box: the 1-bit stamp and where its corner lies."""
+    left, top, right, bottom = typeface.getbbox(text, mode="1")
+    stamp = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
+    draw = ImageDraw.Draw(stamp)
+    draw.fontmode = "1"
+    draw.text((-left, -top), text, font=typeface, fill=1)
+    return stamp, left, top
 
 
 def render(frame: Frame) -> Image.Image:
@@ -78,7 +104,7 @@ def render(frame: Frame) -> Image.Image:
 
 def _home(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     state = frame.state
-    draw.text((0, -2), fit(state.sound or "no sound", font(15, True), WIDTH), font=font(15, True), fill=1)
+    stamp_text(draw, (0, -2), fit(state.sound or "no sound", font(15, True), WIDTH), font=font(15, True), fill=1)
     badge_font = font(9)
     if frame.underflows:
         badge = f"DROP {frame.underflows}"
@@ -93,23 +119,23 @@ def _home(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
             draw.rectangle((x, 16, WIDTH - 1, 25), fill=1)
         else:
             draw.rectangle((x, 16, WIDTH - 1, 25), outline=1)
-        draw.text((x + 2, 16), badge, font=badge_font, fill=0 if frame.underflows else 1)
+        stamp_text(draw, (x + 2, 16), badge, font=badge_font, fill=0 if frame.underflows else 1)
     model = state.model or "no model"
-    draw.text((0, 16), fit(model, badge_font, WIDTH - badge_w - 3), font=badge_font, fill=1)
+    stamp_text(draw, (0, 16), fit(model, badge_font, WIDTH - badge_w - 3), font=badge_font, fill=1)
     small = font(8)
     for index, volts in enumerate(frame.status.cv_volts):
         y = 28 + index * 7
-        draw.text((0, y - 1), str(index + 1), font=small, fill=1)
+        stamp_text(draw, (0, y - 1), str(index + 1), font=small, fill=1)
         _bipolar_bar(draw, 8, y, 88, y + 4, volts / CV_RANGE_V)
-        draw.text((92, y - 1), f"{volts:+.2f}", font=small, fill=1)
+        stamp_text(draw, (92, y - 1), f"{volts:+.2f}", font=small, fill=1)
     for index, high in enumerate(frame.status.gates):
         x = index * 17
         draw.rectangle((x, 56, x + 15, 63), fill=1 if high else 0, outline=1)
-        draw.text((x + 3, 55), f"G{index + 1}", font=small, fill=0 if high else 1)
+        stamp_text(draw, (x + 3, 55), f"G{index + 1}", font=small, fill=0 if high else 1)
     if frame.warnings:
         text = fit("! " + " | ".join(frame.warnings), small, WIDTH - 36)
         draw.rectangle((35, 56, WIDTH - 1, 63), fill=1)
-        draw.text((37, 55), text, font=small, fill=0)
+        stamp_text(draw, (37, 55), text, font=small, fill=0)
 
 
 def _menu(draw: ImageDraw.ImageDraw, screen: MenuScreen, frame: Frame) -> None:
@@ -140,7 +166,7 @@ def _slider(draw: ImageDraw.ImageDraw, screen: SliderScreen, frame: Frame) -> No
     text = item.spec.format(value)
     big = font(15, True)
     width = draw.textlength(text, font=big)
-    draw.text(((WIDTH - width) // 2, 13), text, font=big, fill=1)
+    stamp_text(draw, ((WIDTH - width) // 2, 13), text, font=big, fill=1)
     position = item.spec.unmap(value)
     draw.rectangle((4, 34, WIDTH - 5, 42), outline=1)
     if item.spec.minimum == -item.spec.maximum:
@@ -186,7 +212,7 @@ def _calibration(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     small = font(9)
     for index, entry in enumerate(inputs[:4]):
         if not entry.calibrated:  # the board file's nominal values
-            draw.text((WIDTH - draw.textlength("*", font=small) - 1, LIST_TOP + index * ROW_H - 1), "*",
+            stamp_text(draw, (WIDTH - draw.textlength("*", font=small) - 1, LIST_TOP + index * ROW_H - 1), "*",
                       font=small, fill=1)
 
 
@@ -230,7 +256,7 @@ def _routing(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     small = font(9)
     for i, route in enumerate(routes):
         text = f"{route.amount:+.2f} {route.offset:+.2f}"
-        draw.text((WIDTH - draw.textlength(text, font=small), LIST_TOP + i * ROW_H), text, font=small, fill=1)
+        stamp_text(draw, (WIDTH - draw.textlength(text, font=small), LIST_TOP + i * ROW_H), text, font=small, fill=1)
 
 
 def _confirm(draw: ImageDraw.ImageDraw, screen: ConfirmScreen) -> None:
@@ -241,7 +267,7 @@ def _confirm(draw: ImageDraw.ImageDraw, screen: ConfirmScreen) -> None:
         box = (x, 52, x + 32, 63)
         draw.rectangle(box, fill=1 if chosen else 0, outline=1)
         width = draw.textlength(label, font=font(9))
-        draw.text((x + (33 - width) // 2, 52), label, font=font(9), fill=0 if chosen else 1)
+        stamp_text(draw, (x + (33 - width) // 2, 52), label, font=font(9), fill=0 if chosen else 1)
 
 
 def _message(draw: ImageDraw.ImageDraw, screen: MessageScreen) -> None:
@@ -253,7 +279,7 @@ def _task(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     task = frame.task
     draw.rectangle((0, 41, WIDTH - 1, HEIGHT - 1), fill=0, outline=1)
     text = task.prompt or task.label
-    draw.text((3, 42), fit(text, font(9), WIDTH - 6), font=font(9), fill=1)
+    stamp_text(draw, (3, 42), fit(text, font(9), WIDTH - 6), font=font(9), fill=1)
     draw.rectangle((3, 54, WIDTH - 4, 60), outline=1)
     filled = round(min(max(task.fraction, 0.0), 1.0) * (WIDTH - 10))
     if filled:
@@ -265,7 +291,7 @@ def _task(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
 
 def _title(draw: ImageDraw.ImageDraw, text: str) -> None:
     draw.rectangle((0, 0, WIDTH - 1, TITLE_H - 1), fill=1)
-    draw.text((2, -1), fit(text, font(9, True), WIDTH - 4), font=font(9, True), fill=0)
+    stamp_text(draw, (2, -1), fit(text, font(9, True), WIDTH - 4), font=font(9, True), fill=0)
 
 
 def _list(draw: ImageDraw.ImageDraw, rows: list, cursor: int, visible: int = 5) -> None:
@@ -282,9 +308,9 @@ def _list(draw: ImageDraw.ImageDraw, rows: list, cursor: int, visible: int = 5) 
             draw.rectangle((0, y, WIDTH - 1 - bar_w, y + ROW_H - 1), fill=1)
         value_w = int(draw.textlength(value, font=small)) if value else 0
         right = WIDTH - 2 - bar_w
-        draw.text((2, y - 1), fit(label, small, right - value_w - 6), font=small, fill=0 if selected else 1)
+        stamp_text(draw, (2, y - 1), fit(label, small, right - value_w - 6), font=small, fill=0 if selected else 1)
         if value:
-            draw.text((right - value_w, y - 1), value, font=small, fill=0 if selected else 1)
+            stamp_text(draw, (right - value_w, y - 1), value, font=small, fill=0 if selected else 1)
     if bar_w:
         track = visible * ROW_H
         knob = max(4, track * visible // len(rows))
@@ -296,12 +322,12 @@ def _list(draw: ImageDraw.ImageDraw, rows: list, cursor: int, visible: int = 5) 
 def _lines(draw: ImageDraw.ImageDraw, lines: list) -> None:
     small = font(9)
     for index, line in enumerate(lines[:5]):
-        draw.text((2, LIST_TOP + index * ROW_H - 1), fit(line, small, WIDTH - 4), font=small, fill=1)
+        stamp_text(draw, (2, LIST_TOP + index * ROW_H - 1), fit(line, small, WIDTH - 4), font=small, fill=1)
 
 
 def _footer(draw: ImageDraw.ImageDraw, text: str) -> None:
     draw.line((0, 52, WIDTH - 1, 52), fill=1)
-    draw.text((2, 53), fit(text, font(9), WIDTH - 4), font=font(9), fill=1)
+    stamp_text(draw, (2, 53), fit(text, font(9), WIDTH - 4), font=font(9), fill=1)
 
 
 def _bipolar_bar(draw: ImageDraw.ImageDraw, left: int, top: int, right: int, bottom: int, amount: float) -> None:

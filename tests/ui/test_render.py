@@ -4,7 +4,7 @@ with tests/ui/golden/*.png (regenerate with NEURORACK_UPDATE_GOLDEN=1, then revi
 from __future__ import annotations
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from neurorack import __version__
 from neurorack.controls.events import InputStatus
@@ -29,7 +29,7 @@ from neurorack.ui.navigation import (
     MessageScreen,
     SliderScreen,
 )
-from neurorack.ui.render import fit, font, render, wrap
+from neurorack.ui.render import _rasterised, fit, font, render, stamp_text, wrap
 from tests.ui.conftest import assert_matches_golden
 
 MENU = load_menu()
@@ -103,6 +103,32 @@ def test_home_page_moves_with_the_cv():
     difference = Image.frombytes("1", still.size, bytes(a ^ b for a, b in zip(still.tobytes(), moved.tobytes())))
     _, top, _, bottom = difference.getbbox()
     assert 26 <= top and bottom <= 35  # only the first CV row changed
+
+
+def test_a_redrawn_page_stamps_strings_rasterised_before():
+    render(Frame(HomeScreen(), STATE, STATUS))
+    rasterised = _rasterised.cache_info().misses
+    again = render(Frame(HomeScreen(), STATE, STATUS))
+    assert _rasterised.cache_info().misses == rasterised
+    assert again.tobytes() == render(Frame(HomeScreen(), STATE, STATUS)).tobytes()
+
+
+@pytest.mark.parametrize("xy", [(3, 5), (0, -2), (40.5, 7.25)])
+@pytest.mark.parametrize("fill", [0, 1])
+def test_a_stamped_string_has_the_pixels_of_draw_text(xy, fill):
+    def drawn(stamped: bool, text: str, typeface) -> bytes:
+        image = Image.new("1", (128, 64), 1 - fill)
+        draw = ImageDraw.Draw(image)
+        draw.fontmode = "1"
+        if stamped:
+            stamp_text(draw, xy, text, font=typeface, fill=fill)
+        else:
+            draw.text(xy, text, font=typeface, fill=fill)
+        assert image.tobytes() != Image.new("1", (128, 64), 1 - fill).tobytes()  # something was drawn
+        return image.tobytes()
+
+    for text, typeface in [("Kick 909", font(15, True)), ("+1.25", font(8)), ("Wj|gÅ…", font(9))]:
+        assert drawn(True, text, typeface) == drawn(False, text, typeface), text
 
 
 def test_fit_and_wrap_respect_the_width():
