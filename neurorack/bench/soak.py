@@ -283,6 +283,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         "late_renders": after[2] - before[2],
         "late_onsets": stats["late_onsets"],
         "muted_blocks": stats["muted_blocks"],
+        "lookahead_raises": engine.lookahead_raises,
         "latencies": latencies,
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
         "output_latency_ms": output_latency_ms,
@@ -304,7 +305,8 @@ def _module_figures(slices: list[dict], audio) -> dict:
     frames = sum(figures["ui_frames"] for figures in slices)
     pollers = [figures["poller"] for figures in slices]
     total = {key: sum(figures[key] for figures in slices)
-             for key in ("callbacks", "underflows", "late_renders", "late_onsets", "muted_blocks")}
+             for key in ("callbacks", "underflows", "late_renders", "late_onsets", "muted_blocks",
+                         "lookahead_raises")}
     return {
         "sample_rate": audio.sample_rate,
         "block_size": audio.block_size,
@@ -318,7 +320,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
         "gates": len(latencies),
         "expected_gates": round(elapsed * GATE_HZ * (1 + 1 / 16)),
         **latency_figures(latencies),
-        "configured_gate_latency_ms": first["configured_gate_latency_ms"],
+        "configured_gate_latency_ms": max(figures["configured_gate_latency_ms"] for figures in slices),
         "output_latency_ms": first["output_latency_ms"],
         "render_ms": {"p50": float(np.median([w["p50"] for w in windows])),
                       "p99": float(max(w["p99"] for w in windows)),
@@ -349,7 +351,8 @@ def summarise(result: dict) -> str:
         + (f"on core {hog['cpu']} of {hog['cores']}" if hog["enabled"] else "off")
         + f", {result['slices']} turns of {result['slice_s']:.0f} s",
         (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
-        f"late renders {result['late_renders']}, callbacks {result['callbacks']} "
+        f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x), "
+        f"callbacks {result['callbacks']} "
         f"(expected {result['expected_callbacks']})"),
         f"server xruns by cause: module {_causes(result['xruns'])}; baseline {_causes(result.get('baseline_xruns'))}",
         (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
