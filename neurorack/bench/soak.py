@@ -1,17 +1,19 @@
 """``neurorack bench soak``: the whole module for minutes on JACK's dummy driver, under load.
 
-One run, on one JACK server, with a CPU hog busy on one core for all of it:
+One run, on one JACK server, with a CPU hog busy on one core for all of it, and two
+players taking turns (a minute each by default, every other pair in the other order):
 
-1. the baseline: the trivial sine client (``bench realtime``'s), for the same length;
+1. the baseline: the trivial sine client (``bench realtime``'s), in a process of its own;
 2. the module as the daemon assembles it: the instrument on the default model (a model whose
    name holds "trim" when one is installed) with its sound bank, the mock board's panel
    (the simulated MCP3008 read by the real driver and the real ADC poller) playing the soak
    scenario - LFOs on the four CVs, gate 1 at 8 Hz, gate 2 every 2 s - the UI thread
    redrawing to an in-memory screen, and the encoder turned every few seconds to switch sounds.
 
-Dropouts of the module's run are compared with the baseline's; gate latency is measured
-as in ``bench realtime``: from each edge's timestamp (taken by the poller as it read the
-gate) to the output frame of its onset on the server's cycle timeline.
+Dropouts of the module's turns are compared with the baseline's, and the server's own log
+says what each xrun was: its own cycle started late, or a client had not finished. Gate
+latency is measured as in ``bench realtime``: from each edge's timestamp (taken by the
+poller as it read the gate) to the output frame of its onset on the server's cycle timeline.
 """
 
 from __future__ import annotations
@@ -304,6 +306,10 @@ def _module_figures(slices: list[dict], audio) -> dict:
     polls = sum(figures["polls"] for figures in slices)
     frames = sum(figures["ui_frames"] for figures in slices)
     pollers = [figures["poller"] for figures in slices]
+    sounds: list[str] = []
+    for sound in (sound for figures in slices for sound in figures["sounds_played"]):
+        if not sounds or sound != sounds[-1]:  # a turn starts on the sound the one before ended on
+            sounds.append(sound)
     total = {key: sum(figures[key] for figures in slices)
              for key in ("callbacks", "underflows", "late_renders", "late_onsets", "muted_blocks",
                          "lookahead_raises")}
@@ -327,7 +333,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
                       "max": float(max(w["max"] for w in windows))},
         "ui_frames": frames,
         "ui_fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
-        "sounds_played": [sound for figures in slices for sound in figures["sounds_played"]],
+        "sounds_played": sounds,
         "poller": {"polls": polls, "poll_hz": round(polls / elapsed, 1) if elapsed > 0 else 0.0,
                    "overruns": sum(p["overruns"] for p in pollers), "errors": sum(p["errors"] for p in pollers),
                    "realtime": all(p["realtime"] for p in pollers),

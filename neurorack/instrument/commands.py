@@ -59,9 +59,10 @@ with LFOs on the four CVs, gate 1 at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing
 in-memory screen, and the encoder switching sounds every 5 s.
 
 Prints underflows against the baseline, and the server's xruns by cause (its own cycle
-started late: the host; a client not finished in time), late renders, gate latency
-p1/p50/p99/max and jitter (on JACK's clock, as 'bench realtime'), render time per block,
-UI frame rate and poller rate. With the default 10 minutes it takes about 21."""
+started late, its timer thread held up; a client not finished in time), late renders,
+lookahead raises, gate latency p1/p50/p99/max and jitter (on JACK's clock, as 'bench
+realtime'), render time per block, UI frame rate and poller rate. With the default 10
+minutes it takes about 21."""
 
 
 def run_soak(args, config) -> int:

@@ -62,6 +62,8 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
         assert set(xruns) == {"server_late", "client_late"} and min(xruns.values()) >= 0
     assert abs(sliced["gates"] - sliced["expected_gates"]) <= 0.1 * sliced["expected_gates"] + 4
     assert sliced["jack_realtime"] is not None  # started here
+    played = sliced["sounds_played"]
+    assert played and all(a != b for a, b in zip(played, played[1:]))  # a turn goes on from the last one's sound
 
 
 # The soak's timing figures (underflows against the sine baseline, gate latency p99 and
