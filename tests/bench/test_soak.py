@@ -3,6 +3,8 @@ exported model), the simulated panel through the real poller, the UI and a CPU h
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import yaml
 
@@ -63,7 +65,7 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert abs(sliced["gates"] - sliced["expected_gates"]) <= 0.1 * sliced["expected_gates"] + 4
     assert sliced["jack_realtime"] is not None  # started here
     played = sliced["sounds_played"]
-    assert played and all(a != b for a, b in zip(played, played[1:]))  # a turn goes on from the last one's sound
+    assert played and all(a != b for a, b in itertools.pairwise(played))  # a turn goes on from the last one's sound
 
 
 # The soak's timing figures (underflows against the sine baseline, gate latency p99 and
