@@ -111,9 +111,6 @@ class XrunCounts:
         return cls(server_late=sum("JackTimedDriver::Process XRun" in line for line in lines),
                    client_late=sum("JackEngine::XRun" in line for line in lines))
 
-    def __sub__(self, other: XrunCounts) -> XrunCounts:
-        return XrunCounts(self.server_late - other.server_late, self.client_late - other.client_late)
-
     def __add__(self, other: XrunCounts) -> XrunCounts:
         return XrunCounts(self.server_late + other.server_late, self.client_late + other.client_late)
 
