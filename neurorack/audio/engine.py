@@ -39,6 +39,7 @@ FALLBACK_WINDOW_S = 2.0    # ... within this much audio switch to the fallback v
 OVERLOAD_LATE_RENDERS = 25  # this many late renders (sustained overload, not a host hiccup) ...
 OVERLOAD_WINDOW_S = 2.0    # ... within this much wall time raise the lookahead by one block
 OVERLOAD_WARMUP_S = 0.5    # late renders in the first this much of audio (start-up) do not count
+CALM_S = 60.0              # this much audio without a late render lowers a raised lookahead by one block
 _DEFAULT = object()
 
 
@@ -80,6 +81,8 @@ class Engine:
     Degradation: a voice that keeps failing is replaced by ``fallback``; late renders that
     keep coming (CPU starvation) raise the lookahead, and the gate latency with it, by one
     block at a time up to what the FIFO holds. Each is logged and kept in ``warnings``.
+    After ``CALM_S`` of audio without a late render, a raised lookahead comes down a block
+    (and the gate latency with it, at a block with no gate edge pending, so no onset is late).
     """
 
     def __init__(self, voice: Voice, audio: AudioSettings | None = None, output: OutputSettings | None = None,
@@ -97,6 +100,8 @@ class Engine:
         if self.gate_latency_s < minimum:
             log.warning("gate latency %.2f ms is below lookahead + one block (%.2f ms): some onsets will be late",
                         self.gate_latency_s * 1e3, minimum * 1e3)
+        self.base_lookahead_s = self.lookahead_s
+        self._gate_margin_s = self.gate_latency_s - self.lookahead_s  # kept as the lookahead moves
         self.prefill_blocks = max(1, math.ceil(audio.lookahead_blocks - 1e-9))
         self.fifo = SampleFifo((self.prefill_blocks + 4) * self.block_size)
         self.max_lookahead_s = (self.prefill_blocks + 3) * self.block_size / self.sample_rate
@@ -125,6 +130,7 @@ class Engine:
         self.gate_overflows = 0      # producers: edges dropped because the queue was full
         self.fallbacks = 0           # render thread: switches to the fallback voice
         self.lookahead_raises = 0    # render thread: lookahead raised under CPU pressure
+        self.lookahead_drops = 0     # render thread: lookahead lowered again after a calm spell
         self.warnings: list[str] = []  # render thread appends; shown on screen and logged
         if fallback is _DEFAULT:
             fallback = TestVoice(self.sample_rate)
@@ -132,6 +138,8 @@ class Engine:
         self._failed_blocks: deque[int] = deque(maxlen=FALLBACK_FAILURES)
         self._late_seen = 0
         self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
+        self._calm_from = 0  # blocks_rendered at the last late render or lookahead change
+        self._calm_blocks = math.ceil(CALM_S * self.sample_rate / self.block_size)
         self.output.fader.fade_in()
 
     @property
@@ -230,7 +238,7 @@ class Engine:
             self.muted_blocks += 1
             self._reset_voices()
             self._fall_back_if_failing()
-        self._raise_lookahead_if_late()
+        self._adapt_lookahead()
         self.fifo.write(mix)
         if self.silent_from is None and self.output.fader.is_silent:
             self.silent_from = start + self.block_size
@@ -303,12 +311,21 @@ class Engine:
         log.error("voice %r failed %d times within %.1f s of audio; switched to %r",
                   failing, FALLBACK_FAILURES, FALLBACK_WINDOW_S, self._fallback.name)
 
-    def _raise_lookahead_if_late(self) -> None:
+    def _adapt_lookahead(self) -> None:
+        """Raise the lookahead while late renders keep coming; lower it again once calm."""
+        late = self.late_renders  # written by the callback; a stale read only delays this
+        if late != self._late_seen:
+            self._calm_from = self.blocks_rendered
+            self._raise_lookahead_if_late(late)
+        elif self.gate_latency_s > self.lookahead_s + self._gate_margin_s + 1e-9:
+            self._lower_gate_latency_if_no_edge_pending()
+        elif (self.lookahead_s > self.base_lookahead_s + 1e-9
+              and self.blocks_rendered - self._calm_from >= self._calm_blocks):
+            self._lower_lookahead()
+
+    def _raise_lookahead_if_late(self, late: int) -> None:
         """Late renders that keep coming mean the CPU is starved: work one block further ahead
         (and delay gates by as much, so onsets stay exact) instead of dropping out again."""
-        late = self.late_renders  # written by the callback; a stale read only delays this
-        if late == self._late_seen:
-            return
         if self.timeline.count * self.block_size < OVERLOAD_WARMUP_S * self.sample_rate:
             self._late_seen = late  # start-up: threads and imports still settling
             return
@@ -322,12 +339,32 @@ class Engine:
             return
         self._late_times.clear()
         self.lookahead_s += block_s
-        self.gate_latency_s += block_s
+        self.gate_latency_s = self.lookahead_s + self._gate_margin_s
         self.lookahead_raises += 1
         message = (f"CPU overloaded: lookahead {self.lookahead_s / block_s:.2g} blocks, "
                    f"gate latency {self.gate_latency_s * 1e3:.1f} ms")
         self.warnings.append(message)
         log.warning("%d late renders within %.1f s: %s", OVERLOAD_LATE_RENDERS, OVERLOAD_WINDOW_S, message)
+
+    def _lower_lookahead(self) -> None:
+        """A calm spell: render one block less ahead. The gate latency follows at a later
+        block (``_lower_gate_latency_if_no_edge_pending``): the audio rendered so far still
+        reaches the old lookahead, and an onset brought forward now could fall inside it."""
+        block_s = self.block_size / self.sample_rate
+        self.lookahead_s = max(self.base_lookahead_s, self.lookahead_s - block_s)
+        self._calm_from = self.blocks_rendered
+        self.lookahead_drops += 1
+        log.info("no late render for %.0f s: lookahead back to %.2g blocks", CALM_S, self.lookahead_s / block_s)
+
+    def _lower_gate_latency_if_no_edge_pending(self) -> None:
+        """Bring the gate latency down to the lowered lookahead's, at a block after the one that
+        lowered it (rendered one block later than before, it reaches no further than the new
+        latency) and while no edge waits to be placed (one seen earlier could land in audio
+        already rendered)."""
+        if self._edges or self._waiting:
+            return
+        self.gate_latency_s = self.lookahead_s + self._gate_margin_s
+        log.info("gate latency back to %.1f ms", self.gate_latency_s * 1e3)
 
     def _reset_voices(self) -> None:
         for voice in (self.voice, self._outgoing):
@@ -372,6 +409,7 @@ class Engine:
             "gate_overflows": self.gate_overflows,
             "fallbacks": self.fallbacks,
             "lookahead_raises": self.lookahead_raises,
+            "lookahead_drops": self.lookahead_drops,
             "lookahead_blocks": self.lookahead_s * self.sample_rate / self.block_size,
             "warnings": list(self.warnings),
             "render_ms": {"p50": float(p50), "p99": float(p99), "max": float(kept.max()) if len(kept) else 0.0},

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
+from neurorack.audio import engine as engine_module
 from neurorack.audio.engine import (
     FALLBACK_FAILURES,
     FALLBACK_WINDOW_S,
@@ -539,3 +540,76 @@ def test_lookahead_never_grows_past_what_the_fifo_holds():
     assert engine.lookahead_raises >= 2
     assert engine.lookahead_s <= engine.max_lookahead_s + 1e-9
     assert engine.fifo.capacity >= engine.lookahead_s * SR + BLOCK
+
+
+def _starve(engine: Engine, played: list[np.ndarray]) -> None:
+    """Late renders that keep coming: the render thread falls a whole burst behind."""
+    for _ in range(OVERLOAD_LATE_RENDERS + 3):
+        play(engine, played)
+    engine.render_block()
+    assert engine.lookahead_raises == 1
+
+
+def _keep_up(engine: Engine, played: list[np.ndarray], seconds: float, edges: list[GateEdge] = ()) -> None:
+    """Play ``seconds`` of callbacks with the render thread on its schedule, each edge posted
+    when its time comes (as the poller would)."""
+    pending = sorted(edges, key=lambda edge: edge.time_s)
+    for _ in range(round(seconds * SR / BLOCK)):
+        now = engine.fifo.read_index / SR
+        while pending and pending[0].time_s <= now:
+            engine.post_gate(pending.pop(0))
+        while engine.next_render_time() <= now:
+            assert engine.render_block()
+        play(engine, played)
+
+
+def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(monkeypatch, caplog):
+    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
+    engine = Engine(SineVoice(200.0))
+    lookahead, latency = engine.lookahead_s, engine.gate_latency_s
+    played = start(engine)
+    _past_warmup(engine, played)
+    _starve(engine, played)
+    _keep_up(engine, played, 0.4)
+    assert engine.lookahead_s == pytest.approx(lookahead + BLOCK / SR)  # not calm for long enough yet
+    with caplog.at_level(logging.INFO, logger="neurorack.audio.engine"):
+        _keep_up(engine, played, 0.2)
+    assert engine.lookahead_s == pytest.approx(lookahead) and engine.gate_latency_s == pytest.approx(latency)
+    assert engine.stats()["lookahead_drops"] == 1 and engine.stats()["lookahead_blocks"] == pytest.approx(1.0)
+    assert "lookahead back to 1 blocks" in caplog.text and "gate latency back to" in caplog.text
+    late = engine.late_renders
+    _keep_up(engine, played, 1.0)
+    assert engine.late_renders == late and engine.lookahead_drops == 1  # never below the configured lookahead
+
+
+def test_a_late_render_restarts_the_calm_spell(monkeypatch):
+    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
+    engine = Engine(SineVoice(200.0))
+    played = start(engine)
+    _past_warmup(engine, played)
+    _starve(engine, played)
+    _keep_up(engine, played, 0.4)
+    play(engine, played)  # one more late render
+    play(engine, played)
+    _keep_up(engine, played, 0.4)
+    assert engine.lookahead_drops == 0 and engine.lookahead_raises == 1
+    _keep_up(engine, played, 0.2)
+    assert engine.lookahead_drops == 1
+
+
+def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(monkeypatch):
+    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
+    engine = Engine(SineVoice(200.0))
+    played = start(engine)
+    _past_warmup(engine, played)
+    _starve(engine, played)
+    raised, raised_from = engine.gate_latency_s, engine.fifo.read_index / SR
+    through = [GateEdge(raised_from + 0.45 + k * 0.0011) for k in range(120)]  # dense, all through the drop
+    after = [GateEdge(raised_from + 0.65 + k * 0.0123) for k in range(10)]
+    _keep_up(engine, played, 0.8, through + after)
+    assert engine.lookahead_drops == 1 and engine.late_onsets == 0
+    lowered = default_gate_latency_s(AudioSettings())
+    assert engine.gate_latency_s == pytest.approx(lowered)
+    placed = {onset.edge: onset.sample for onset in engine.onsets}
+    assert [placed[edge] for edge in through] == [expected_sample(edge.time_s, raised) for edge in through]
+    assert [placed[edge] for edge in after] == [expected_sample(edge.time_s, lowered) for edge in after]
