@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from neurorack.audio.backends.offline import render_offline
 from neurorack.audio import engine as engine_module
+from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import (
     FALLBACK_FAILURES,
     FALLBACK_WINDOW_S,
