@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from neurorack.errors import NeurorackError
@@ -147,14 +148,17 @@ class ServerLog:
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _prepare_jackd(cpu: int | None) -> None:
     """In the jackd child before exec: the kernel sends it SIGTERM when the process that
-    started it dies, even by SIGKILL, so no server is left running with parent 1."""
+    started it dies, even by SIGKILL, so no server is left running with parent 1; and with
+    ``cpu``, it and every thread it starts run on that core only."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
 
 
 @contextlib.contextmanager
@@ -246,11 +250,18 @@ class JackDummyServer:
     Args:
         sample_rate: Hz.
         block_size: frames per period.
+        cpu: the one core the server (all its threads) runs on; None: any. The dummy driver's
+            timer thread stands in for a sound card's clock. Left free, it moves to another
+            core whenever a client thread of higher priority wakes on its own, and on a
+            virtual machine an idle core can take milliseconds to wake up: every client
+            then misses the cycle. Pinned to a core that never idles (the soak's CPU hog:
+            the server preempts it at once), it ticks on time, as hardware would.
     """
 
-    def __init__(self, sample_rate: int = 48000, block_size: int = 128):
+    def __init__(self, sample_rate: int = 48000, block_size: int = 128, cpu: int | None = None):
         self.sample_rate = sample_rate
         self.block_size = block_size
+        self.cpu = cpu
         self.process: subprocess.Popen | None = None
         self.started_here = False
         self.realtime = False
@@ -277,13 +288,14 @@ class JackDummyServer:
             environment = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=environment,
-                                            preexec_fn=_die_with_parent)  # noqa: PLW1509 - only prctl
+                                            preexec_fn=partial(_prepare_jackd, self.cpu))  # noqa: PLW1509 - prctl, affinity
             self._log = ServerLog(self.process.stdout)
             if self._wait_ready(timeout_s):
                 self.started_here = True
                 self.realtime = realtime
-                log.info("started JACK dummy driver: %d Hz, %d frames, %s", self.sample_rate,
-                         self.block_size, "real-time" if realtime else "not real-time")
+                log.info("started JACK dummy driver: %d Hz, %d frames, %s%s", self.sample_rate,
+                         self.block_size, "real-time" if realtime else "not real-time",
+                         "" if self.cpu is None else f", on core {self.cpu}")
                 return True
             self._terminate()
         return False

@@ -101,15 +101,15 @@ def make_voice(name: str, sample_rate: int):
 
 
 @contextlib.contextmanager
-def jack_session(audio):
+def jack_session(audio, cpu: int | None = None):
     """JACK's dummy driver at the config's rate and block size (started unless one runs, and
-    then stopped, also on SIGTERM): yields the server. On the way
-    out PortAudio lets go of JACK before the server stops.
+    then stopped, also on SIGTERM; on core ``cpu`` only when given, see ``JackDummyServer``):
+    yields the server. On the way out PortAudio lets go of JACK before the server stops.
 
     Raises:
         NeurorackError: a running server with another rate or block size, or no JACK.
     """
-    with (stop_on_termination(), JackDummyServer(audio.sample_rate, audio.block_size) as server,
+    with (stop_on_termination(), JackDummyServer(audio.sample_rate, audio.block_size, cpu) as server,
           JackProbe() as probe):
         if probe.sample_rate != audio.sample_rate or probe.block_size != audio.block_size:
             raise NeurorackError(

@@ -49,8 +49,9 @@ def register(commands, benches) -> None:
 
 
 SOAK_HELP = """\
-Start JACK's dummy driver (unless a JACK server runs; stopped afterwards) and a CPU hog
-pinned to the last core. Run the trivial sine client for N minutes as the baseline, and
+Start a CPU hog pinned to the last core, and JACK's dummy driver on that same core (unless
+a JACK server runs; stopped afterwards), where its clock never waits for an idle core to
+wake up. Run the trivial sine client for N minutes as the baseline, and
 the module for N minutes, taking turns (a minute each by default, every other pair in the
 other order) so that both see the same host. The module: the instrument on the default
 model (a model whose name holds "trim" when one is installed; the test voice when none

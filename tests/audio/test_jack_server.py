@@ -146,3 +146,15 @@ def test_a_server_started_elsewhere_has_no_xrun_log_for_us(monkeypatch):
     with JackDummyServer(48000, 128) as ours, JackDummyServer(48000, 128) as theirs:
         assert ours.started_here and not theirs.started_here
         assert ours.xruns() is not None and theirs.xruns() is None
+
+
+def test_a_server_given_a_core_runs_every_thread_on_it(monkeypatch):
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "neurorack-test-xruns")
+    ours = os.sched_getaffinity(0)
+    core = max(ours)
+    with JackDummyServer(48000, 128, cpu=core) as server:
+        assert server.started_here
+        threads = list(Path(f"/proc/{server.process.pid}/task").iterdir())
+        assert len(threads) > 1  # the driver's timer thread among them
+        assert {frozenset(os.sched_getaffinity(int(thread.name))) for thread in threads} == {frozenset({core})}
+    assert os.sched_getaffinity(0) == ours  # only the server's child process was pinned
