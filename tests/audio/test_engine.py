@@ -563,13 +563,21 @@ def _keep_up(engine: Engine, played: list[np.ndarray], seconds: float, edges: li
         play(engine, played)
 
 
-def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(monkeypatch, caplog):
+@pytest.fixture
+def raised(monkeypatch) -> tuple[Engine, list[np.ndarray]]:
+    """An engine whose lookahead was just raised once by a burst of late renders; calm
+    after half a second of audio."""
     monkeypatch.setattr(engine_module, "CALM_S", 0.5)
     engine = Engine(SineVoice(200.0))
-    lookahead, latency = engine.lookahead_s, engine.gate_latency_s
     played = start(engine)
     _past_warmup(engine, played)
     _starve(engine, played)
+    return engine, played
+
+
+def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(raised, caplog):
+    engine, played = raised
+    lookahead, latency = engine.base_lookahead_s, default_gate_latency_s(AudioSettings())
     _keep_up(engine, played, 0.4)
     assert engine.lookahead_s == pytest.approx(lookahead + BLOCK / SR)  # not calm for long enough yet
     with caplog.at_level(logging.INFO, logger="neurorack.audio.engine"):
@@ -582,12 +590,8 @@ def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(m
     assert engine.late_renders == late and engine.lookahead_drops == 1  # never below the configured lookahead
 
 
-def test_a_late_render_restarts_the_calm_spell(monkeypatch):
-    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
-    engine = Engine(SineVoice(200.0))
-    played = start(engine)
-    _past_warmup(engine, played)
-    _starve(engine, played)
+def test_a_late_render_restarts_the_calm_spell(raised):
+    engine, played = raised
     _keep_up(engine, played, 0.4)
     play(engine, played)  # one more late render
     play(engine, played)
@@ -597,13 +601,9 @@ def test_a_late_render_restarts_the_calm_spell(monkeypatch):
     assert engine.lookahead_drops == 1
 
 
-def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(monkeypatch):
-    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
-    engine = Engine(SineVoice(200.0))
-    played = start(engine)
-    _past_warmup(engine, played)
-    _starve(engine, played)
-    raised, raised_from = engine.gate_latency_s, engine.fifo.read_index / SR
+def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raised):
+    engine, played = raised
+    raised_latency, raised_from = engine.gate_latency_s, engine.fifo.read_index / SR
     through = [GateEdge(raised_from + 0.45 + k * 0.0011) for k in range(120)]  # dense, all through the drop
     after = [GateEdge(raised_from + 0.65 + k * 0.0123) for k in range(10)]
     _keep_up(engine, played, 0.8, through + after)
@@ -611,5 +611,5 @@ def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(monke
     lowered = default_gate_latency_s(AudioSettings())
     assert engine.gate_latency_s == pytest.approx(lowered)
     placed = {onset.edge: onset.sample for onset in engine.onsets}
-    assert [placed[edge] for edge in through] == [expected_sample(edge.time_s, raised) for edge in through]
+    assert [placed[edge] for edge in through] == [expected_sample(edge.time_s, raised_latency) for edge in through]
     assert [placed[edge] for edge in after] == [expected_sample(edge.time_s, lowered) for edge in after]
