@@ -116,7 +116,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     engine = Engine(voice, config.audio, config.output)
     controls = open_panel(board, engine.post_gate, scenario=scenario, state_dir=config.resolved_state_dir())
     panel_ref.append(controls)
-    backend = SoundDeviceBackend(engine, config.audio.device)
+    backend = SoundDeviceBackend(engine, config.audio.device, cpu=config.audio.cpu)
     try:
         backend.start()
     except NoAudioDevice as exc:

@@ -8,6 +8,10 @@ poller and the render thread higher, and the audio callback's thread highest of 
 That thread belongs to PortAudio (or JACK, which gives its clients a priority below its
 own), so the callback raises itself on its first call. Where that is not permitted the
 daemon carries on and says how to allow it.
+
+``audio.cpu`` pins the callback's and the render thread's threads to one core, the one the
+audio server's clock (or the sound card's interrupt) runs on: the server then wakes the
+callback on its own core, never a sleeping one across the chip.
 """
 
 from __future__ import annotations
@@ -33,6 +37,31 @@ def raise_quietly(priority: int) -> bool:
     except (PermissionError, AttributeError, OSError):
         return False
     return True
+
+
+def pin_quietly(core: int | None) -> bool | None:
+    """Run the calling thread on ``core`` only. Logs nothing (safe in the audio callback).
+
+    Returns None when ``core`` is None (left where the kernel puts it), else whether the
+    thread runs on that core now (False: the core is not one this process may use).
+    """
+    if core is None:
+        return None
+    try:
+        os.sched_setaffinity(0, {core})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def unpinned_warning(what: str, core: int) -> str:
+    """What to say when ``what`` could not be pinned to ``core``."""
+    try:
+        usable = ", ".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
+    except (OSError, AttributeError):
+        usable = "unknown"
+    return (f"{what} runs where the kernel puts it: audio.cpu {core} is not a core this process may use "
+            f"(usable: {usable}); set audio.cpu to one of them, or null")
 
 
 _refused_before = False

@@ -24,7 +24,7 @@ class Backend:
 class NoDevice:
     """A sound device backend that finds no device, so the daemon falls back to its WAV clock."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, **kwargs):
         pass
 
     def start(self):

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from neurorack.realtime import pin_quietly, unpinned_warning
+
 SCRIPT = """
 import logging, os, sys
 os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # not what the test runner may have inherited
@@ -42,3 +44,38 @@ def test_refusal_is_one_warning_with_the_reason_and_the_fix():
     assert "LimitRTPRIO=" in warning
     assert info.startswith("INFO the render thread runs at normal priority")
 
+
+
+def _in_a_thread(work):
+    """``work()`` and the thread's own affinity afterwards, run on a fresh thread (pinning
+    the test runner's thread would outlast the test)."""
+    import threading
+
+    result = {}
+
+    def run():
+        result["returned"] = work()
+        result["affinity"] = os.sched_getaffinity(0)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return result["returned"], result["affinity"]
+
+
+def test_a_thread_pins_itself_to_a_core_it_may_use():
+    core = max(os.sched_getaffinity(0))
+    assert _in_a_thread(lambda: pin_quietly(core)) == (True, {core})
+
+
+def test_a_core_it_may_not_use_is_refused_and_the_thread_stays_where_it_was():
+    allowed = os.sched_getaffinity(0)
+    assert _in_a_thread(lambda: pin_quietly(1023)) == (False, allowed)
+    assert _in_a_thread(lambda: pin_quietly(None)) == (None, allowed)
+
+
+def test_the_refusal_says_which_cores_would_do():
+    message = unpinned_warning("the render thread", 1023)
+    usable = ", ".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
+    assert message.startswith("the render thread runs where the kernel puts it: audio.cpu 1023 is not")
+    assert f"(usable: {usable})" in message and "set audio.cpu to one of them, or null" in message

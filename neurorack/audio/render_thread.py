@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from neurorack.audio.engine import Engine
-from neurorack.realtime import RENDER_PRIORITY, request_realtime
+from neurorack.realtime import (
+    RENDER_PRIORITY,
+    pin_quietly,
+    request_realtime,
+    unpinned_warning,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 0.002
 
 
 class RenderThread(threading.Thread):
-    """Keeps the engine's FIFO exactly ``lookahead`` ahead of the audio callback."""
+    """Keeps the engine's FIFO exactly ``lookahead`` ahead of the audio callback, on core
+    ``cpu`` when one is given (``audio.cpu``)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, cpu: int | None = None):
         super().__init__(name="neurorack-render", daemon=True)
         self.engine = engine
+        self.cpu = cpu
         self._stop_requested = threading.Event()
 
     def run(self) -> None:
         request_realtime(RENDER_PRIORITY, "the render thread")
+        if pin_quietly(self.cpu) is False:
+            log.warning(unpinned_warning("the render thread", self.cpu))
         engine = self.engine
         while not self._stop_requested.is_set():
             due = engine.next_render_time()

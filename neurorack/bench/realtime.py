@@ -150,7 +150,7 @@ def _run_engine(config: ModuleConfig, seconds: float, voice_name: str,
     audio = replace(config.audio, device=None)  # JACK is the default device while it runs
     request_realtime(BACKGROUND_PRIORITY, "the benchmark's gate thread")  # as the daemon does
     engine = Engine(make_voice(voice_name, audio.sample_rate), audio, config.output)
-    backend = SoundDeviceBackend(engine, device=None)
+    backend = SoundDeviceBackend(engine, device=None, cpu=audio.cpu)
     backend.start()
     latencies: list[float] = []
     try:

@@ -11,6 +11,9 @@ in the other order):
    (the simulated MCP3008 read by the real driver and the real ADC poller) playing the soak
    scenario - LFOs on the four CVs, gate 1 at 8 Hz, gate 2 every 2 s - the UI thread
    redrawing to an in-memory screen, and the encoder turned every few seconds to switch sounds.
+   Its audio callback and render thread run on the server's core (``audio.cpu``, unless the
+   config names one), where the server wakes the callback without waking another core; the
+   sine client is left where the kernel puts it, as a trivial client is.
 
 Dropouts of the module's turns are compared with the baseline's, and the server's own log
 says what each xrun was: its own cycle started late, or a client had not finished. Gate
@@ -158,13 +161,16 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
     cpu_hog = CpuHog(hog)
     # JACK's clock on the hog's core, which never idles (see JackDummyServer)
     with jack_session(audio, cpu_hog.cpu if hog else None) as server, cpu_hog:
+        # the module's audio threads beside the server's clock, where it wakes them (audio.cpu)
+        audio_cpu = audio.cpu if audio.cpu is not None or not server.started_here else server.cpu
+        module_config = replace(config, audio=replace(audio, cpu=audio_cpu))
         for index, phase in enumerate(plan):
             log.info("slice %d of %d: %s for %.0f s", index + 1, len(plan), phase, slice_s)
             part = None if progress is None else (lambda f, i=index: progress((i + f) / len(plan)))
             if phase == "baseline":
                 figures = run_baseline(slice_s, audio.sample_rate, audio.block_size)
             else:
-                figures = _soak_module(config, slice_s, native_callback, sound, part)
+                figures = _soak_module(module_config, slice_s, native_callback, sound, part)
                 sound = figures["sounds_played"][-1] if figures["sounds_played"] else None
             figures["xruns"] = server.xruns(*figures["window"])
             (bases if phase == "baseline" else played).append(figures)
@@ -173,6 +179,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
         result = _module_figures(played, audio)
         result["jack_realtime"] = server.realtime if server.started_here else None
         result["jack_cpu"] = server.cpu if server.started_here else None
+        result["audio_cpu"] = audio_cpu
     result["cpu_hog"] = cpu_hog.figures()
     result["slices"] = len(played)
     result["slice_s"] = round(slice_s, 3)
@@ -240,7 +247,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
     ui.loop.navigator.state = state
     sd = import_sounddevice()
     join_portaudio(sd)  # PortAudio joins JACK for this slice only: no client of ours stays for the baseline's
-    backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback)
+    backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback, cpu=audio.cpu)
     latencies: list[float] = []
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
@@ -284,6 +291,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         "model": instrument.model_name if instrument is not None else None,
         "voice": engine.voice.name,
         "callback": backend.callback_kind,
+        "callback_pinned": backend.callback_pinned,
         "warnings": list(module_voice.warnings),
         "callbacks": after[0] - before[0],
         "underflows": after[1] - before[1],
@@ -325,6 +333,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
         "model": first["model"],
         "voice": first["voice"],
         "callback": first["callback"],
+        "callback_pinned": first["callback_pinned"],
         "warnings": sorted({warning for figures in slices for warning in figures["warnings"]}),
         **total,
         "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),

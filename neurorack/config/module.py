@@ -41,6 +41,12 @@ class AudioSettings:
         "null: the smallest safe value, (lookahead + 1 block) + 0.5 ms.",
         check=between(0.5, 200, "ms"),
     )
+    cpu: int | None = setting(
+        None,
+        "The core (0 for the first) the audio callback and the render thread run on: the one the "
+        "audio server's clock or the sound card's interrupt runs on. null: wherever the kernel puts them.",
+        check=between(0, 1023),
+    )
 
 
 @dataclass(frozen=True)

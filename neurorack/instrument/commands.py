@@ -57,7 +57,10 @@ other order) so that both see the same host. The module: the instrument on the d
 model (a model whose name holds "trim" when one is installed; the test voice when none
 is), the mock board's panel (the simulated MCP3008 through the real driver and ADC poller)
 with LFOs on the four CVs, gate 1 at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an
-in-memory screen, and the encoder switching sounds every 5 s.
+in-memory screen, and the encoder switching sounds every 5 s. Its audio callback and
+render thread run on the server's core (audio.cpu, unless the config sets it), where the
+server wakes the callback without waking the other core; the sine client runs where the
+kernel puts it.
 
 Prints underflows against the baseline, and the server's xruns by cause (its own cycle
 started late, its timer thread held up; a client not finished in time), late renders,

@@ -34,6 +34,7 @@ def test_the_whole_module_ran_under_the_cpu_hog(soak):
     assert soak["seconds"] == pytest.approx(6.0, abs=0.3)
     hog = soak["cpu_hog"]
     assert soak["jack_cpu"] is None  # the fixture's server: started elsewhere, left where it runs
+    assert soak["audio_cpu"] is None and soak["callback_pinned"] is None  # so the module's threads are too
     assert hog["enabled"] and hog["cpu_s"] > 0.2 * hog["wall_s"]  # it really ran (it shares its core on a busy box)
     assert soak["ui_frames"] >= 3 * soak["seconds"]  # the moving CV bars keep the UI redrawing
     assert soak["poller"]["poll_hz"] > 500 and soak["poller"]["errors"] == 0
@@ -66,6 +67,7 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert abs(sliced["gates"] - sliced["expected_gates"]) <= 0.1 * sliced["expected_gates"] + 4
     assert sliced["jack_realtime"] is not None  # started here
     assert sliced["jack_cpu"] == sliced["cpu_hog"]["cpu"]  # JACK's clock on the core that never idles
+    assert sliced["audio_cpu"] == sliced["jack_cpu"] and sliced["callback_pinned"]  # the module's audio beside it
     played = sliced["sounds_played"]
     assert played and all(a != b for a, b in itertools.pairwise(played))  # a turn goes on from the last one's sound
 

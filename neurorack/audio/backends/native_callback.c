@@ -10,6 +10,7 @@
  * headers are needed, so the two PortAudio types it uses are declared here.
  */
 
+#define _GNU_SOURCE          /* pthread_setaffinity_np */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@ typedef struct {
     int32_t channels;
     int32_t priority;   /* SCHED_FIFO priority the callback's thread raises itself to; 0: left alone */
     int32_t realtime;   /* 0 before the first call, then 1 (at that priority or above) or -1 (refused) */
+    int32_t cpu;        /* core the callback's thread pins itself to on its first call; -1: left alone */
+    int32_t pinned;     /* 0 before the first call, then 1 (on that core) or -1 (refused) */
 } neurorack_shared;
 
 static int32_t raise_priority(int32_t priority)
@@ -58,6 +61,16 @@ static int32_t raise_priority(int32_t priority)
         return 1;
     param.sched_priority = priority;
     return pthread_setschedparam(self, SCHED_FIFO, &param) == 0 ? 1 : -1;
+}
+
+static int32_t pin_to_cpu(int32_t cpu)
+{
+    cpu_set_t set;
+    if (cpu >= CPU_SETSIZE)
+        return -1;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 ? 1 : -1;
 }
 
 void neurorack_store_release(int64_t *slot, int64_t value)
@@ -75,6 +88,8 @@ int neurorack_callback(const void *input, void *output, unsigned long frames,
 
     if (s->realtime == 0 && s->priority > 0)
         s->realtime = raise_priority(s->priority);
+    if (s->pinned == 0 && s->cpu >= 0)
+        s->pinned = pin_to_cpu(s->cpu);
     if (status & PA_OUTPUT_UNDERFLOW)
         s->counters[UNDERFLOWS] += 1;
 

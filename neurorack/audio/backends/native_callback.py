@@ -57,6 +57,8 @@ class _Shared(ctypes.Structure):
         ("channels", ctypes.c_int32),
         ("priority", ctypes.c_int32),
         ("realtime", ctypes.c_int32),
+        ("cpu", ctypes.c_int32),
+        ("pinned", ctypes.c_int32),
     ]
 
 
@@ -130,12 +132,13 @@ class NativeCallback:
         channels: interleaved output channels; the mono FIFO goes to each.
         priority: SCHED_FIFO priority the callback's thread raises itself to on its first call
             (0: leave the thread's scheduling alone).
+        cpu: the core the callback's thread pins itself to on its first call (None: left alone).
 
     Raises:
         NativeCallbackUnavailable: the library cannot be built or loaded.
     """
 
-    def __init__(self, engine: Engine, channels: int, priority: int = CALLBACK_PRIORITY):
+    def __init__(self, engine: Engine, channels: int, priority: int = CALLBACK_PRIORITY, cpu: int | None = None):
         path = build()
         try:
             # PyDLL: the publishing store below runs with the interpreter lock held, so the render
@@ -151,6 +154,7 @@ class NativeCallback:
             origins=timeline.origins.ctypes.data, origin_mask=len(timeline.origins) - 1,
             record_count=timeline.counts.ctypes.data, inverse_rate=1.0 / engine.sample_rate,
             counters=engine.callback_counters.ctypes.data, channels=channels, priority=priority, realtime=0,
+            cpu=-1 if cpu is None else cpu, pinned=0,
         )
         store = self._library.neurorack_store_release
         store.argtypes, store.restype = [ctypes.c_void_p, ctypes.c_int64], None
@@ -171,7 +175,12 @@ class NativeCallback:
     @property
     def realtime(self) -> bool | None:
         """Whether the callback's thread runs at ``priority`` or above; None before its first call."""
-        return {0: None, 1: True}.get(self.shared.realtime, False)
+        return _outcome(self.shared.realtime)
+
+    @property
+    def pinned(self) -> bool | None:
+        """Whether the callback's thread runs on ``cpu`` only; None before its first call or without one."""
+        return _outcome(self.shared.pinned)
 
     def __call__(self, out, status: int = 0, stream_time: float = 0.0) -> int:
         """Run the callback once on ``out`` (``[frames, channels]`` float32), as PortAudio would."""
@@ -181,6 +190,11 @@ class NativeCallback:
         info = _TimeInfo(0.0, stream_time, 0.0)
         return self.function(None, out.ctypes.data, len(out), ctypes.byref(info), status,
                              ctypes.addressof(self.shared))
+
+
+def _outcome(flag: int) -> bool | None:
+    """A first-call flag of the shared struct: 0 (not yet) None, 1 True, -1 False."""
+    return {0: None, 1: True}.get(flag, False)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,12 @@ from neurorack.audio.backends.native_callback import (
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
 from neurorack.errors import NeurorackError
-from neurorack.realtime import CALLBACK_PRIORITY, raise_quietly
+from neurorack.realtime import (
+    CALLBACK_PRIORITY,
+    pin_quietly,
+    raise_quietly,
+    unpinned_warning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +120,21 @@ class SoundDeviceBackend:
         engine: the engine to play.
         device: index, (part of) a name, or None (JACK if running, else the default).
         native_callback: use the C callback when it can be built.
+        cpu: the core the callback and the render thread run on (``audio.cpu``; None: the kernel's choice).
     """
 
-    def __init__(self, engine: Engine, device: int | str | None = None, native_callback: bool = True):
+    def __init__(self, engine: Engine, device: int | str | None = None, native_callback: bool = True,
+                 cpu: int | None = None):
         self.engine = engine
         self.device = device
         self.native_callback = native_callback
+        self.cpu = cpu
         self.stream = None
         self.device_name = ""
         self._render_thread: RenderThread | None = None
         self._native: NativeCallback | None = None
         self._python_realtime: bool | None = None  # set by the Python callback's first call
+        self._python_pinned: bool | None = None     # likewise
 
     @property
     def callback_kind(self) -> str:
@@ -136,6 +145,11 @@ class SoundDeviceBackend:
     def callback_realtime(self) -> bool | None:
         """Whether the callback's thread runs at ``CALLBACK_PRIORITY``; None before its first call."""
         return self._native.realtime if self._native is not None else self._python_realtime
+
+    @property
+    def callback_pinned(self) -> bool | None:
+        """Whether the callback's thread runs on ``cpu`` only; None before its first call or without one."""
+        return self._native.pinned if self._native is not None else self._python_pinned
 
     def start(self) -> None:
         """Open and start the stream. Raises NeurorackError with a fix when it cannot."""
@@ -172,10 +186,10 @@ class SoundDeviceBackend:
                 f"{self.engine.block_size}-frame blocks: {exc}"
             ) from None
         self.engine.prefill()
-        self._render_thread = RenderThread(self.engine)
+        self._render_thread = RenderThread(self.engine, self.cpu)
         self._render_thread.start()
         self.stream.start()
-        self._report_callback_priority()
+        self._report_callback_thread()
         log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms, %s callback", info["name"],
                  self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3, self.callback_kind)
 
@@ -183,13 +197,13 @@ class SoundDeviceBackend:
         if not self.native_callback:
             return None
         try:
-            return NativeCallback(self.engine, channels)
+            return NativeCallback(self.engine, channels, cpu=self.cpu)
         except NativeCallbackUnavailable as exc:
             log.warning("the audio callback runs in Python, where the render, ADC and UI threads can delay it "
                         "and audio may drop out under load: %s", exc)
             return None
 
-    def _report_callback_priority(self, timeout_s: float = 1.0) -> None:
+    def _report_callback_thread(self, timeout_s: float = 1.0) -> None:
         deadline = time.monotonic() + timeout_s
         while self.callback_realtime is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -198,10 +212,13 @@ class SoundDeviceBackend:
                         "real-time priority was refused. Allow it with LimitRTPRIO= in the service (neurorack "
                         "install-service does), or an rtprio limit for the audio group in /etc/security/limits.d",
                         CALLBACK_PRIORITY)
+        if self.callback_pinned is False:
+            log.warning(unpinned_warning("the audio callback", self.cpu))
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         # Real-time: record, copy, pad. No allocation of arrays, no locks, no I/O.
-        if self._python_realtime is None:  # first call: one system call, then never again
+        if self._python_realtime is None:  # first call: two system calls, then never again
+            self._python_pinned = pin_quietly(self.cpu)
             self._python_realtime = raise_quietly(CALLBACK_PRIORITY)
         if status.output_underflow:
             self.engine.underflows += 1

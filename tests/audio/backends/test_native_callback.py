@@ -121,3 +121,33 @@ def test_a_build_lands_whole_in_the_first_place_it_can_be_written(tmp_path, monk
     assert built.parent == tmp_path / "cache" and built.name == native_callback.library_name()
     assert [p.name for p in built.parent.iterdir()] == [built.name]  # no partial file left
     assert native_callback.build() == built  # found, not built again
+
+
+def _first_call_on_a_fresh_thread(cpu):
+    """A C callback for ``cpu`` called once on a new thread: its ``pinned`` and that thread's affinity."""
+    import threading
+
+    engine = Engine(TestVoice(48000))
+    callback = NativeCallback(engine, channels=2, priority=0, cpu=cpu)
+    engine.prefill()
+    affinity = []
+
+    def first_call():
+        callback(np.zeros((128, 2), np.float32))
+        affinity.append(os.sched_getaffinity(0))
+
+    thread = threading.Thread(target=first_call)
+    thread.start()
+    thread.join()
+    return callback.pinned, affinity[0]
+
+
+def test_the_callbacks_thread_pins_itself_to_audio_cpu_on_its_first_call():
+    core = max(os.sched_getaffinity(0))
+    assert _first_call_on_a_fresh_thread(core) == (True, {core})
+
+
+def test_a_core_out_of_reach_is_reported_and_no_core_leaves_the_thread_alone():
+    allowed = os.sched_getaffinity(0)
+    assert _first_call_on_a_fresh_thread(1023) == (False, allowed)
+    assert _first_call_on_a_fresh_thread(None) == (None, allowed)

@@ -96,18 +96,21 @@ from neurorack.audio.backends.sound_device import SoundDeviceBackend
 from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 
-def fifo_priorities():
+def fifo_threads():
     threads = [int(tid) for tid in os.listdir("/proc/self/task")]
-    return sorted(os.sched_getparam(tid).sched_priority for tid in threads
-                  if os.sched_getscheduler(tid) == os.SCHED_FIFO)
+    return {os.sched_getparam(tid).sched_priority: os.sched_getaffinity(tid) for tid in threads
+            if os.sched_getscheduler(tid) == os.SCHED_FIFO}
 
-before = fifo_priorities()
-backend = SoundDeviceBackend(Engine(TestVoice(48000)), native_callback=sys.argv[1] == "C")
+cpu = int(sys.argv[2])
+before = fifo_threads()
+backend = SoundDeviceBackend(Engine(TestVoice(48000)), native_callback=sys.argv[1] == "C", cpu=cpu)
 backend.start()
 time.sleep(0.3)
-during = fifo_priorities()
+during = fifo_threads()
 backend.stop()
-print(backend.callback_kind, backend.callback_realtime, max(before, default=0), max(during, default=0))
+audio_threads_pinned = all(during[p] == {cpu} for p in (70, 80) if p in during)
+print(backend.callback_kind, backend.callback_realtime, max(before, default=0), max(during, default=0),
+      backend.callback_pinned, audio_threads_pinned)
 """
 
 
@@ -115,17 +118,19 @@ print(backend.callback_kind, backend.callback_realtime, max(before, default=0), 
 def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, kind):  # noqa: F811
     """JACK gives its clients' threads a priority below its own (5 under jackd -R); the
     callback, in C or in Python, lifts its thread above the render thread and the ADC
-    poller on its first call."""
+    poller on its first call, and pins it, and the render thread, to audio.cpu."""
     from neurorack.realtime import CALLBACK_PRIORITY, RENDER_PRIORITY
 
     probe = "from neurorack.realtime import raise_quietly as r; print(r(1))"
     allowed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                              check=True).stdout.strip() == "True"
-    result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE, kind], capture_output=True, text=True,
-                            timeout=60, stdin=subprocess.DEVNULL, check=False)
+    cpu = str(max(os.sched_getaffinity(0)))
+    result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE, kind, cpu], capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
-    played, reported, highest_before, highest_during = result.stdout.split()
+    played, reported, highest_before, highest_during, pinned, audio_threads_pinned = result.stdout.split()
     assert played == kind
+    assert pinned == "True" and audio_threads_pinned == "True"
     assert int(highest_before) < CALLBACK_PRIORITY
     if allowed:
         assert reported == "True"
