@@ -369,6 +369,7 @@ def summarise(result: dict) -> str:
         f"{result['seconds'] / 60:.1f} min at {result['sample_rate']} Hz, {result['block_size']}-frame blocks, "
         f"model {result['model'] or 'none (test voice)'}, CPU hog "
         + (f"on core {hog['cpu']} of {hog['cores']}" if hog["enabled"] else "off")
+        + ("" if result["audio_cpu"] is None else f", audio callback and render thread on core {result['audio_cpu']}")
         + f", {result['slices']} turns of {result['slice_s']:.0f} s",
         (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
         f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x), "

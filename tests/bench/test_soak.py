@@ -8,7 +8,7 @@ import itertools
 import pytest
 import yaml
 
-from neurorack.bench.soak import slice_plan
+from neurorack.bench.soak import slice_plan, summarise
 from tests.instrument.model_fixture import make_model
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 
@@ -70,6 +70,8 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert sliced["audio_cpu"] == sliced["jack_cpu"] and sliced["callback_pinned"]  # the module's audio beside it
     played = sliced["sounds_played"]
     assert played and all(a != b for a, b in itertools.pairwise(played))  # a turn goes on from the last one's sound
+    first_line = summarise(sliced).splitlines()[0]
+    assert f"audio callback and render thread on core {sliced['audio_cpu']}, 2 turns of 3 s" in first_line
 
 
 # The soak's timing figures (underflows against the sine baseline, gate latency p99 and
