@@ -86,10 +86,10 @@ int neurorack_callback(const void *input, void *output, unsigned long frames,
     struct timespec now_ts;
     (void)input;
 
-    if (s->realtime == 0 && s->priority > 0)
-        s->realtime = raise_priority(s->priority);
     if (s->pinned == 0 && s->cpu >= 0)
         s->pinned = pin_to_cpu(s->cpu);
+    if (s->realtime == 0 && s->priority > 0)   /* last: the backend reads pinned once realtime is set */
+        __atomic_store_n(&s->realtime, raise_priority(s->priority), __ATOMIC_RELEASE);
     if (status & PA_OUTPUT_UNDERFLOW)
         s->counters[UNDERFLOWS] += 1;
 
