@@ -35,6 +35,8 @@ pip=".venv/bin/python -m pip --disable-pip-version-check"
 # PyTorch first and pinned, so that nothing below resolves another (CUDA) build.
 [ -z "$torch" ] || $pip install --quiet torch==2.13.0
 $pip install --quiet -e ".$extras"
+# The toolbox's independent pitch tracker, without its torchaudio requirement (see setup.py).
+[ -z "$torch" ] || $pip install --quiet --no-deps pesto-pitch==2.0.1
 # The audio callback in C, which never waits for Python's interpreter lock.
 .venv/bin/python -m neurorack.audio.backends.native_callback
 echo "neurorack is installed in .venv (try: .venv/bin/neurorack --help)"

@@ -41,7 +41,11 @@ setup(
         "pi5": ["rpi-lgpio>=0.6", "adafruit-blinka>=8"],
         "jetson": ["Jetson.GPIO>=2.1", "adafruit-blinka>=8"],
         # The toolbox: train, trim, evaluate, export. install.sh installs torch==2.13.0 first.
-        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12"],
+        # pesto-pitch (the independent pitch tracker of `neurorack eval`) is installed by
+        # install.sh without its torchaudio requirement, which would pull another torch;
+        # omegaconf and tqdm are what it needs besides torch, NumPy and SciPy.
+        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12", "soxr>=0.3",
+               "scipy>=1.8", "omegaconf>=2.3", "tqdm>=4.60"],
         "dev": ["pytest>=7"],
     },
     entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},

@@ -164,10 +164,21 @@ class NumpyModel:
         state.noise_pos = (position + hop) % self._table.shape[0]
         state.harmonic_amps, state.noise_amps, state.f0_hz = harmonic_amps, noise_amps, f0
 
-    def render(self, descriptors: np.ndarray, state: NumpyState | None = None) -> np.ndarray:
-        """Render frames [T, 5] -> audio [T * hop] float32 (from silence unless ``state`` is given)."""
+    timbre_size = 0
+    """This model family takes no timbre code."""
+
+    def render(self, descriptors: np.ndarray, state: NumpyState | None = None, z: np.ndarray | None = None) -> np.ndarray:
+        """Render frames [T, 5] -> audio [T * hop] float32 (from silence unless ``state`` is given).
+        ``z`` is accepted for the common interface and must be None."""
+        if z is not None:
+            raise ValueError(f"model {self.name} takes no timbre code")
         state = state or self.initial_state()
         out = np.empty(len(descriptors) * self.hop, dtype=np.float32)
         for index, frame in enumerate(descriptors):
             self.render_frame(frame, state, out[index * self.hop:(index + 1) * self.hop])
         return out
+
+
+def streaming_model(model: LoadedModel):
+    """The NumPy runtime for a loaded model, whatever its family."""
+    return NumpyModel(model)
