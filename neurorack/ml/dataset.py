@@ -1,13 +1,18 @@
 """One-shot datasets: read, convert, trim, describe, cache and split.
 
 Files: WAV, FLAC and AIFF at any rate and channel count (read with ``soundfile``) become
-48 kHz mono float; leading and trailing silence is trimmed; optionally the loudness is
-normalised; each sound is capped at ``max_seconds``. Unreadable files are skipped with a
-warning and counted.
+48 kHz mono float (resampled once, with soxr); leading and trailing silence is trimmed;
+optionally the loudness is normalised; each sound is capped at ``max_seconds``; the result
+lies on the int16 grid, so the descriptors of a freshly built set and of its cache are the
+same. Unreadable files are skipped with a warning and counted.
 
 The cache is one ``.npz`` file (int16 audio, float32 descriptors, names, splits), so a
-whole dataset travels as one compact file. The split is reproducible and stable: a file
-goes to train, valid or test by a hash of its path relative to its data folder.
+whole dataset travels as one compact file. The split is reproducible and stable: a file of
+a held-out kit (``HELDOUT_KITS``, by its top folder's name) is "heldout"; any other goes to
+train, valid or test by a hash of its path relative to its data folder.
+
+The real data are Debian's ``hydrogen-drumkits``: models train on ``TRAINING_KITS`` and are
+measured on their test split and on ``HELDOUT_KITS`` (see ``kit_folders``); no other kit is used.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,8 +36,19 @@ from neurorack.ml.descriptors import HOP, SAMPLE_RATE, extract
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff")
-SPLITS = ("train", "valid", "test")
-CACHE_VERSION = 1
+SPLITS = ("train", "valid", "test", "heldout")
+# 2: held-out kits get the "heldout" split; audio is on the int16 grid before description.
+CACHE_VERSION = 2
+
+# Debian's hydrogen-drumkits package installs its kits here, one folder per kit.
+HYDROGEN_KITS_DIR = Path("/usr/share/hydrogen/data/drumkits")
+HYDROGEN_PACKAGE = "hydrogen-drumkits"
+# What models train on (their train/valid/test splits are drawn by hash from within these).
+TRAINING_KITS = ("Audiophob", "BJA_Pacific", "ForzeeStereo", "HardElectro1", "Millo-Drums_v.1",
+                 "Millo_MultiLayered2", "Millo_MultiLayered3", "The Black Pearl 1.0", "VariBreaks",
+                 "rumpf_kit_z01_h2")
+# Held out whole: never trained or tuned on, always reported on. No other kit is used.
+HELDOUT_KITS = ("ColomboAcousticDrumkit", "ElectricEmpireKit")
 
 
 class DatasetError(NeurorackError):
@@ -64,7 +81,7 @@ class OneShotSet:
         names: [N] path of each file relative to its data folder's parent ("Kit/file.flac").
         audio: list of [samples] float32 at 48 kHz, each a whole number of hops.
         descriptors: list of [samples / hop, 5] float32.
-        splits: [N] "train", "valid" or "test".
+        splits: [N] "train", "valid", "test" or "heldout" (see ``split_of``).
         skipped: files that could not be read, with the reason.
         info: where the data came from: ``{"folders": [...], "licences": folder_licences(...)}``.
     """
@@ -98,8 +115,32 @@ def find_audio_files(folders: Sequence[str | Path]) -> list[tuple[Path, str]]:
     return found
 
 
+def kit_folders(which: Literal["training", "heldout", "all"] = "all",
+                root: str | Path = HYDROGEN_KITS_DIR) -> list[Path]:
+    """The Hydrogen kit folders the models use: ``TRAINING_KITS``, ``HELDOUT_KITS`` or both
+    (training first), under ``root`` (Debian's ``hydrogen-drumkits`` install folder).
+
+    Raises:
+        DatasetError: ``which`` is not one of the three, or a kit folder is missing.
+    """
+    kits = {"training": TRAINING_KITS, "heldout": HELDOUT_KITS, "all": TRAINING_KITS + HELDOUT_KITS}
+    if which not in kits:
+        raise DatasetError(f"kit_folders: expected 'training', 'heldout' or 'all', got {which!r}")
+    root = Path(root)
+    folders = [root / kit for kit in kits[which]]
+    missing = [f.name for f in folders if not f.is_dir()]
+    if missing:
+        raise DatasetError(f"{root}: no kit folder {', '.join(repr(m) for m in missing)}; install Debian's "
+                           f"{HYDROGEN_PACKAGE} package (sudo apt install {HYDROGEN_PACKAGE}) or give DATA_DIR folders")
+    return folders
+
+
 def split_of(name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
-    """The split of a file, from a hash of its name: the same name always lands in the same split."""
+    """The split of a file named "Kit/sub/file": "heldout" when its top folder is one of
+    ``HELDOUT_KITS``, else train, valid or test from a hash of its name (the same name always
+    lands in the same split)."""
+    if name.split("/", 1)[0] in HELDOUT_KITS:
+        return "heldout"
     fraction = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") / 2.0 ** 64
     if fraction < test_fraction:
         return "test"
@@ -117,17 +158,23 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling of a whole sound by zero-padding or truncating its spectrum."""
+    """Mono ``audio`` [samples] at ``rate`` -> float64 at ``target``, ``round(n * target / rate)``
+    samples long.
+
+    soxr's very-high-quality linear-phase filter (its delay compensated): a sound's start never
+    leaks into its end, as it would with a whole-sound FFT resampler.
+
+    Raises:
+        DatasetError: python-soxr is not installed (it is in the ``ml`` extra).
+    """
     if rate == target or len(audio) == 0:
         return audio
-    n_out = round(len(audio) * target / rate)
-    spectrum = np.fft.rfft(audio)
-    bins = n_out // 2 + 1
-    if len(spectrum) >= bins:
-        spectrum = spectrum[:bins]
-    else:
-        spectrum = np.concatenate([spectrum, np.zeros(bins - len(spectrum), dtype=spectrum.dtype)])
-    return np.fft.irfft(spectrum, n=n_out) * (n_out / len(audio))
+    try:
+        import soxr
+    except ImportError:
+        raise DatasetError(f"resampling {rate} Hz audio to {target} Hz needs python-soxr "
+                           "(pip install soxr, or the 'ml' extra)") from None
+    return soxr.resample(np.ascontiguousarray(audio, dtype=np.float64), rate, target, quality="VHQ")
 
 
 def trim_silence(audio: np.ndarray, threshold_db: float = -60.0, pre_roll: int = 64) -> np.ndarray:
@@ -139,14 +186,24 @@ def trim_silence(audio: np.ndarray, threshold_db: float = -60.0, pre_roll: int =
     return audio[max(loud[0] - pre_roll, 0):loud[-1] + 1]
 
 
-def prepare(audio: np.ndarray, rate: int, options: PrepareOptions = PrepareOptions()) -> np.ndarray:
-    """Mono audio at any rate -> trimmed 48 kHz float32, a whole number of hops (zero-padded)."""
-    audio = trim_silence(resample(audio, rate), options.trim_db)
-    audio = audio[:int(options.max_seconds * SAMPLE_RATE)]
+def to_int16_grid(audio: np.ndarray) -> np.ndarray:
+    """``audio`` clipped to [-1, 1] and rounded to the int16 grid, as float32 ``k / 32767``:
+    exactly what ``load_cache`` gives back for it."""
+    steps = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return steps.astype(np.float32) / np.float32(32767.0)
+
+
+def prepare(audio: np.ndarray, rate: int, options: PrepareOptions = PrepareOptions(),
+            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono audio at any rate -> trimmed float32 at ``sample_rate`` (48 kHz, the models' rate),
+    a whole number of hops (zero-padded), clipped to [-1, 1] and on the int16 grid (so a set
+    built here and its cache hold the same numbers)."""
+    audio = trim_silence(resample(audio, rate, sample_rate), options.trim_db)
+    audio = audio[:int(options.max_seconds * sample_rate)]
     if len(audio) and options.normalise_db is not None:
         audio = audio * (10.0 ** (options.normalise_db / 20.0) / np.max(np.abs(audio)))
     padded = np.zeros(-(-len(audio) // HOP) * HOP, dtype=np.float32)
-    padded[:len(audio)] = audio
+    padded[:len(audio)] = to_int16_grid(audio)
     return padded
 
 
@@ -168,7 +225,7 @@ def build_set(folders: Sequence[str | Path], options: PrepareOptions = PrepareOp
             result.skipped.append((name, str(exc)))
             continue
         audio = prepare(raw, rate, options)
-        if len(audio) == 0:
+        if not np.any(audio):  # empty, or quieter than the int16 grid's smallest step
             log.warning("skipping %s: silent", path)
             result.skipped.append((name, "silent"))
             continue

@@ -5,9 +5,14 @@ import pytest
 import soundfile
 
 from neurorack.ml.dataset import (
+    HELDOUT_KITS,
+    SPLITS,
+    TRAINING_KITS,
     DatasetError,
+    OneShotSet,
     PrepareOptions,
     build_set,
+    kit_folders,
     load_cache,
     random_crops,
     resample,
@@ -64,6 +69,29 @@ def test_resampling_keeps_a_tone_and_its_length():
     assert len(out) == 48000
     expected = np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000)
     assert np.abs(out[1000:-1000] - expected[1000:-1000]).max() < 1e-3
+    # frequency and level, measured on the output alone
+    middle = out[4000:-4000] * np.hanning(40000)
+    spectrum = np.abs(np.fft.rfft(middle, 48000 * 4))
+    assert abs(np.argmax(spectrum) / 4 - 1000.0) < 0.5
+    assert abs(20 * np.log10(np.sqrt(np.mean(out[4000:-4000] ** 2)) / np.sqrt(0.5))) < 0.01
+
+
+@pytest.mark.parametrize("rate", [44100, 22050, 96000])
+def test_resampling_a_one_shot_that_starts_with_a_jump_puts_no_echo_of_it_at_its_end(rate):
+    # A noise burst at full level from its first sample, decaying to about -190 dB by the end:
+    # a resampler that treats the sound as periodic wraps the jump into the last samples.
+    t = np.arange(int(rate * 0.3)) / rate
+    burst = 0.9 * np.random.default_rng(1).uniform(-1, 1, len(t)) * np.exp(-t / 0.015)
+    out = resample(burst, rate, 48000)
+    assert len(out) == round(len(burst) * 48000 / rate)
+    tail = out[-480:]  # the last 10 ms
+    assert 20 * np.log10(np.abs(tail).max() / np.abs(out).max()) < -60.0
+    # and the burst itself survives: its energy within 0.5 dB (white noise above 24 kHz is lost
+    # when going down from 96 kHz: half of it; the filter rolls off the top few % of the band)
+    kept = min(1.0, 48000 / rate)
+    energy_db = 10 * np.log10((np.sum(out ** 2) / 48000) / (kept * np.sum(burst ** 2) / rate))
+    assert abs(energy_db) < 0.5
+    assert np.argmax(np.abs(out)) < 480  # still loudest at its start
 
 
 def test_trimming_and_normalisation():
@@ -72,7 +100,7 @@ def test_trimming_and_normalisation():
     from neurorack.ml.dataset import prepare
 
     prepared = prepare(np.concatenate([np.zeros(100), tone(48000, 0.1)]), 48000, PrepareOptions(normalise_db=-6.0))
-    assert np.isclose(np.abs(prepared).max(), 10 ** (-6 / 20), atol=1e-6)
+    assert np.isclose(np.abs(prepared).max(), 10 ** (-6 / 20), atol=0.5 / 32767 + 1e-7)
 
 
 def test_split_is_reproducible_and_roughly_proportional():
@@ -89,13 +117,67 @@ def test_cache_round_trip_keeps_names_splits_descriptors_and_audio(kit, tmp_path
     assert loaded.names == data.names and loaded.splits == data.splits
     assert loaded.skipped == data.skipped
     assert loaded.info["folders"] == ["Kit"]
+    # a fresh build and its cache hold the same numbers, so results never depend on the cache
     for a, b in zip(loaded.audio, data.audio):
-        assert np.abs(a - b).max() < 1.0 / 32767 + 1e-7
+        assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)
     for a, b in zip(loaded.descriptors, data.descriptors):
         assert np.array_equal(a, b)
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     with pytest.raises(DatasetError, match="not a readable dataset cache"):
         load_cache(tmp_path / "bad.npz")
+
+
+def test_prepared_audio_lies_on_the_int16_grid_and_is_clipped_there(tmp_path):
+    from neurorack.ml.dataset import prepare
+
+    rng = np.random.default_rng(3)
+    loud = np.concatenate([1.7 * rng.standard_normal(2000), 0.3 * rng.standard_normal(20000)])
+    prepared = prepare(loud, 44100)
+    steps = prepared.astype(np.float64) * 32767
+    assert np.abs(steps - np.round(steps)).max() < 1e-3 and np.abs(prepared).max() == 1.0
+    # quieter than half a step is zero, not a tiny float
+    assert np.count_nonzero(prepare(np.concatenate([[0.5], np.full(100, 1e-6)]), 48000, PrepareOptions(trim_db=-120))) == 1
+    # and a cache of it gives back the same float32 values
+    data = OneShotSet(["K/a.wav"], [prepared], [np.zeros((len(prepared) // HOP, 5), np.float32)], ["train"], [])
+    assert np.array_equal(load_cache(save_cache(data, tmp_path / "c.npz")).audio[0], prepared)
+
+
+def test_held_out_kits_get_their_own_split_and_never_reach_train(tmp_path):
+    assert SPLITS == ("train", "valid", "test", "heldout")
+    assert set(TRAINING_KITS).isdisjoint(HELDOUT_KITS) and len(TRAINING_KITS) == 10
+    for kit in HELDOUT_KITS:
+        assert split_of(f"{kit}/x.wav") == "heldout"
+        assert split_of(f"{kit}/sub/deeper/y.flac", valid_fraction=0.0, test_fraction=0.0) == "heldout"
+    # by the top folder only: a training kit's file named like a held-out kit stays in the hash split
+    assert split_of(f"Audiophob/{HELDOUT_KITS[0]}/x.wav") in ("train", "valid", "test")
+    for name in (HELDOUT_KITS[0], "Kit"):
+        (tmp_path / name).mkdir()
+        for i in range(12):
+            soundfile.write(tmp_path / name / f"{i}.wav", tone(44100, 0.05, 200.0 + 20 * i), 44100)
+    data = build_set([tmp_path / HELDOUT_KITS[0], tmp_path / "Kit"])
+    by_kit = {name: {s for n, s in zip(data.names, data.splits) if n.startswith(name + "/")}
+              for name in (HELDOUT_KITS[0], "Kit")}
+    assert by_kit[HELDOUT_KITS[0]] == {"heldout"}
+    assert "heldout" not in by_kit["Kit"] and "train" in by_kit["Kit"]
+    for split in ("train", "valid", "test"):
+        assert not any(n.startswith(HELDOUT_KITS[0] + "/") for n in data.subset(split).names)
+    assert len(data.subset("heldout")) == 12
+
+
+def test_kit_folders_lists_the_chosen_kits_and_names_the_package_when_missing(tmp_path):
+    for kit in (*TRAINING_KITS, *HELDOUT_KITS, "Some Other Kit"):
+        (tmp_path / kit).mkdir()
+    assert [f.name for f in kit_folders("training", tmp_path)] == list(TRAINING_KITS)
+    assert [f.name for f in kit_folders("heldout", tmp_path)] == list(HELDOUT_KITS)
+    assert [f.name for f in kit_folders("all", tmp_path)] == list(TRAINING_KITS + HELDOUT_KITS)
+    with pytest.raises(DatasetError, match="expected 'training', 'heldout' or 'all'"):
+        kit_folders("test", tmp_path)
+    (tmp_path / HELDOUT_KITS[1]).rmdir()
+    assert len(kit_folders("training", tmp_path)) == 10
+    with pytest.raises(DatasetError, match=f"hydrogen-drumkits.*|.*{HELDOUT_KITS[1]}"):
+        kit_folders("all", tmp_path)
+    with pytest.raises(DatasetError, match="hydrogen-drumkits"):
+        kit_folders("training", tmp_path / "missing")
 
 
 def test_random_crops_are_frame_aligned_and_pad_short_sounds(kit):
