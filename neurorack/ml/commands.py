@@ -31,7 +31,10 @@ def register(commands, benches) -> None:
                     "file's name puts it in train/valid/test. The run folder gets checkpoints (resume with "
                     "--resume), the early-weights rewind snapshot, final weights and losses.png. Uses the GPU "
                     "when there is one.")
-    train.add_argument("data", nargs="*", metavar="DATA_DIR", help="folders of one-shots (searched recursively)")
+    train.add_argument("data", nargs="*", metavar="DATA_DIR",
+                       help="folders of one-shots (searched recursively; default: the training and held-out kits of "
+                            "Debian's hydrogen-drumkits package; a held-out kit's files are the 'heldout' split, "
+                            "never trained on)")
     train.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder, e.g. runs/dense")
     train.add_argument("--cache", metavar="FILE",
                        help="dataset cache (.npz); built from DATA_DIR when missing (default: a file under "
@@ -73,7 +76,9 @@ def register(commands, benches) -> None:
                     "from the output (Pearson r, normalised L1); the same for a descriptor-matched filtered-noise "
                     "baseline.")
     evaluate.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
-    evaluate.add_argument("data", nargs="*", metavar="DATA_DIR", help="folders of one-shots")
+    evaluate.add_argument("data", nargs="*", metavar="DATA_DIR",
+                          help="folders of one-shots (default: the training and held-out kits of Debian's "
+                               "hydrogen-drumkits package)")
     evaluate.add_argument("--cache", metavar="FILE", help="dataset cache instead of (or built from) DATA_DIR")
     evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
                           help="which split to evaluate on (default: %(default)s)")
@@ -117,22 +122,31 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def dataset_for(args, folders: list[str]):
-    """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached)."""
-    from neurorack.ml.dataset import PrepareOptions, build_set, load_cache, save_cache
+    """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached).
+    Neither folders nor ``--cache``: the training and held-out Hydrogen kits
+    (``dataset.kit_folders("all")``), cached under ``DEFAULT_CACHE_DIR``."""
+    from neurorack.ml.dataset import (
+        CACHE_VERSION,
+        PrepareOptions,
+        build_set,
+        kit_folders,
+        load_cache,
+        save_cache,
+    )
     from neurorack.progress import progress_bar
 
     options = PrepareOptions(max_seconds=getattr(args, "max_seconds", 1.0),
                              normalise_db=getattr(args, "normalise_db", None))
     cache = Path(args.cache) if args.cache else None
     if cache is None:
-        if not folders:
-            raise NeurorackError("give DATA_DIR folders or --cache FILE")
-        key = json.dumps([[str(Path(f).resolve()) for f in folders], repr(options)])
+        folders = folders or kit_folders("all")
+        key = json.dumps([[str(Path(f).resolve()) for f in folders], repr(options), CACHE_VERSION])
         cache = DEFAULT_CACHE_DIR / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     if cache.is_file():
         return load_cache(cache)
     if not folders:
-        raise NeurorackError(f"{cache}: no such cache; give DATA_DIR folders to build it")
+        raise NeurorackError(f"{cache}: no such cache; give DATA_DIR folders to build it (or leave out --cache "
+                             "to use the Hydrogen kits)")
     progress = progress_bar("reading one-shots")
     data = build_set(folders, options, progress=progress)
     if progress is not None:

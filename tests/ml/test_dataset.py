@@ -185,3 +185,20 @@ def test_random_crops_are_frame_aligned_and_pad_short_sounds(kit):
     descriptors, audio = random_crops(data, 200, 6, np.random.default_rng(0))
     assert descriptors.shape == (6, 200, 5) and audio.shape == (6, 200 * HOP)
     assert np.all(descriptors[:, -1, 0] == -90.0)  # every sound is shorter than 200 frames: silence at the end
+
+
+def test_commands_default_to_the_training_and_held_out_kits(kit, tmp_path, monkeypatch):
+    import argparse
+
+    from neurorack.ml import commands, dataset
+
+    asked = []
+    monkeypatch.setattr(dataset, "kit_folders", lambda which="all": asked.append(which) or [kit])
+    monkeypatch.setattr(commands, "DEFAULT_CACHE_DIR", tmp_path / "cache")
+    data = commands.dataset_for(argparse.Namespace(cache=None), [])
+    assert asked == ["all"] and data.names == ["Kit/a.wav", "Kit/c.aiff", "Kit/sub/b.flac"]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    # explicit folders still win, and the second call reads the cache
+    again = commands.dataset_for(argparse.Namespace(cache=None), [str(kit)])
+    assert asked == ["all"] and again.names == data.names
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
