@@ -2,14 +2,17 @@
 
 A bank names its model (or none: any model) and lists sounds. Each sound has a descriptor
 trajectory, either a template file extracted from a one-shot (``neurorack sound extract``)
-or curves authored as breakpoints, a playback mode, its retrigger and choke behaviour, and
-optionally its own default CV routing::
+or curves authored as breakpoints, a playback mode, its retrigger and choke behaviour,
+optionally its own default CV routing, and optionally its timbre code ``z`` (which drum it
+is, for models with a timbre encoder) with the model that computed it::
 
     model: drums-trimmed
     sounds:
       - name: Kick
         template: templates/kick.csv      # relative to the bank file
         retrigger: restart
+        z: [0.12, -1.3, 0.57, 0.0]        # from 'neurorack sound extract --model ...'
+        z_model: drums-perc               # the model whose encoder computed z
       - name: Drone
         mode: drone
         curves:
@@ -18,6 +21,10 @@ optionally its own default CV routing::
           pitch_hz: [[0, 55]]
           centroid_hz: [[0, 400], [1.0, 900], [2.0, 400]]
           flatness: [[0, 0.001]]
+
+A ``z`` belongs to one model: ``z_model`` (absent: the bank's ``model``) names it, and one of
+the two is required with ``z``. A model with another name or another timbre size plays the
+sound with a neutral timbre (zeros) and logs why (``neurorack.instrument.poly``).
 
 Every problem is reported with the file, the key (``sounds[3].mode``), the line and what
 was expected, all at once.
@@ -46,6 +53,7 @@ MODES = ("one_shot", "drone")
 RETRIGGER = ("stack", "restart")
 CURVE_KEYS = ("loudness_db", "centroid_hz", "flatness", "pitch_hz")
 MAX_SOUNDS = 128
+MAX_TIMBRE = 256
 
 
 def _breakpoints(points: list[list[float]]) -> str | None:
@@ -60,6 +68,15 @@ def _breakpoints(points: list[list[float]]) -> str | None:
         return f"expected breakpoint times that never go back, got {times}"
     if times and times[0] < 0:
         return f"expected times from 0 s, got {times[0]}"
+    return None
+
+
+def _timbre(values: list[float]) -> str | None:
+    """A timbre code: 1 to ``MAX_TIMBRE`` finite numbers (finiteness is checked by the float type)."""
+    if not values:
+        return "expected a list of at least one number (the timbre code), got an empty list"
+    if len(values) > MAX_TIMBRE:
+        return f"expected at most {MAX_TIMBRE} numbers, got {len(values)}"
     return None
 
 
@@ -104,6 +121,15 @@ class SoundSpec:
     morph_to: str | None = setting(None, "The sound a 'morph' CV blends this one towards.")
     routing: Routing = setting(default_factory=Routing, help="Default CV routing while this sound is "
                                "selected (absent: keep the player's routing).")
+    z: list[float] = setting(default_factory=list, help="Timbre code (a list of finite numbers) from the one-shot, "
+                             "written by 'neurorack sound extract --model'; absent (empty here): a neutral timbre.",
+                             check=_timbre)
+    z_model: str | None = setting(None, "The model whose encoder computed 'z' (absent: the bank's 'model'); any "
+                                        "other model plays the sound with a neutral timbre.")
+
+    def timbre_model(self, bank_model: str | None) -> str | None:
+        """The model ``z`` belongs to: ``z_model``, else the bank's model."""
+        return self.z_model if self.z_model is not None else bank_model
 
 
 @dataclass(frozen=True)
@@ -187,6 +213,15 @@ def parse_sound_bank(document: YamlDocument, path: Path) -> SoundBank:
         sound = _build_sound(document, index, raw, problems)
         if sound is not None:
             sounds.append(sound)
+            if sound.z and sound.timbre_model(header.model) is None:
+                problems.append(Problem(document.source, dotted(("sounds", index, "z")),
+                                        document.line_of(("sounds", index, "z")),
+                                        "expected 'z_model' (the model that computed z) beside z, or a bank-level "
+                                        "'model'"))
+            if not sound.z and sound.z_model is not None:
+                problems.append(Problem(document.source, dotted(("sounds", index, "z_model")),
+                                        document.line_of(("sounds", index, "z_model")),
+                                        "expected 'z' (the timbre code) beside z_model"))
     _cross_check(document, raw_sounds, sounds, problems)
     if header.gate2_sound is not None and sounds and header.gate2_sound not in {s.name for s in sounds}:
         problems.append(Problem(document.source, "gate2_sound", document.line_of(("gate2_sound",)),

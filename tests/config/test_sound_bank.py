@@ -83,3 +83,70 @@ def test_the_shipped_bank_has_at_least_eight_distinct_sounds():
     assert len(names) >= 8
     assert {"Kick", "Snare", "Hat closed", "Tom low", "Clap", "Metal bell", "Drone"} <= names
     assert any(s.mode == "drone" for s in bank.sounds)
+
+
+def test_a_sound_keeps_its_timbre_code_and_the_model_it_belongs_to(tmp_path):
+    bank = load_sound_bank(write(tmp_path, """\
+model: drums-perc
+sounds:
+  - name: Kick
+    template: templates/kick.csv
+    z: [0.5, -1, 2.25]
+  - name: Snare
+    template: templates/snare.csv
+    z: [1, 2, 3, 4]
+    z_model: other-perc
+  - name: Drone
+    curves: {pitch_hz: [[0, 55]]}
+"""))
+    kick, snare, drone = bank.sounds
+    assert kick.z == [0.5, -1.0, 2.25] and all(isinstance(v, float) for v in kick.z)
+    assert kick.z_model is None and kick.timbre_model(bank.model) == "drums-perc"
+    assert snare.z == [1.0, 2.0, 3.0, 4.0] and snare.timbre_model(bank.model) == "other-perc"
+    assert drone.z == [] and drone.timbre_model(bank.model) == "drums-perc"
+
+
+@pytest.mark.parametrize(("z", "message"), [
+    ("loud", "sounds[1].z: expected a list, got 'loud'"),
+    ("null", "sounds[1].z: expected a list, got null"),
+    ("[0.5, .nan, 1]", "sounds[1].z: item 2: expected a finite number, got nan"),
+    ("[0.5, .inf]", "sounds[1].z: item 2: expected a finite number, got inf"),
+    ("[0.5, big]", "sounds[1].z: item 2: expected a number, got 'big'"),
+    ("[0.5, true]", "sounds[1].z: item 2: expected a number, got true"),
+    ("[]", "sounds[1].z: expected a list of at least one number (the timbre code), got an empty list"),
+    ("[[1, 2]]", "sounds[1].z: item 1: expected a number, got a list"),
+])
+def test_a_wrong_timbre_code_is_reported_with_file_key_and_line(tmp_path, z, message):
+    path = write(tmp_path, f"""\
+model: drums-perc
+sounds:
+  - name: Kick
+    template: templates/kick.csv
+    z: {z}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_sound_bank(path)
+    assert f"{path}:5: {message}" in str(caught.value)
+
+
+def test_a_timbre_code_must_name_its_model_and_a_model_name_needs_a_code(tmp_path):
+    path = write(tmp_path, """\
+sounds:
+  - name: Kick
+    template: templates/kick.csv
+    z: [0.5, 1]
+  - name: Snare
+    template: templates/snare.csv
+    z_model: drums-perc
+  - name: Hat
+    template: templates/hat.csv
+    z: [0.5, 1]
+    z_model: drums-perc
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_sound_bank(path)
+    text = str(caught.value)
+    assert f"{path}:4: sounds[1].z: expected 'z_model' (the model that computed z) beside z" in text
+    assert f"{path}:7: sounds[2].z_model: expected 'z' (the timbre code) beside z_model" in text
+    assert "sounds[3]" not in text
+    assert len(caught.value.problems) == 2
