@@ -20,7 +20,7 @@ from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.routing import CvRouter
 from neurorack.instrument.sound_bank import LoadedBank, load_bank
 from neurorack.runtime.loader import load_model
-from neurorack.runtime.numpy_model import NumpyModel
+from neurorack.runtime.numpy_model import NumpyModel, streaming_model
 from neurorack.state import Routing
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Instrument:
 
     def __init__(self, model_dir: str | Path, bank_path: str | Path, read_volts, routing: Routing | None = None):
         self.bank = load_bank(bank_path)
-        self.model = NumpyModel(load_model(model_dir))
+        self.model = streaming_model(load_model(model_dir))
         self.model_name = Path(model_dir).name
         self.router = CvRouter(read_volts, routing)
         self.voice = build_voice(self.model, self.bank, self.router)
@@ -131,7 +131,7 @@ class Instrument:
     def _load(self, model_dir: Path) -> None:
         task = self.task
         try:
-            model = NumpyModel(load_model(model_dir))
+            model = streaming_model(load_model(model_dir))
             task.fraction = 0.6
             if model.hop != self.model.hop or model.sample_rate != self.model.sample_rate:
                 raise ValueError(f"{model_dir}: hop {model.hop} at {model.sample_rate} Hz does not fit the sound bank "

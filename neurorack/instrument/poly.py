@@ -2,11 +2,24 @@
 descriptor trajectory, modulated live by the CVs.
 
 ``PolyVoice`` implements the engine's ``Voice`` protocol (plus ``on_gate`` so it can tell
-gate 1 from gate 2). Each slot owns a streaming model state (``NumpyModel.initial_state``)
+gate 1 from gate 2). Each slot owns a streaming model state (``model.initial_state(z)``)
 and renders one model frame (``hop`` samples) at a time into its own buffer, starting on the
 exact sample where the engine triggered it, so onsets stay sample-accurate whatever the block
 size. Per frame the slot reads its trajectory (time-scaled by the decay CV, blended towards the
 morph partner), applies velocity and the CV modulation, and asks the model for ``hop`` samples.
+
+The pitch CV transposes: its ratio multiplies the pitch *and* the spectral centroid, so the
+whole spectrum moves by the interval (as ``neurorack.runtime.resynth.transpose``); the
+centroid CV multiplies the centroid alone (brightness).
+
+Timbre: for a model with a timbre encoder (``timbre_size > 0``) each hit's state holds a
+timbre code ``z``, fixed for the hit. It is the sound's ``z``, blended linearly towards the
+morph partner's by the morph CV *as read when the hit starts* (the descriptor curves follow
+the morph CV frame by frame; the timbre does not change under a ringing hit). A sound whose
+``z`` was computed by another model (``z_model``) or has another length than the model's
+``timbre_size``, or that has none, plays the neutral timbre (zeros); the voice logs one
+warning per such sound when it is built (a sound without any ``z`` is only noted at info
+level: curve-authored sounds have none). Models without an encoder get ``z = None``.
 
 Slots: ``voices`` can sound at once; a new hit beyond that steals the oldest, which fades out
 in ``FADE_MS`` on one of two spare slots. ``retrigger: restart`` and choke groups fade the
@@ -15,6 +28,7 @@ voices they cut off the same way, so nothing clicks.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +47,7 @@ from neurorack.instrument.trajectory import (
 from neurorack.ml.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
 from neurorack.runtime.numpy_model import NumpyModel
 
+log = logging.getLogger(__name__)
 FADE_MS = 4.0
 SPARE_SLOTS = 2
 MIN_VELOCITY = 0.05
@@ -54,6 +69,9 @@ class PlayableSound:
         retrigger: ``stack`` or ``restart``.
         choke_group: > 0: hits cut off ringing voices of the same group.
         morph_to: index of the sound the morph CV blends towards (None: none).
+        z: the sound's timbre code ([Z] floats) for models with a timbre encoder (None: none).
+        z_model: the name of the model whose encoder computed ``z`` (None: unknown; then only
+            the length is checked against the playing model).
     """
 
     name: str
@@ -62,6 +80,8 @@ class PlayableSound:
     retrigger: str = "stack"
     choke_group: int = 0
     morph_to: int | None = None
+    z: np.ndarray | None = None
+    z_model: str | None = None
 
 
 class _Slot:
@@ -75,14 +95,23 @@ class _Slot:
 
     def clear(self) -> None:
         self.active = False
-        self.state = self.model.initial_state()
+        self.state = None            # made by start(): only active slots render
         self.sound = 0
+        self.morph = 0.0             # the morph CV when the hit started (it sets the hit's timbre)
         self.position = 0.0
         self.velocity_db = 0.0
         self.age = 0
         self.read = self.model.hop   # buffer used up: the next sample needs a new frame
         self.fade_left = -1          # samples of fade-out left (-1: not fading)
         self.released = False        # the trajectory has ended; one silent frame ramps to zero
+
+    def start(self, sound: int, z: np.ndarray | None, morph: float) -> None:
+        """Begin a hit of ``sound`` from silence with timbre ``z`` (None: the model has no encoder)."""
+        self.clear()
+        self.active = True
+        self.sound = sound
+        self.morph = morph
+        self.state = self.model.initial_state(z)
 
 
 class PolyVoice:
@@ -109,6 +138,8 @@ class PolyVoice:
         self.model = model
         self.name = f"{model.name} ({len(sounds)} sounds)"
         self.sounds = tuple(sounds)
+        self.timbre_size = int(getattr(model, "timbre_size", 0))
+        self._timbres = tuple(timbre_for_model(sound, model) for sound in self.sounds)
         self.modulation = modulation
         self.voices = max(1, int(voices))
         self.gate2 = gate2
@@ -174,13 +205,22 @@ class PolyVoice:
         if len(playing) >= self.voices:
             min(playing, key=lambda s: s.age).fade_left = self.fade_samples
         slot = self._free_slot()
-        slot.clear()
-        slot.active = True
-        slot.sound = index
+        slot.start(index, self.hit_timbre(index, self._mod.morph), self._mod.morph)
         velocity = min(max(float(velocity) + self._mod.velocity_offset, MIN_VELOCITY), 1.0)
         slot.velocity_db = 20.0 * math.log10(velocity) + boost_db
         self._hits += 1
         slot.age = self._hits
+
+    def hit_timbre(self, index: int, morph: float) -> np.ndarray | None:
+        """The timbre code a hit of sound ``index`` starts with at morph amount ``morph`` (0..1):
+        the sound's ``z`` blended linearly towards its morph partner's (None: no encoder)."""
+        z = self._timbres[index]
+        if z is None:
+            return None
+        partner = self.sounds[index].morph_to
+        if morph > 0.0 and partner is not None:
+            return z + (self._timbres[partner] - z) * morph
+        return z.copy()
 
     def choke_all(self) -> None:
         """Fade every sounding voice out."""
@@ -262,7 +302,7 @@ class PolyVoice:
                 _sample(other, position * len(other) / count, blend)
                 _morph(d, blend, mod.morph)
             d[LOUDNESS] += slot.velocity_db + mod.loudness_db
-            d[CENTROID] *= mod.centroid_ratio
+            d[CENTROID] *= mod.centroid_ratio * mod.pitch_ratio  # transposition moves the spectrum too
             d[FLATNESS] *= mod.flatness_ratio
             d[PITCH] *= mod.pitch_ratio
         np.clip(d, _LOW, _HIGH, out=d)
@@ -279,10 +319,38 @@ class PolyVoice:
             slot = next(free, None)
             if slot is None:
                 break
-            slot.clear()
-            slot.active = True
-            slot.sound, slot.position, slot.velocity_db, slot.age = old.sound, old.position, old.velocity_db, old.age
+            slot.start(old.sound, self.hit_timbre(old.sound, old.morph), old.morph)
+            slot.position, slot.velocity_db, slot.age = old.position, old.velocity_db, old.age
         self._hits = previous._hits
+
+
+def timbre_for_model(sound: PlayableSound, model) -> np.ndarray | None:
+    """The timbre code ``sound`` plays with on ``model``: None for a model without an encoder
+    (``timbre_size`` 0), else a float32 [timbre_size] array: the sound's ``z`` when it was
+    computed by this model (same name, same length), zeros (the neutral timbre) otherwise, with
+    one log line saying why."""
+    size = int(getattr(model, "timbre_size", 0))
+    if sound.z is None:
+        if size > 0:
+            log.info("sound '%s' has no timbre code: it plays the neutral timbre on model %s", sound.name, model.name)
+        return None if size == 0 else np.zeros(size, dtype=np.float32)
+    z = np.asarray(sound.z, dtype=np.float32).reshape(-1)
+    reason = None
+    if sound.z_model is not None and sound.z_model != model.name:
+        reason = (f"its z was computed by model '{sound.z_model}', not '{model.name}'; extract it again with "
+                  f"'neurorack sound extract --model'")
+    elif len(z) != size:
+        reason = (f"its z has {len(z)} values and model '{model.name}' takes "
+                  f"{size if size else 'no timbre code'}" + ("" if size == 0 else " values"))
+    elif not np.all(np.isfinite(z)):
+        reason = "its z holds non-finite values"
+    if reason is None:
+        return z.copy()
+    if size == 0:
+        log.warning("sound '%s' plays without its timbre code: %s", sound.name, reason)
+        return None
+    log.warning("sound '%s' plays the neutral timbre (z = 0): %s", sound.name, reason)
+    return np.zeros(size, dtype=np.float32)
 
 
 def _sample(frames: np.ndarray, position: float, out: np.ndarray) -> None:

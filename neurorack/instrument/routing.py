@@ -4,17 +4,20 @@ Each CV input has a route (``neurorack.state.CvRoute``): a target, an amount and
 The route's control value is ``c = offset + amount * volts / 5`` (so amount 1 spans -1..1 over
 -5..+5 V), and each target maps ``c`` onto its own scale:
 
-=========== ============================== ==============================================
-target      effect                         at amount 1
-=========== ============================== ==============================================
-pitch       pitch x 2 ** (5 c)             exactly 1 V/oct (``volts`` are calibrated jack volts)
-loudness    loudness + 24 c dB             accent: +4.8 dB per volt
-centroid    centroid x 2 ** (3 c)          brightness: +/-3 octaves over the range
-noisiness   flatness x 10 ** (2 c)         +/-2 decades of spectral flatness
-velocity    velocity + c                   hit strength, 0..1 after adding
-decay       time-scale 2 ** (2 c)          0.25x .. 4x the template's length
-morph       blend = clip(c, 0, 1)          0..5 V blends to the sound's ``morph_to``
-=========== ============================== ==============================================
+=========== =============================== =============================================
+target      effect                          at amount 1
+=========== =============================== =============================================
+pitch       pitch and centroid x 2 ** (5 c) exactly 1 V/oct, a transposition: the whole
+                                            spectrum moves by the interval (``volts`` are
+                                            calibrated jack volts)
+loudness    loudness + 24 c dB              accent: +4.8 dB per volt
+centroid    centroid x 2 ** (3 c)           brightness alone: +/-3 octaves over the range
+noisiness   flatness x 10 ** (2 c)          +/-2 decades of spectral flatness
+velocity    velocity + c                    hit strength, 0..1 after adding
+decay       time-scale 2 ** (2 c)           0.25x .. 4x the template's length
+morph       blend = clip(c, 0, 1)           0..5 V blends to the sound's ``morph_to``
+                                            (curves per frame; timbre ``z`` at each hit's start)
+=========== =============================== =============================================
 
 Routes to the same target add up. Nothing here allocates per call beyond a small dataclass.
 """
@@ -38,13 +41,14 @@ class Modulation:
     """What the CVs ask of every playing voice, now.
 
     Attributes:
-        pitch_ratio: multiplies the pitch (2.0: one octave up).
+        pitch_ratio: transposes: multiplies the pitch and the spectral centroid (2.0: one octave up).
         loudness_db: added to the loudness.
-        centroid_ratio: multiplies the spectral centroid.
+        centroid_ratio: multiplies the spectral centroid (brightness; on top of ``pitch_ratio``).
         flatness_ratio: multiplies the spectral flatness (noisiness).
         velocity_offset: added to a new hit's velocity (applied at trigger).
         time_scale: how much longer the trajectory lasts (2.0: decays twice as slowly).
-        morph: 0..1 blend towards the sound's ``morph_to`` trajectory.
+        morph: 0..1 blend towards the sound's ``morph_to`` trajectory (and, read when a hit
+            starts, its timbre code).
     """
 
     pitch_ratio: float = 1.0

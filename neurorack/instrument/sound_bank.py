@@ -1,6 +1,8 @@
 """A sound bank made playable: the checked YAML (``neurorack.config.sound_bank``) with each
 sound's trajectory read from its template file or sampled from its curves, gain and tuning
-applied, and morph partners resolved to indices."""
+applied, morph partners resolved to indices, and each sound's timbre code ``z`` with the
+model it belongs to (its ``z_model``, else the bank's ``model``); the voice checks them
+against the model it plays (``neurorack.instrument.poly.timbre_for_model``)."""
 
 from __future__ import annotations
 
@@ -61,5 +63,7 @@ def load_bank(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE) 
         frames[:, PITCH] *= 2.0 ** (spec.tune_semitones / 12.0)
         trajectory = Trajectory(clip_to_ranges(frames.astype(np.float32)), hop, sample_rate)
         morph = names.index(spec.morph_to) if spec.morph_to is not None else None
-        sounds.append(PlayableSound(spec.name, trajectory, spec.mode, spec.retrigger, spec.choke_group, morph))
+        z = np.array(spec.z, dtype=np.float32) if spec.z else None
+        sounds.append(PlayableSound(spec.name, trajectory, spec.mode, spec.retrigger, spec.choke_group, morph,
+                                    z, spec.timbre_model(bank.model)))
     return LoadedBank(bank, tuple(sounds))

@@ -79,7 +79,15 @@ class NumpyModel:
         self._noise_log_f = spectral_lock.noise_log_frequencies(edges)
         self._noise_log_width = spectral_lock.noise_log_widths(edges)
 
-    def initial_state(self) -> NumpyState:
+    def initial_state(self, z: np.ndarray | None = None) -> NumpyState:
+        """A voice's state before its first frame. ``z`` is the timbre code of the common runtime
+        interface: this family takes none (``timbre_size`` 0), so it must be None (or empty).
+
+        Raises:
+            ValueError: a non-empty ``z``.
+        """
+        if z is not None and np.size(z) > 0:
+            raise ValueError(f"model {self.name} takes no timbre code, got {np.size(z)} values")
         return NumpyState(np.zeros(self._g, np.float32), np.zeros(self._k, np.float32),
                           np.zeros(self._nb, np.float32), -1.0, 0.0, 0)
 
