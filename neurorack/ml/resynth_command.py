@@ -275,7 +275,7 @@ def plot_comparison(path: str | Path, original, render, rate: int, title: str) -
     axes.set_ylabel("1 ms RMS (dBFS)")
     axes.set_title(f"first {ENVELOPE_MS:g} ms of envelope", loc="left", fontsize=10)
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper right")
+    axes.legend(loc="lower right", ncols=2, framealpha=0.9)
     figure.suptitle(title)
     figure.savefig(str(path), dpi=100)
     return Path(path)
