@@ -14,6 +14,10 @@ Measure a one-shot with the model's descriptor extractor (loudness, centroid, fl
 pitch, pitch confidence at the model's hop), cut its silent tail, and write the trajectory
 as a CSV template beside the bank (templates/<name>.csv). The sound is added to the bank
 file (created if missing), or replaced if a sound of that name is there already.
+When the model (--model; default: the model the bank names, else the module's default
+model) has a timbre encoder, its timbre code z is computed from the same 48 kHz audio the
+template covers and written into the entry with z_model (the model's name); other models
+play that sound with a neutral timbre. Models without an encoder write no z.
 WAV files are read directly; FLAC and AIFF need the 'soundfile' package."""
 
 
@@ -33,6 +37,11 @@ def register(commands, benches) -> None:
     extract.add_argument("--choke-group", type=int, default=0, metavar="N",
                          help="sounds sharing a group above 0 cut each other off (default: %(default)s)")
     extract.add_argument("--detail", default=None, help="second line on the screen (default: the file's folder)")
+    extract.add_argument("--model", default=None, metavar="MODEL_DIR",
+                         help="the model folder (or an installed model's name) whose timbre encoder computes z "
+                              "(default: the model the bank names, else the module's default model)")
+    extract.add_argument("--no-model", action="store_true",
+                         help="write the template only, without a timbre code")
     extract.set_defaults(handler=run_extract)
     soak = benches.add_parser("soak", help="the whole module for minutes on JACK's dummy driver, under load",
                               description=SOAK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,7 +102,45 @@ def run_extract(args, config) -> int:
 
     one_shot = Path(args.one_shot)
     detail = args.detail if args.detail is not None else one_shot.parent.name
+    model = None
+    if not args.no_model:
+        model_dir = extract_model_dir(args.model, Path(args.bank), config)
+        if model_dir is not None:
+            from neurorack.runtime.loader import load_model
+            from neurorack.runtime.numpy_model import streaming_model
+
+            model = streaming_model(load_model(model_dir))
     result = add_sound(args.bank, one_shot, args.name, mode=args.mode, retrigger=args.retrigger,
-                       choke_group=args.choke_group, detail=detail)
+                       choke_group=args.choke_group, detail=detail, model=model)
+    result["model"] = model.name if model is not None else None
     print(json.dumps(result, indent=2))
     return 0
+
+
+def extract_model_dir(wanted, bank_path, config):
+    """The model folder ``sound extract`` encodes with: ``wanted`` (a folder, or the name of an
+    installed model), else the model the bank names (it must be installed), else the module's
+    default model (``neurorack.instrument.module.choose_model``); None when none is installed.
+
+    Raises:
+        NeurorackError: ``wanted`` or the bank's model is not found.
+    """
+    from pathlib import Path
+
+    from neurorack.config.sound_bank import load_sound_bank
+    from neurorack.errors import NeurorackError
+    from neurorack.instrument.module import choose_model, models_dir
+
+    root = models_dir(config)
+    if wanted is not None:
+        for folder in (Path(wanted).expanduser(), root / str(wanted)):
+            if (folder / "model.yaml").is_file():
+                return folder
+        raise NeurorackError(f"--model {wanted}: no model folder there, nor installed in {root}")
+    named = load_sound_bank(bank_path).model if Path(bank_path).exists() else None
+    if named is not None:
+        if (root / named / "model.yaml").is_file():
+            return root / named
+        raise NeurorackError(f"{bank_path}: the bank names model '{named}', which is not installed in {root}; "
+                             "pass --model MODEL_DIR (or --no-model)")
+    return choose_model(root, None)

@@ -72,14 +72,26 @@ def from_audio(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HOP
     Raises:
         TemplateError: the sound is silent or empty.
     """
-    frames = extract(np.asarray(audio, dtype=np.float64), sample_rate, hop)
+    return template_of(audio, sample_rate, hop, tail_db, max_s)[0]
+
+
+def template_of(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HOP,
+                tail_db: float = TAIL_DB, max_s: float = MAX_TEMPLATE_S) -> tuple[Trajectory, np.ndarray]:
+    """``from_audio``, and the part of ``audio`` its frames cover (from the first kept frame
+    to the last, float64): the one-shot as the template sees it, for a timbre encoder.
+
+    Raises:
+        TemplateError: the sound is silent or empty.
+    """
+    audio = np.asarray(audio, dtype=np.float64)
+    frames = extract(audio, sample_rate, hop)
     if len(frames) == 0 or frames[:, LOUDNESS].max() <= SILENCE_DB + 1.0:
         raise TemplateError("the one-shot is silent; nothing to extract")
     peak = frames[:, LOUDNESS].max()
     loud = np.flatnonzero(frames[:, LOUDNESS] >= peak + tail_db)
     start = max(int(loud[0]) - 1, 0)
     end = min(int(loud[-1]) + 1, start + int(max_s * sample_rate / hop))
-    return Trajectory(frames[start:end].astype(np.float32), hop, sample_rate)
+    return Trajectory(frames[start:end].astype(np.float32), hop, sample_rate), audio[start * hop:end * hop]
 
 
 def from_curves(curves: Curves, hop: int = HOP, sample_rate: int = SAMPLE_RATE) -> Trajectory:
