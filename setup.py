@@ -33,6 +33,8 @@ setup(
         "pillow>=9",
         # The model runtime reads weights with safetensors' NumPy API (no torch on the module).
         "safetensors>=0.4",
+        # One-shots at other rates (sound extract, resynth, training data) are resampled with soxr.
+        "soxr>=0.3",
     ],
     extras_require={
         # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,
@@ -44,7 +46,7 @@ setup(
         # pesto-pitch (the independent pitch tracker of `neurorack eval`) is installed by
         # install.sh without its torchaudio requirement, which would pull another torch;
         # omegaconf and tqdm are what it needs besides torch, NumPy and SciPy.
-        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12", "soxr>=0.3",
+        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12",
                "scipy>=1.8", "omegaconf>=2.3", "tqdm>=4.60"],
         "dev": ["pytest>=7"],
     },

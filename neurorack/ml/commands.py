@@ -60,6 +60,10 @@ def register(commands, benches) -> None:
                        help="cut each one-shot after this long, in seconds (default: %(default)s)")
     train.add_argument("--normalise-db", type=float, default=None,
                        help="normalise each one-shot's peak to this dBFS (default: keep levels)")
+    train.add_argument("--family", choices=("percussion", "descriptor"), default="percussion",
+                       help="percussion: the drum model (timbre code, partials and modes, noise, transient, attack "
+                            "envelope; crops of at least 0.53 s from each onset); descriptor: the first model "
+                            "(harmonics and noise only) (default: %(default)s)")
     train.add_argument("--tiny", action="store_true", help="the tiny test architecture instead of the dense one")
     train.add_argument("--init", metavar="MODEL_DIR",
                        help="fine-tune: start from an exported model's weights and architecture (dense or trimmed) "
@@ -173,13 +177,20 @@ def train_command(args: argparse.Namespace, config) -> int:
         torch.set_num_threads(args.threads)
     if args.init and (args.tiny or args.resume):
         raise NeurorackError("--init starts a new run from a model's weights: leave out --tiny and --resume")
-    architecture, init_weights = (TINY_CONFIG if args.tiny else ModelConfig()), None
+    if args.family == "percussion":
+        from neurorack.core.percussion_config import TINY_PERCUSSION, PercussionConfig
+
+        architecture, init_weights = (TINY_PERCUSSION if args.tiny else PercussionConfig()), None
+    else:
+        architecture, init_weights = (TINY_CONFIG if args.tiny else ModelConfig()), None
     if args.init:
         from neurorack.runtime.loader import load_model
 
         initial = load_model(args.init)
         architecture, init_weights = initial.config, initial.weights
     if args.spectral_lock:
+        if args.family != "descriptor":
+            raise NeurorackError("--spectral-lock applies to --family descriptor only")
         architecture = dataclasses.replace(architecture, spectral_lock=True)
     data = dataset_for(args, args.data)
     options = TrainOptions(steps=args.steps, batch=args.batch, crop_frames=args.crop_frames, learning_rate=args.lr,

@@ -27,11 +27,13 @@ import torch
 
 from neurorack.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from neurorack.errors import NeurorackError
-from neurorack.ml.architecture import ModelConfig, config_yaml, load_config
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.ml.architecture import ModelConfig
 from neurorack.ml.dataset import OneShotSet, random_crops
 from neurorack.ml.losses import multiscale_spectral_distance
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train_options import TrainOptions
+from neurorack.runtime.loader import config_yaml, load_config
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +62,42 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
     return atomic_write_bytes(path, save(tensors))
 
 
-def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = None,
+class DescriptorRecipe:
+    """Batches and loss for a ``DescriptorModel``: random crops (half from the onset), the
+    multi-scale spectral distance."""
+
+    def __init__(self, model: DescriptorModel, crop_frames: int):
+        self.model = model
+        self.crop_frames = crop_frames
+
+    def batch(self, data: OneShotSet, size: int, rng: np.random.Generator, device) -> tuple:
+        descriptors, audio = random_crops(data, self.crop_frames, size, rng)
+        return torch.from_numpy(descriptors).to(device), torch.from_numpy(audio).to(device)
+
+    def loss(self, batch: tuple) -> torch.Tensor:
+        descriptors, audio = batch
+        return multiscale_spectral_distance(self.model(descriptors)[0], audio)
+
+
+def recipe_for(config: ModelConfig | PercussionConfig, crop_frames: int):
+    """The model a config describes, with how it trains (a ``DescriptorRecipe`` or ``PercussionRecipe``)."""
+    if isinstance(config, PercussionConfig):
+        from neurorack.ml.percussion_model import PercussionModel
+        from neurorack.ml.percussion_train import PercussionRecipe
+
+        return PercussionRecipe(PercussionModel(config), crop_frames)
+    return DescriptorRecipe(DescriptorModel(config), crop_frames)
+
+
+def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | PercussionConfig | None = None,
           options: TrainOptions | None = None, resume: bool = False, data_info: dict | None = None,
           progress: Callable[[float], None] | None = None, init_weights: Mapping[str, np.ndarray] | None = None) -> dict:
     """Train (or resume) a run in ``out_dir``.
 
     Args:
         data: prepared one-shots with splits; trains on "train", validates on "valid".
-        config: the architecture (default: the shipped dense ``ModelConfig()``); ignored on resume.
+        config: the architecture: a ``ModelConfig`` (descriptor model) or a ``PercussionConfig``
+            (default: the descriptor model's ``ModelConfig()``); ignored on resume.
         resume: continue from ``out_dir/checkpoint.pt``; without it ``out_dir`` must hold no run.
         data_info: written to ``data.json`` (file lists, licences).
         init_weights: fine-tuning: start from these weights (a state dict of ``config``'s shapes)
@@ -93,7 +123,8 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
         config = load_config(out_dir / "config.yaml")
     config = config or ModelConfig()
     torch.manual_seed(options.seed)
-    model = DescriptorModel(config).to(device)
+    recipe = recipe_for(config, options.crop_frames)
+    model = recipe.model.to(device)
     if init_weights is not None and not resume:
         model.load_state_dict({key: torch.as_tensor(np.asarray(value)) for key, value in init_weights.items()})
     optimiser = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
@@ -116,9 +147,7 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
         info["skipped"] = [f"{name}: {why}" for name, why in data.skipped]
         info["options"] = dataclasses.asdict(options)
         atomic_write_text(out_dir / "data.json", json.dumps(info, indent=1) + "\n")
-    valid_desc, valid_audio = random_crops(valid_set, options.crop_frames, options.valid_crops,
-                                           np.random.default_rng(options.seed + 1))
-    valid_desc, valid_audio = torch.from_numpy(valid_desc).to(device), torch.from_numpy(valid_audio).to(device)
+    valid_batch = recipe.batch(valid_set, options.valid_crops, np.random.default_rng(options.seed + 1), device)
     started = time.perf_counter()
     first_step = step
     if step == 0 and options.rewind_step == 0:
@@ -129,11 +158,9 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
             log.info("time limit reached at step %d", step)
             save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             break
-        descriptors, audio = random_crops(train_set, options.crop_frames, options.batch, rng)
-        descriptors, audio = torch.from_numpy(descriptors).to(device), torch.from_numpy(audio).to(device)
+        batch = recipe.batch(train_set, options.batch, rng, device)
         model.train()
-        predicted, _ = model(descriptors)
-        loss = multiscale_spectral_distance(predicted, audio)
+        loss = recipe.loss(batch)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -146,7 +173,7 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | None = No
             save_weights(model, out_dir / REWIND)
         if step % options.checkpoint_every == 0 or step == options.steps:
             history["valid_step"].append(step)
-            history["valid"].append(validation_loss(model, valid_desc, valid_audio))
+            history["valid"].append(validation_loss(recipe, valid_batch))
             save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             if step < options.steps:  # the last plot is drawn once, below
                 plot_losses(history, out_dir / "losses.png")
@@ -172,11 +199,10 @@ def _note_resume(path: Path, step: int, command: str | None) -> None:
     atomic_write_text(path, json.dumps(info, indent=1) + "\n")
 
 
-def validation_loss(model: DescriptorModel, descriptors: torch.Tensor, audio: torch.Tensor) -> float:
-    model.eval()
+def validation_loss(recipe, batch: tuple) -> float:
+    recipe.model.eval()
     with torch.no_grad():
-        predicted, _ = model(descriptors)
-        return float(multiscale_spectral_distance(predicted, audio))
+        return float(recipe.loss(batch))
 
 
 def save_checkpoint(path: Path, model, optimiser, scheduler, rng, history, step: int) -> None:
@@ -222,7 +248,7 @@ def plot_losses(history: dict, path: str | Path) -> None:
     if history["valid"]:
         axes.plot(history["valid_step"], history["valid"], "o-", color="C1", label="valid")
     axes.set_xlabel("step")
-    axes.set_ylabel("multi-scale spectral distance")
+    axes.set_ylabel("training loss")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

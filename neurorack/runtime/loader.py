@@ -13,13 +13,42 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorack.core import percussion_config
+from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.ml.architecture import ModelConfig, expected_shapes, load_config
+from neurorack.ml import architecture
+from neurorack.ml.architecture import ModelConfig
 
 WEIGHTS = "weights.safetensors"
 CONFIG = "config.yaml"
 CARD = "model.yaml"
 CHECKSUMS = "SHA256SUMS"
+
+
+def load_config(path) -> ModelConfig | PercussionConfig:
+    """Read a model's ``config.yaml``: a ``PercussionConfig`` when it says ``family: percussion``,
+    else the descriptor model's ``ModelConfig``.
+
+    Raises:
+        ConfigError: naming the file, key, line and what was expected.
+    """
+    from neurorack.config.schema import build
+    from neurorack.config.yaml_source import load_yaml
+
+    document = load_yaml(path)
+    family = document.data.get("family") if isinstance(document.data, dict) else None
+    return build(PercussionConfig if family == percussion_config.FAMILY else ModelConfig, document)
+
+
+def config_yaml(config: ModelConfig | PercussionConfig) -> str:
+    """``config`` as the text of a ``config.yaml``."""
+    module = percussion_config if isinstance(config, PercussionConfig) else architecture
+    return module.config_yaml(config)
+
+
+def expected_shapes(config: ModelConfig | PercussionConfig) -> dict[str, tuple[int, ...]]:
+    module = percussion_config if isinstance(config, PercussionConfig) else architecture
+    return module.expected_shapes(config)
 
 
 class ModelLoadError(NeurorackError):
@@ -40,7 +69,7 @@ class LoadedModel:
 
     path: Path
     name: str
-    config: ModelConfig
+    config: ModelConfig | PercussionConfig
     weights: dict[str, np.ndarray]
     card: dict
 

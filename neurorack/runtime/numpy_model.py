@@ -188,5 +188,12 @@ class NumpyModel:
 
 
 def streaming_model(model: LoadedModel):
-    """The NumPy runtime for a loaded model, whatever its family."""
+    """The NumPy runtime for a loaded model, whatever its family: a ``PercussionRuntime`` or a
+    ``NumpyModel``."""
+    from neurorack.core.percussion_config import PercussionConfig
+
+    if isinstance(model.config, PercussionConfig):
+        from neurorack.core.percussion import PercussionRuntime
+
+        return PercussionRuntime(model)
     return NumpyModel(model)

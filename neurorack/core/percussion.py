@@ -1,0 +1,245 @@
+"""The percussion model's inference in NumPy: the equations of ``neurorack.ml.percussion_model``,
+one frame (``hop`` samples) at a time, with explicit state, and no torch.
+
+A hit starts from ``initial_state(z)``: its first frame runs the hit network once (mode
+ratios, the transient's waveform and the attack envelope, all fixed for the hit) and starts
+every amplitude at its own value, so the attack begins on the hit's first sample. Each frame
+then runs the frame network once on the descriptors (the timbre code's share of the input
+layer is computed once per hit) and renders ``hop`` samples:
+
+- partials: ``sin`` of [hop, P] phases (each partial's phase at the frame start from the
+  fundamental's float64 phase, plus its ramped increment), then two matrix-vector products
+  for the ramped amplitudes: ``S @ previous + ramp * (S @ (current - previous))``;
+- noise: the same two products over ``hop`` rows of the looping band-noise table;
+- the transient (times the level) and the attack envelope, sliced at the hit's sample index.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorack.core import percussion_config as pc
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.core.timbre import timbre_features
+from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+from neurorack.ml.synth_tables import noise_bands
+
+TWO_PI = 2.0 * math.pi
+
+
+def gru_step(weights: dict[str, np.ndarray], x: np.ndarray, hidden: np.ndarray, width: int) -> np.ndarray:
+    """One step of torch's single-layer GRU (gate order reset, update, new): the new hidden state."""
+    gi = weights["gru.weight_ih_l0"] @ x + weights["gru.bias_ih_l0"]
+    gh = weights["gru.weight_hh_l0"] @ hidden + weights["gru.bias_hh_l0"]
+    reset_update = 1.0 / (1.0 + np.exp(-(gi[:2 * width] + gh[:2 * width])))
+    new = np.tanh(gi[2 * width:] + reset_update[:width] * gh[2 * width:])
+    update = reset_update[width:]
+    return (1.0 - update) * new + update * hidden
+
+
+@dataclass
+class PercussionState:
+    """Everything one hit carries from frame to frame.
+
+    Attributes:
+        z: [Z] the timbre code; ``z_input``: its share of the input layer (plus the bias).
+        hidden: [G] the GRU state.
+        frame: frames rendered since the onset (0: the hit has not started).
+        sample: samples rendered since the onset.
+        ratios: [P] partial frequencies over the pitch (set by the first frame).
+        transient: [atom_length] the hit's transient; ``envelope``: [E * step] its attack gains.
+        partial_amps [P], noise_amps [Nb], level: the last frame's values.
+        omega: the last frame's fundamental in radians per sample.
+        phase: the fundamental's phase since the onset (float64, not wrapped).
+        noise_pos: read position in the noise table.
+    """
+
+    z: np.ndarray
+    z_input: np.ndarray
+    hidden: np.ndarray
+    frame: int = 0
+    sample: int = 0
+    ratios: np.ndarray | None = None
+    transient: np.ndarray | None = None
+    envelope: np.ndarray | None = None
+    partial_amps: np.ndarray | None = None
+    noise_amps: np.ndarray | None = None
+    level: float = 0.0
+    omega: float = 0.0
+    phase: float = 0.0
+    noise_pos: int = 0
+
+
+class PercussionRuntime:
+    """Streams a loaded percussion model frame by frame.
+
+    Args:
+        model: a ``LoadedModel`` whose config is a ``PercussionConfig``.
+    """
+
+    def __init__(self, model):
+        c: PercussionConfig = model.config
+        w = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in model.weights.items()}
+        self.config = c
+        self.name = model.name
+        self.hop = c.hop
+        self.sample_rate = c.sample_rate
+        self.timbre_size = c.timbre_size
+        self._w = w
+        n_desc = len(c.descriptors)
+        self._input_desc = np.ascontiguousarray(w["input.weight"][:, :n_desc])
+        self._input_z = np.ascontiguousarray(w["input.weight"][:, n_desc:])
+        self._hit_desc = np.ascontiguousarray(w["hit_in.weight"][:, :n_desc])
+        self._hit_z = np.ascontiguousarray(w["hit_in.weight"][:, n_desc:])
+        self._n_desc = n_desc
+        self._low = np.array([r.low for r in DESCRIPTOR_RANGES], dtype=np.float64)
+        self._high = np.array([r.high for r in DESCRIPTOR_RANGES], dtype=np.float64)
+        self._log = np.array([r.log for r in DESCRIPTOR_RANGES])
+        self._low_scaled = np.where(self._log, np.log(np.maximum(self._low, 1e-12)), self._low)
+        self._high_scaled = np.where(self._log, np.log(np.maximum(self._high, 1e-12)), self._high)
+        self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
+        self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
+        n = np.arange(1, c.hop + 1, dtype=np.float64)
+        self._n = n
+        self._n_quad = n * (n + 1) / (2 * c.hop)
+        self._ramp = (n / c.hop).astype(np.float32)
+        self._harmonics = np.arange(1, c.n_harmonics + 1, dtype=np.float32)
+        self._mode_grid = pc.mode_grid(c).astype(np.float32)
+        self._detune = pc.mode_detune_octaves(c)
+        self._band_octaves = pc.band_centres_octaves(c)
+        self._grid_octaves = pc.noise_grid_octaves(c)
+        self._p, self._r = c.n_partials, c.noise_grid
+        position = np.arange(c.envelope_points * c.envelope_step) / c.envelope_step
+        self._env_below = np.floor(position).astype(np.int64)
+        self._env_fraction = (position - self._env_below).astype(np.float32)
+
+    # -- per sound ----------------------------------------------------------------------------
+
+    def encode(self, audio: np.ndarray) -> np.ndarray:
+        """The timbre code of a one-shot (mono, 48 kHz, onset at its start): [Z] float32."""
+        w = self._w
+        features = timbre_features(audio, self.sample_rate)
+        hidden = np.maximum(w["encoder_in.weight"] @ features + w["encoder_in.bias"], 0.0)
+        return np.tanh(w["encoder_out.weight"] @ hidden + w["encoder_out.bias"]).astype(np.float32)
+
+    def initial_state(self, z: np.ndarray | None = None, noise_offset: int = 0) -> PercussionState:
+        """A hit about to start, with timbre ``z`` (None: all zeros, a neutral timbre).
+
+        Raises:
+            ValueError: ``z`` has the wrong size.
+        """
+        if z is None:
+            z = np.zeros(self.timbre_size, np.float32)
+        z = np.asarray(z, dtype=np.float32)
+        if z.shape != (self.timbre_size,):
+            raise ValueError(f"model {self.name} takes a timbre code of {self.timbre_size} values, got shape {z.shape}")
+        return PercussionState(z=z, z_input=self._input_z @ z + self._w["input.bias"],
+                               hidden=np.zeros(self.config.gru_width, np.float32),
+                               noise_pos=int(noise_offset) % self._table.shape[0])
+
+    # -- per frame ----------------------------------------------------------------------------
+
+    def _normalise(self, descriptors: np.ndarray) -> np.ndarray:
+        values = np.minimum(np.maximum(descriptors.astype(np.float64), self._low), self._high)
+        values = np.where(self._log, np.log(np.maximum(values, 1e-12)), values)
+        return (2.0 * (values - self._low_scaled) / (self._high_scaled - self._low_scaled) - 1.0).astype(np.float32)
+
+    def _start_hit(self, x: np.ndarray, state: PercussionState) -> None:
+        """The hit network, once per hit: ratios, transient, attack envelope."""
+        w, c = self._w, self.config
+        h = np.maximum(self._hit_desc @ x + self._hit_z @ state.z + w["hit_in.bias"], 0.0)
+        h = np.maximum(w["hit_mid.weight"] @ h + w["hit_mid.bias"], 0.0)
+        out = w["hit_out.weight"] @ h + w["hit_out.bias"]
+        m, a = c.n_modes, c.n_atoms
+        modes = self._mode_grid * np.power(2.0, np.tanh(out[:m]) * self._detune).astype(np.float32)
+        state.ratios = np.concatenate([self._harmonics, modes]).astype(np.float32)
+        state.transient = (out[m:m + a] @ w["atoms"]).astype(np.float32)
+        points = np.exp(pc.ENVELOPE_NEPERS * np.tanh(out[m + a:]))
+        points = np.append(points, 1.0).astype(np.float32)
+        state.envelope = (points[self._env_below] * (1.0 - self._env_fraction)
+                          + points[self._env_below + 1] * self._env_fraction).astype(np.float32)
+
+    def _frame_network(self, x: np.ndarray, state: PercussionState) -> np.ndarray:
+        w, t = self._w, self.config.trunk_width
+        inputs = np.maximum(self._input_desc @ x + state.z_input, 0.0)
+        state.hidden = gru_step(w, inputs, state.hidden, self.config.gru_width)
+        trunk = w["trunk.weight"] @ state.hidden + w["trunk.bias"]
+        y = trunk[:t] / (1.0 + np.exp(-trunk[t:]))
+        inner = np.maximum(w["residual_in.weight"] @ y + w["residual_in.bias"], 0.0)
+        y = y + w["residual_out.weight"] @ inner + w["residual_out.bias"]
+        return w["head.weight"] @ y + w["head.bias"]
+
+    def _amplitudes(self, head: np.ndarray, descriptors: np.ndarray, ratios: np.ndarray, f0: float):
+        """Partial amps [P], noise amps [Nb], level."""
+        p, r = self._p, self._r
+        level = 10.0 ** (min(max(float(descriptors[0]), -90.0), 0.0) / 20.0)
+        level *= math.exp(pc.LEVEL_NEPERS * math.tanh(float(head[p + r + 1])))
+        mix_logit = float(head[p + r])
+        log_mix = -math.log1p(math.exp(-mix_logit)) if mix_logit > -30 else mix_logit
+        log_rest = -math.log1p(math.exp(mix_logit)) if mix_logit < 30 else -mix_logit
+        audible = ratios * f0 < 0.5 * self.sample_rate
+        logits = np.where(audible, head[:p], pc.MASKED_LOGIT)
+        logits = logits - logits.max()
+        log_softmax = logits - math.log(float(np.exp(logits).sum()))
+        partial = np.exp(0.5 * (log_softmax + log_mix + math.log(2.0))) * audible * level
+        centroid = min(max(float(descriptors[1]), 20.0), 20000.0)
+        shape = np.interp(self._band_octaves - math.log2(centroid), self._grid_octaves, head[p:p + r])
+        shape = shape - shape.max()
+        log_q = shape - math.log(float(np.exp(shape).sum()))
+        noise = np.exp(0.5 * (log_q + log_rest)) * level
+        return partial.astype(np.float32), noise.astype(np.float32), level
+
+    def render_frame(self, descriptors: np.ndarray, state: PercussionState, out: np.ndarray) -> None:
+        """Render one frame into ``out`` ([hop] float, overwritten) and advance ``state``.
+
+        Args:
+            descriptors: [5] raw descriptors (``DESCRIPTOR_NAMES`` order and units).
+        """
+        with np.errstate(all="ignore"):  # as NumpyModel.decode: OpenBLAS flags; the output stage guards NaN
+            self._render_frame(descriptors, state, out)
+
+    def _render_frame(self, descriptors: np.ndarray, state: PercussionState, out: np.ndarray) -> None:
+        x = self._normalise(descriptors)
+        if state.frame == 0:
+            self._start_hit(x, state)
+        head = self._frame_network(x, state)
+        f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
+        partial, noise, level = self._amplitudes(head, descriptors, state.ratios, f0)
+        omega = f0 * TWO_PI / self.sample_rate
+        if state.frame == 0:
+            state.partial_amps, state.noise_amps, state.level, state.omega = partial, noise, level, omega
+        hop, ramp = self.hop, self._ramp
+        within = self._n * state.omega + (omega - state.omega) * self._n_quad  # [hop] float64
+        start = np.remainder(state.phase * state.ratios.astype(np.float64), TWO_PI).astype(np.float32)
+        waves = np.sin(start + within.astype(np.float32)[:, None] * state.ratios)  # [hop, P]
+        previous = state.partial_amps
+        signal = waves @ previous + ramp * (waves @ (partial - previous))
+        bands = self._wrapped[state.noise_pos:state.noise_pos + hop]
+        signal += bands @ state.noise_amps + ramp * (bands @ (noise - state.noise_amps))
+        s = state.sample
+        if s < len(state.transient):
+            take = min(hop, len(state.transient) - s)
+            levels = state.level + (level - state.level) * ramp[:take]
+            signal[:take] += state.transient[s:s + take] * levels
+        if s < len(state.envelope):
+            take = min(hop, len(state.envelope) - s)
+            signal[:take] *= state.envelope[s:s + take]
+        out[:] = signal
+        state.phase += float(within[-1])
+        state.noise_pos = (state.noise_pos + hop) % self._table.shape[0]
+        state.partial_amps, state.noise_amps, state.level, state.omega = partial, noise, level, omega
+        state.frame += 1
+        state.sample += hop
+
+    def render(self, descriptors: np.ndarray, state: PercussionState | None = None,
+               z: np.ndarray | None = None) -> np.ndarray:
+        """Render frames [T, 5] -> audio [T * hop] float32: a hit from its onset with timbre ``z``
+        (unless ``state`` continues one)."""
+        state = state or self.initial_state(z)
+        out = np.empty(len(descriptors) * self.hop, dtype=np.float32)
+        for index, frame in enumerate(np.asarray(descriptors, dtype=np.float32)):
+            self.render_frame(frame, state, out[index * self.hop:(index + 1) * self.hop])
+        return out

@@ -1,0 +1,159 @@
+"""The percussion model's architecture as data: every size, and the shape of every weight.
+
+No torch here: the NumPy runtime (``neurorack.core.percussion``) and the loader read this;
+``neurorack.ml.percussion_model`` builds the torch module from the same ``PercussionConfig``.
+
+What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
+
+- ``timbre_size`` values of ``z``, the timbre code an encoder computes once per sound;
+- a frame network (input layer, GRU, gated trunk with a residual block, head) run once per
+  hop on the descriptors and ``z``;
+- a hit network run once at each onset on the first frame's descriptors and ``z``;
+- synthesis at the sample rate: ``n_harmonics`` harmonics and ``n_modes`` inharmonic modes
+  of the pitch (one bank of partials), ``n_noise_bands`` bands of looping noise, a transient
+  mixed from ``n_atoms`` learned wavetables of ``atom_length`` samples, and an attack envelope
+  of ``envelope_points`` points, one every ``envelope_step`` samples (1 ms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorack.config.schema import between, setting
+from neurorack.ml.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
+
+FAMILY = "percussion"
+MODE_LOW_RATIO = 0.5    # the modes' log grid spans 0.5 .. 16 times the pitch
+MODE_HIGH_RATIO = 16.0
+NOISE_GRID_OCTAVES = 6.0  # the noise shape is drawn on a grid of +-6 octaves around the centroid
+LEVEL_NEPERS = 1.5        # learned level correction within exp(+-1.5), about +-13 dB
+ENVELOPE_NEPERS = 4.0     # attack envelope points within exp(+-4), about +-35 dB
+MASKED_LOGIT = -30.0      # partials above Nyquist
+
+
+def _positive(value: int) -> str | None:
+    return None if value >= 1 else f"expected a whole number of at least 1, got {value!r}"
+
+
+@dataclass(frozen=True)
+class PercussionConfig:
+    """Every size of a percussion model. Saved as ``config.yaml`` beside the weights."""
+
+    family: str = setting(FAMILY, "Model family.", choices=(FAMILY,))
+    sample_rate: int = setting(SAMPLE_RATE, "Audio sample rate in Hz.", choices=(SAMPLE_RATE,))
+    hop: int = setting(HOP, "Samples per descriptor frame.", choices=(HOP,))
+    descriptors: list[str] = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        default_factory=lambda: list(DESCRIPTOR_NAMES), help="Descriptor names, in input order.")
+    timbre_size: int = setting(16, "Values of the timbre code z.", check=_positive)
+    feature_size: int = setting(300, "Timbre features the encoder reads (neurorack.core.timbre).",
+                                choices=(300,))
+    encoder_width: int = setting(128, "Hidden units of the timbre encoder.", check=_positive)
+    input_width: int = setting(64, "Units of the frame network's input layer.", check=_positive)
+    gru_width: int = setting(128, "Hidden units of the GRU.", check=_positive)
+    trunk_width: int = setting(128, "Units of the gated trunk.", check=_positive)
+    residual_width: int = setting(64, "Inner units of the residual block.", check=_positive)
+    hit_width: int = setting(128, "Hidden units of the hit network.", check=_positive)
+    n_harmonics: int = setting(24, "Harmonics of the pitch.", check=between(1, 128))
+    n_modes: int = setting(24, "Inharmonic modes (ratios to the pitch set per hit).", check=between(2, 128))
+    n_noise_bands: int = setting(48, "Bands of filtered noise.", check=between(2, 128))
+    noise_grid: int = setting(49, "Points of the noise shape around the centroid.", check=between(2, 256))
+    noise_table_size: int = setting(65536, "Length of the looping noise table in samples.",
+                                    check=between(4096, 1 << 20))
+    noise_seed: int = setting(0, "Seed of the noise table.")
+    n_atoms: int = setting(32, "Learned transient wavetables.", check=between(1, 256))
+    atom_length: int = setting(2048, "Samples of each transient wavetable.", check=between(64, 48000))
+    envelope_points: int = setting(100, "Points of the attack envelope.", check=between(1, 1000))
+    envelope_step: int = setting(48, "Samples between attack envelope points (48: 1 ms).", check=between(1, 4800))
+
+    @property
+    def n_partials(self) -> int:
+        return self.n_harmonics + self.n_modes
+
+    @property
+    def head_size(self) -> int:
+        """Frame head outputs: partial logits, noise shape, mix, level correction."""
+        return self.n_partials + self.noise_grid + 2
+
+    @property
+    def hit_size(self) -> int:
+        """Hit head outputs: mode detunes, atom weights, attack envelope."""
+        return self.n_modes + self.n_atoms + self.envelope_points
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> PercussionConfig:
+        return dataclasses.replace(self, **changes)
+
+
+TINY_PERCUSSION = PercussionConfig(timbre_size=4, encoder_width=8, input_width=8, gru_width=8, trunk_width=8,
+                                   residual_width=4, hit_width=8, n_harmonics=4, n_modes=4, n_noise_bands=8,
+                                   noise_grid=9, noise_table_size=4096, n_atoms=4, atom_length=256,
+                                   envelope_points=10)
+"""A percussion model small enough for unit tests."""
+
+
+def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
+    """The shape of every weight tensor of a ``PercussionModel`` built from ``config``."""
+    c = config
+    n_in = len(c.descriptors) + c.timbre_size
+    g = c.gru_width
+    return {
+        "encoder_in.weight": (c.encoder_width, c.feature_size), "encoder_in.bias": (c.encoder_width,),
+        "encoder_out.weight": (c.timbre_size, c.encoder_width), "encoder_out.bias": (c.timbre_size,),
+        "input.weight": (c.input_width, n_in), "input.bias": (c.input_width,),
+        "gru.weight_ih_l0": (3 * g, c.input_width), "gru.weight_hh_l0": (3 * g, g),
+        "gru.bias_ih_l0": (3 * g,), "gru.bias_hh_l0": (3 * g,),
+        "trunk.weight": (2 * c.trunk_width, g), "trunk.bias": (2 * c.trunk_width,),
+        "residual_in.weight": (c.residual_width, c.trunk_width), "residual_in.bias": (c.residual_width,),
+        "residual_out.weight": (c.trunk_width, c.residual_width), "residual_out.bias": (c.trunk_width,),
+        "head.weight": (c.head_size, c.trunk_width), "head.bias": (c.head_size,),
+        "hit_in.weight": (c.hit_width, n_in), "hit_in.bias": (c.hit_width,),
+        "hit_mid.weight": (c.hit_width, c.hit_width), "hit_mid.bias": (c.hit_width,),
+        "hit_out.weight": (c.hit_size, c.hit_width), "hit_out.bias": (c.hit_size,),
+        "atoms": (c.n_atoms, c.atom_length),
+    }
+
+
+def mode_grid(config: PercussionConfig) -> np.ndarray:
+    """[n_modes] the modes' ratios to the pitch before detuning (a log grid)."""
+    return np.geomspace(MODE_LOW_RATIO, MODE_HIGH_RATIO, config.n_modes)
+
+
+def mode_detune_octaves(config: PercussionConfig) -> float:
+    """How far a mode may move from its grid point: half the grid spacing, in octaves."""
+    return 0.5 * np.log2(MODE_HIGH_RATIO / MODE_LOW_RATIO) / (config.n_modes - 1)
+
+
+def noise_grid_octaves(config: PercussionConfig) -> np.ndarray:
+    """[noise_grid] the octaves, relative to the centroid, where the noise shape is drawn."""
+    return np.linspace(-NOISE_GRID_OCTAVES, NOISE_GRID_OCTAVES, config.noise_grid)
+
+
+def band_centres_octaves(config: PercussionConfig) -> np.ndarray:
+    """[n_noise_bands] the noise bands' centres, log2(Hz) (geometric mean of their edges)."""
+    from neurorack.ml.synth_tables import band_edges_hz
+
+    edges = np.log2(band_edges_hz(config.n_noise_bands, config.sample_rate))
+    return 0.5 * (edges[:-1] + edges[1:])
+
+
+def macs_per_second(config: PercussionConfig) -> float:
+    """Multiply-accumulates per second of audio: the frame network at frame rate plus synthesis
+    (per sample: a sine and a ramped product per partial, a ramped product per noise band)."""
+    c = config
+    n_in, g = len(c.descriptors) + c.timbre_size, c.gru_width
+    frame = (n_in * c.input_width + 3 * g * (c.input_width + g) + g * 2 * c.trunk_width
+             + 2 * c.trunk_width * c.residual_width + c.trunk_width * c.head_size)
+    per_sample = 3 * c.n_partials + 2 * c.n_noise_bands + 2
+    return c.sample_rate / c.hop * frame + c.sample_rate * per_sample
+
+
+def config_yaml(config: PercussionConfig) -> str:
+    import yaml
+
+    return ("# Architecture of a neurorack PercussionModel (neurorack.core.percussion_config).\n"
+            + yaml.safe_dump(config.to_dict(), sort_keys=False))

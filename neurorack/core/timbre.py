@@ -1,0 +1,99 @@
+"""The timbre features a percussion model's encoder reads: what makes this drum this drum.
+
+NumPy only, computed once per sound (``neurorack sound extract``, ``neurorack resynth``, and
+training), never in the audio path. From the first ``FEATURE_SECONDS`` of a one-shot at 48 kHz
+(onset at its start):
+
+- a log-mel spectrogram (``N_MELS`` bands, ``N_FFT``-sample Hann windows every ``FEATURE_HOP``
+  samples), in dB relative to the sound's loudest bin, floored at ``FLOOR_DB``, so the
+  features do not depend on the sound's level (loudness is a descriptor, not timbre);
+- its mean and standard deviation over time (the body's spectrum and how much it moves);
+- its first ``ATTACK_FRAMES`` frames, pooled to ``ATTACK_MELS`` bands (the attack's spectrum);
+- the envelope: 1 ms RMS over the first ``ENVELOPE_MS`` ms, in dB relative to its peak
+  (flams and claps are several bursts here).
+
+All in dB divided by ``DB_SCALE``: ``FEATURE_SIZE`` values, about -1.5..0.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+SAMPLE_RATE = 48000
+FEATURE_SECONDS = 0.5
+N_FFT = 1024
+FEATURE_HOP = 256
+N_MELS = 40
+MEL_LOW_HZ = 30.0
+MEL_HIGH_HZ = 20000.0
+ATTACK_FRAMES = 8
+ATTACK_MELS = 20
+ENVELOPE_MS = 60
+FLOOR_DB = -80.0
+DB_SCALE = 40.0
+FEATURE_SIZE = 2 * N_MELS + ATTACK_FRAMES * ATTACK_MELS + ENVELOPE_MS
+
+
+def hz_to_mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+@functools.lru_cache(maxsize=8)
+def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE,
+                   low_hz: float = MEL_LOW_HZ, high_hz: float = MEL_HIGH_HZ) -> np.ndarray:
+    """[n_mels, n_fft // 2 + 1] triangular filters, equally spaced in mel, each summing to 1.
+    Filters narrower than a bin still take the nearest bin, so no band is empty."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges = mel_to_hz(np.linspace(hz_to_mel(low_hz), hz_to_mel(high_hz), n_mels + 2))
+    bank = np.zeros((n_mels, len(freqs)))
+    for band in range(n_mels):
+        low, centre, high = edges[band:band + 3]
+        rising = (freqs - low) / (centre - low)
+        falling = (high - freqs) / (high - centre)
+        weights = np.maximum(0.0, np.minimum(rising, falling))
+        if weights.sum() == 0.0:
+            weights[np.argmin(np.abs(freqs - centre))] = 1.0
+        bank[band] = weights / weights.sum()
+    bank.setflags(write=False)
+    return bank
+
+
+def log_mel(audio: np.ndarray, n_frames: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """[n_frames, N_MELS] mel power in dB (not normalised) of ``audio`` from its start,
+    zero-padded; frame ``t`` is the window starting at ``t * FEATURE_HOP``."""
+    padded = np.zeros(n_frames * FEATURE_HOP + N_FFT)
+    take = min(len(audio), len(padded))
+    padded[:take] = audio[:take]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::FEATURE_HOP][:n_frames]
+    power = np.abs(np.fft.rfft(windows * np.hanning(N_FFT), axis=1)) ** 2
+    return 10.0 * np.log10(power @ mel_filterbank(sample_rate=sample_rate).T + 1e-12)
+
+
+def timbre_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """[FEATURE_SIZE] float32 timbre features of a one-shot (see the module docstring).
+
+    Raises:
+        ValueError: not mono, or not at 48 kHz.
+    """
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"timbre features are defined at {SAMPLE_RATE} Hz, got {sample_rate}")
+    n_frames = int(FEATURE_SECONDS * sample_rate) // FEATURE_HOP
+    mel = log_mel(audio, n_frames, sample_rate)
+    mel = np.maximum(mel - mel.max(), FLOOR_DB)
+    attack = mel[:ATTACK_FRAMES].reshape(ATTACK_FRAMES, ATTACK_MELS, N_MELS // ATTACK_MELS).mean(axis=2)
+    step = sample_rate // 1000
+    head = np.zeros(ENVELOPE_MS * step)
+    head[:min(len(audio), len(head))] = audio[:len(head)]
+    rms_db = 10.0 * np.log10(np.mean(head.reshape(ENVELOPE_MS, step) ** 2, axis=1) + 1e-12)
+    envelope = np.maximum(rms_db - rms_db.max(), FLOOR_DB)
+    features = np.concatenate([mel.mean(axis=0), mel.std(axis=0), attack.ravel(), envelope]) / DB_SCALE
+    return features.astype(np.float32)

@@ -1,0 +1,232 @@
+"""The percussion model (torch, for training): drums from descriptor frames and a timbre code.
+
+Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
+
+    one-shot -> timbre features [F] (neurorack.core.timbre) -> encoder MLP -> z [Z] (tanh)
+    per frame t: [normalised descriptors_t (5), z] -> input (ReLU) -> GRU -> trunk (GLU)
+                 -> residual block -> head:
+                    partial logits [K + M], noise shape [R] (octaves around the centroid),
+                    mix (partials vs noise), level correction
+    at the onset: [normalised descriptors_0, z] -> hit MLP -> mode detunes [M],
+                    transient atom weights [A], attack envelope [E] (one point per 1 ms)
+    synthesis at 48 kHz:
+      partials: K harmonics and M modes (ratios to the pitch fixed per hit), phases from
+                the fundamental's phase (float64); amplitudes ramp per sample across frames
+      noise:    Nb bands of looping noise; band gains are the noise shape read at each band's
+                octave distance from the centroid, ramped per sample
+      transient: the atoms mixed by the hit's weights, times the level
+      attack:   everything times the attack envelope (linear between 1 ms points, 1 after)
+
+Why it hears the controls: the level is ``10^(loudness/20)`` times a correction within
++-13 dB; partial frequencies are ratios of the pitch descriptor, so the pitch CV transposes
+them exactly; the noise shape is drawn relative to the centroid descriptor, so moving the
+centroid moves the noise spectrum by the same ratio. ``z`` says which drum.
+
+Why it hears attacks: a hit's first frame starts at its own values (no ramp from silence),
+the attack envelope and the transient work at the sample level from the onset sample.
+
+The NumPy runtime (``neurorack.core.percussion``) implements the same equations frame by frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurorack.core import percussion_config as pc
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.errors import NeurorackError
+from neurorack.ml.descriptors import DESCRIPTOR_NAMES, DESCRIPTOR_RANGES
+from neurorack.ml.synth import noise_table
+
+TWO_PI = 2.0 * math.pi
+
+
+class PercussionModel(nn.Module):
+    """Timbre features and descriptor frames in, 48 kHz audio out.
+
+    Args:
+        config: the sizes (``PercussionConfig()`` is the shipped dense model).
+    """
+
+    def __init__(self, config: PercussionConfig | None = None):
+        super().__init__()
+        c = config or PercussionConfig()
+        if tuple(c.descriptors) != DESCRIPTOR_NAMES:
+            raise NeurorackError(f"model descriptors {c.descriptors} differ from this version's {list(DESCRIPTOR_NAMES)}")
+        self.config = c
+        n_in = len(DESCRIPTOR_NAMES) + c.timbre_size
+        self.encoder_in = nn.Linear(c.feature_size, c.encoder_width)
+        self.encoder_out = nn.Linear(c.encoder_width, c.timbre_size)
+        self.input = nn.Linear(n_in, c.input_width)
+        self.gru = nn.GRU(c.input_width, c.gru_width, batch_first=True)
+        self.trunk = nn.Linear(c.gru_width, 2 * c.trunk_width)
+        self.residual_in = nn.Linear(c.trunk_width, c.residual_width)
+        self.residual_out = nn.Linear(c.residual_width, c.trunk_width)
+        self.head = nn.Linear(c.trunk_width, c.head_size)
+        self.hit_in = nn.Linear(n_in, c.hit_width)
+        self.hit_mid = nn.Linear(c.hit_width, c.hit_width)
+        self.hit_out = nn.Linear(c.hit_width, c.hit_size)
+        generator = torch.Generator().manual_seed(1)
+        decay = torch.exp(-torch.arange(c.atom_length) / (0.15 * c.atom_length))
+        self.atoms = nn.Parameter(0.02 * torch.randn(c.n_atoms, c.atom_length, generator=generator) * decay)
+        with torch.no_grad():  # start near: noise and partials equally, attack envelope flat
+            self.hit_out.weight.mul_(0.1)
+            self.hit_out.bias.zero_()
+        ranges = DESCRIPTOR_RANGES
+        low = torch.tensor([r.low for r in ranges], dtype=torch.float32)
+        high = torch.tensor([r.high for r in ranges], dtype=torch.float32)
+        log = torch.tensor([r.log for r in ranges])
+        self.register_buffer("range_low", low, persistent=False)
+        self.register_buffer("range_high", high, persistent=False)
+        self.register_buffer("range_log", log, persistent=False)
+        self.register_buffer("noise_table", noise_table(c.n_noise_bands, c.noise_table_size, c.sample_rate,
+                                                        c.noise_seed), persistent=False)
+        self.register_buffer("mode_grid", torch.from_numpy(pc.mode_grid(c)).float(), persistent=False)
+        self.register_buffer("band_octaves", torch.from_numpy(pc.band_centres_octaves(c)).float(), persistent=False)
+        self.register_buffer("harmonics", torch.arange(1, c.n_harmonics + 1, dtype=torch.float32), persistent=False)
+
+    # -- networks ---------------------------------------------------------------------------
+
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        """Timbre features [B, F] -> z [B, Z] in -1..1."""
+        return torch.tanh(self.encoder_out(torch.relu(self.encoder_in(features))))
+
+    def normalise(self, descriptors: torch.Tensor) -> torch.Tensor:
+        """Raw descriptors [..., 5] -> about -1..1 each (log scale for frequencies and flatness)."""
+        clipped = torch.minimum(torch.maximum(descriptors, self.range_low), self.range_high)
+        log = self.range_log
+        values = torch.where(log, torch.log(clipped.clamp_min(1e-12)), clipped)
+        low = torch.where(log, torch.log(self.range_low.clamp_min(1e-12)), self.range_low)
+        high = torch.where(log, torch.log(self.range_high), self.range_high)
+        return 2.0 * (values - low) / (high - low) - 1.0
+
+    def frame_network(self, inputs: torch.Tensor, hidden: torch.Tensor | None = None):
+        """[B, T, 5 + Z] normalised inputs -> head [B, T, head_size], hidden [1, B, G]."""
+        x = torch.relu(self.input(inputs))
+        x, hidden = self.gru(x, hidden)
+        x = nn.functional.glu(self.trunk(x), dim=-1)
+        x = x + self.residual_out(torch.relu(self.residual_in(x)))
+        return self.head(x), hidden
+
+    def hit_network(self, first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, 5 + Z] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],
+        attack envelope points [B, E] (linear gains)."""
+        c = self.config
+        out = self.hit_out(torch.relu(self.hit_mid(torch.relu(self.hit_in(first)))))
+        detune = torch.tanh(out[:, :c.n_modes]) * pc.mode_detune_octaves(c)
+        ratios = self.mode_grid * torch.pow(2.0, detune)
+        transient = out[:, c.n_modes:c.n_modes + c.n_atoms] @ self.atoms
+        envelope = torch.exp(pc.ENVELOPE_NEPERS * torch.tanh(out[:, c.n_modes + c.n_atoms:]))
+        return ratios, transient, envelope
+
+    # -- controls per frame ---------------------------------------------------------------------
+
+    def amplitudes(self, head: torch.Tensor, descriptors: torch.Tensor, ratios: torch.Tensor):
+        """Head [B, T, H], raw descriptors [B, T, 5], partial ratios [B, P] ->
+        partial amps [B, T, P], noise amps [B, T, Nb], level [B, T], f0 [B, T] Hz."""
+        c = self.config
+        p, r = c.n_partials, c.noise_grid
+        f0 = descriptors[..., 3].clamp(float(self.range_low[3]), float(self.range_high[3]))
+        level = torch.pow(10.0, descriptors[..., 0].clamp(-90.0, 0.0) / 20.0)
+        level = level * torch.exp(pc.LEVEL_NEPERS * torch.tanh(head[..., p + r + 1]))
+        log_mix, log_rest = nn.functional.logsigmoid(head[..., p + r]), nn.functional.logsigmoid(-head[..., p + r])
+        audible = (ratios.unsqueeze(1) * f0.unsqueeze(-1)) < 0.5 * c.sample_rate  # [B, T, P]
+        logits = torch.where(audible, head[..., :p], torch.full_like(head[..., :p], pc.MASKED_LOGIT))
+        partial = torch.exp(0.5 * (torch.log_softmax(logits, dim=-1) + (log_mix + math.log(2.0)).unsqueeze(-1)))
+        partial = partial * audible * level.unsqueeze(-1)
+        shape = self.noise_shape(head[..., p:p + r], descriptors[..., 1])
+        noise = torch.exp(0.5 * (torch.log_softmax(shape, dim=-1) + log_rest.unsqueeze(-1)))
+        return partial, noise * level.unsqueeze(-1), level, f0
+
+    def noise_shape(self, grid: torch.Tensor, centroid_hz: torch.Tensor) -> torch.Tensor:
+        """The noise shape [B, T, R] read at each band's distance from the centroid: [B, T, Nb]."""
+        c = self.config
+        offset = self.band_octaves - torch.log2(centroid_hz.clamp(20.0, 20000.0)).unsqueeze(-1)  # [B, T, Nb]
+        position = ((offset + pc.NOISE_GRID_OCTAVES) * ((c.noise_grid - 1) / (2 * pc.NOISE_GRID_OCTAVES)))
+        position = position.clamp(0.0, c.noise_grid - 1.0)
+        below = position.floor().clamp(max=c.noise_grid - 2).long()
+        fraction = position - below
+        return torch.gather(grid, -1, below) * (1.0 - fraction) + torch.gather(grid, -1, below + 1) * fraction
+
+    # -- the whole model -----------------------------------------------------------------------
+
+    def forward(self, descriptors: torch.Tensor, features: torch.Tensor,
+                noise_offset: int | None = None) -> torch.Tensor:
+        """Render hits from their onsets.
+
+        Args:
+            descriptors: [B, T, 5] raw descriptors, frame 0 at the onset.
+            features: [B, F] timbre features of each sound.
+            noise_offset: the read position in the noise table (default 0), the same for every row.
+
+        Returns:
+            audio [B, T * hop].
+        """
+        return self.render(descriptors, self.encode(features), noise_offset)
+
+    def render(self, descriptors: torch.Tensor, z: torch.Tensor, noise_offset: int | None = None) -> torch.Tensor:
+        """Render hits from their onsets with given timbre codes z [B, Z]: audio [B, T * hop]."""
+        c = self.config
+        batch, n_frames, _ = descriptors.shape
+        hop = c.hop
+        inputs = torch.cat([self.normalise(descriptors), z.unsqueeze(1).expand(-1, n_frames, -1)], dim=-1)
+        head, _ = self.frame_network(inputs)
+        mode_ratios, transient, envelope = self.hit_network(inputs[:, 0])
+        ratios = torch.cat([self.harmonics.expand(batch, -1), mode_ratios], dim=-1)  # [B, P]
+        partial, noise, level, f0 = self.amplitudes(head, descriptors, ratios)
+        ramp = torch.arange(1, hop + 1, device=descriptors.device, dtype=torch.float32) / hop  # [hop]
+
+        def ramped_sum(waves, amps, equation="bthc,btc->bth"):  # amps [B, T, C] -> [B, T, hop]
+            # amplitudes ramp per sample from the previous frame's (frame 0: its own) to the frame's
+            previous = torch.cat([amps[:, :1], amps[:, :-1]], dim=1)
+            return torch.einsum(equation, waves, previous) + torch.einsum(equation, waves, amps - previous) * ramp
+
+        # partials: the fundamental's phase in float64, each partial's phase from it
+        w = f0.double() * (TWO_PI / c.sample_rate)
+        w_prev = torch.cat([w[:, :1], w[:, :-1]], dim=1)
+        n = torch.arange(1, hop + 1, device=descriptors.device, dtype=torch.float64)
+        within = n * w_prev.unsqueeze(-1) + (w - w_prev).unsqueeze(-1) * (n * (n + 1) / (2 * hop))  # [B, T, hop]
+        increment = within[..., -1]
+        start = torch.cumsum(increment, dim=1) - increment  # [B, T]
+        start_phase = torch.remainder(start.unsqueeze(-1) * ratios.double().unsqueeze(1), TWO_PI).float()  # [B, T, P]
+        phase = start_phase.unsqueeze(2) + within.float().unsqueeze(-1) * ratios[:, None, None, :]
+        tone = ramped_sum(torch.sin(phase), partial)
+        # noise: one read position for the whole batch
+        length = self.noise_table.shape[0]
+        offset = 0 if noise_offset is None else int(noise_offset)
+        index = torch.remainder(offset + torch.arange(n_frames * hop, device=descriptors.device), length)
+        hiss = ramped_sum(self.noise_table[index].reshape(n_frames, hop, c.n_noise_bands), noise, "thc,btc->bth")
+        # transient, attack envelope
+        previous_level = torch.cat([level[:, :1], level[:, :-1]], dim=1)
+        levels = (previous_level.unsqueeze(-1) + (level - previous_level).unsqueeze(-1) * ramp).reshape(batch, -1)
+        audio = (tone + hiss).reshape(batch, n_frames * hop)
+        span = min(c.atom_length, n_frames * hop)
+        audio = torch.cat([audio[:, :span] + transient[:, :span] * levels[:, :span], audio[:, span:]], dim=1)
+        return audio * self.attack_gain(envelope, n_frames * hop)
+
+    def attack_gain(self, envelope: torch.Tensor, n_samples: int) -> torch.Tensor:
+        """Envelope points [B, E] (one every ``envelope_step`` samples from the onset, then 1)
+        -> per-sample gains [B, n_samples], linear between points."""
+        c = self.config
+        points = torch.cat([envelope, torch.ones_like(envelope[:, :1])], dim=1)  # [B, E + 1]
+        position = torch.arange(c.envelope_points * c.envelope_step, device=envelope.device) / c.envelope_step
+        below = position.floor().long()
+        fraction = (position - below).to(envelope.dtype)
+        gains = points[:, below] * (1.0 - fraction) + points[:, below + 1] * fraction
+        if n_samples <= gains.shape[1]:
+            return gains[:, :n_samples]
+        return torch.cat([gains, torch.ones(envelope.shape[0], n_samples - gains.shape[1], device=envelope.device)],
+                         dim=1)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def state_arrays(model: PercussionModel) -> dict[str, np.ndarray]:
+    """The weights as float32 NumPy arrays (the safetensors content)."""
+    return {key: value.detach().float().cpu().numpy() for key, value in model.state_dict().items()}
