@@ -27,12 +27,10 @@ import yaml
 
 from neurorack.atomic import atomic_write_bytes, atomic_write_text
 from neurorack.errors import NeurorackError
-from neurorack.ml.architecture import (
-    config_yaml,
-    expected_shapes,
-    load_config,
-    macs_per_second,
-)
+from neurorack.core import percussion_config
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.ml import architecture
+from neurorack.runtime.loader import config_yaml, expected_shapes, load_config
 from neurorack.ml.descriptors import DESCRIPTOR_RANGES
 
 FORMAT_VERSION = 1
@@ -92,9 +90,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
                          "scale": "log" if r.log else "linear"} for r in DESCRIPTOR_RANGES],
         "parameters": parameters,
         "bytes": len(raw),
-        "macs_per_second_of_audio": int(macs_per_second(config)),
-        "widths": config.widths(),
-        "synthesis": {"n_harmonics": config.n_harmonics, "n_noise_bands": config.n_noise_bands},
+        **_architecture_summary(config),
         "training": {
             "run": run_dir.name,
             "weights": weights,
@@ -123,6 +119,22 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
     if (run_dir / "losses.png").is_file():
         atomic_write_bytes(out_dir / "losses.png", (run_dir / "losses.png").read_bytes())
     return out_dir
+
+
+def _architecture_summary(config) -> dict:
+    """The card's architecture fields: family, operation count, widths and synthesis sizes."""
+    if isinstance(config, PercussionConfig):
+        return {"family": percussion_config.FAMILY,
+                "macs_per_second_of_audio": int(percussion_config.macs_per_second(config)),
+                "widths": {key: getattr(config, key) for key in ("timbre_size", "encoder_width", "input_width",
+                                                                 "gru_width", "trunk_width", "residual_width",
+                                                                 "hit_width")},
+                "synthesis": {key: getattr(config, key) for key in ("n_harmonics", "n_modes", "n_noise_bands",
+                                                                    "n_atoms", "atom_length", "envelope_points")}}
+    return {"family": "descriptor",
+            "macs_per_second_of_audio": int(architecture.macs_per_second(config)),
+            "widths": config.widths(),
+            "synthesis": {"n_harmonics": config.n_harmonics, "n_noise_bands": config.n_noise_bands}}
 
 
 def write_card(model_dir: str | Path, card: dict) -> Path:

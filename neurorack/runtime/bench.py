@@ -1,9 +1,13 @@
 """``neurorack bench model``: size and single-thread speed of a model, per inference path.
 
 Paths:
-- ``numpy``: ``NumpyModel`` inside ``ModelVoice`` (what the daemon plays; no torch).
+- ``numpy``: the NumPy runtime (``NumpyModel``, or ``PercussionRuntime`` for the percussion
+  family) inside ``ModelVoice`` (what the daemon plays; no torch).
 - ``eager``: the torch ``DescriptorModel``, one frame per call, state carried.
 - ``torchscript``: the same one-frame step traced with ``torch.jit.trace`` and frozen.
+
+The percussion family streams in NumPy only (its torch twin renders whole hits for
+training), so its torch paths report that instead of a figure.
 
 Each path renders ``seconds`` of a continuous trajectory in ``block_size`` blocks on one
 thread (torch.set_num_threads(1); for NumPy, set OPENBLAS_NUM_THREADS=1 in the environment).
@@ -17,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.ml.architecture import macs_per_second
+from neurorack.core import percussion_config
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.ml import architecture
 from neurorack.runtime.loader import WEIGHTS, load_model
-from neurorack.runtime.numpy_model import NumpyModel
+from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice, drum_template
 
 
@@ -124,9 +130,12 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
     results: dict[str, dict] = {}
     for name in paths:
         if name == "numpy":
-            voice = ModelVoice(NumpyModel(loaded), template)
+            voice = ModelVoice(streaming_model(loaded), template)
             voice.trigger(1.0)
             results[name] = _timed_blocks(voice.render, seconds, block_size, config.sample_rate)
+            continue
+        if isinstance(config, PercussionConfig):
+            results[name] = {"error": "the percussion family streams in NumPy only"}
             continue
         try:
             import torch
@@ -145,7 +154,8 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
         "model": loaded.name,
         "params": loaded.parameters,
         "bytes": (Path(model_dir) / WEIGHTS).stat().st_size,
-        "macs_per_second_of_audio": macs_per_second(config),
+        "macs_per_second_of_audio": (percussion_config if isinstance(config, PercussionConfig)
+                                     else architecture).macs_per_second(config),
         "sample_rate": config.sample_rate,
         "block_size": block_size,
         "path": fastest,

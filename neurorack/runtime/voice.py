@@ -46,15 +46,17 @@ class ModelVoice:
     """Plays ``template`` through ``model`` on every trigger.
 
     Args:
-        model: the streaming model.
+        model: the streaming model (``NumpyModel`` or ``PercussionRuntime``).
         template: [frames, 5] raw descriptor trajectory.
+        z: the timbre code, for a model that takes one (None: a neutral timbre).
     """
 
-    def __init__(self, model: NumpyModel, template: np.ndarray):
+    def __init__(self, model: NumpyModel, template: np.ndarray, z: np.ndarray | None = None):
         template = np.asarray(template, dtype=np.float32)
         if template.ndim != 2 or template.shape[1] != 5 or len(template) == 0:
             raise ValueError(f"expected a descriptor trajectory [frames, 5], got shape {template.shape}")
         self.model = model
+        self._z = z
         self.name = f"model {model.name}"
         self.sample_rate = model.sample_rate
         self._template = template
@@ -65,7 +67,7 @@ class ModelVoice:
         self.reset()
 
     def reset(self) -> None:
-        self._state = self.model.initial_state()
+        self._state = self.model.initial_state(self._z)
         self._position = len(self._template) + TAIL_FRAMES  # idle
         self._offset = self.model.hop  # the frame buffer is used up
         self._gain_db = 0.0
@@ -76,8 +78,8 @@ class ModelVoice:
 
     def trigger(self, velocity: float = 1.0) -> None:
         velocity = min(max(float(velocity), 0.0), 1.0)
-        if self.is_idle:
-            self._state = self.model.initial_state()
+        if self.is_idle or self.model.timbre_size:  # a percussion hit starts from its own state
+            self._state = self.model.initial_state(self._z)
         else:
             self._state.hidden[:] = 0.0
         self._gain_db = 20.0 * np.log10(max(velocity, 1e-3))
