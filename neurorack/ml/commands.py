@@ -74,19 +74,29 @@ def register(commands, benches) -> None:
     train.set_defaults(handler=train_command)
 
     evaluate = commands.add_parser(
-        "eval", help="measure a model: spectral distance, control accuracy, against a noise baseline",
-        description="Reconstruct held-out one-shots (the test split) from their own descriptors and measure the "
-                    "multi-scale spectral distance; drive each descriptor with sweeps and steps and re-extract it "
-                    "from the output (Pearson r, normalised L1); the same for a descriptor-matched filtered-noise "
-                    "baseline.")
+        "eval", help="measure a model's sounds and controls against two noise imitations",
+        description="Analyse and re-render every one-shot of a split and measure, for the model, the descriptor-"
+                    "matched filtered-noise baseline, each original's own 32-band noise vocoder and the original "
+                    "itself (a sanity row): time-to-peak and 10-90 % rise errors, log-mel distance over the first "
+                    "500 ms (and its ratio to the vocoder's), low-band (<150 Hz) energy over the first 30 ms, "
+                    "burst count on claps and flams, and timbre identity (is a render's nearest original its "
+                    "source?). With each sound's timbre fixed, the controls: 1 V/octave measured by an "
+                    "independent pitch tracker (pesto-pitch), the centroid of noisy sounds under the pitch CV, a "
+                    "brightness sweep and loudness steps. Prints one markdown table per split, with the targets "
+                    "of DESIGN.md and pass/fail. Definitions: neurorack/ml/sound_metrics.py and sound_eval.py.")
     evaluate.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
     evaluate.add_argument("data", nargs="*", metavar="DATA_DIR",
                           help="folders of one-shots (default: the training and held-out kits of Debian's "
                                "hydrogen-drumkits package)")
     evaluate.add_argument("--cache", metavar="FILE", help="dataset cache instead of (or built from) DATA_DIR")
-    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
-                          help="which split to evaluate on (default: %(default)s)")
-    evaluate.add_argument("--limit", type=int, default=60, help="at most this many sounds (default: %(default)s)")
+    evaluate.add_argument("--split", default="all", choices=("train", "valid", "test", "heldout", "all"),
+                          help="which split: 'heldout' is the held-out kits, 'all' is test and heldout, each "
+                               "reported on its own (default: %(default)s)")
+    evaluate.add_argument("--limit", type=int, default=None,
+                          help="at most this many sounds per split, chosen by a hash of their names "
+                               "(default: the whole split)")
+    evaluate.add_argument("--control-sounds", type=int, default=8,
+                          help="at most this many sounds per control test (default: %(default)s)")
     evaluate.add_argument("--write", action="store_true",
                           help="also save evaluation.json in the model folder and its metrics in model.yaml")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
@@ -209,24 +219,27 @@ def train_command(args: argparse.Namespace, config) -> int:
 
 
 def eval_command(args: argparse.Namespace, config) -> int:
-    from neurorack.ml.evaluate import evaluate_model, write_evaluation
+    from neurorack.ml.evaluate import write_evaluation
+    from neurorack.ml.sound_eval import ALL_SPLITS, evaluate_sounds, format_table
+    from neurorack.progress import progress_bar
+    from neurorack.runtime.resynth import Resynthesizer
 
+    for name in ("limit", "control_sounds"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise NeurorackError(f"--{name.replace('_', '-')}: expected a whole number of at least 1, got {value}")
     data = dataset_for(args, args.data)
-    result = evaluate_model(args.model, data.subset(args.split), limit=args.limit)
+    resynth = Resynthesizer(args.model)
+    splits = ALL_SPLITS if args.split == "all" else (args.split,)
+    progress = progress_bar("evaluating")
+    result = evaluate_sounds(resynth, data, splits, limit=args.limit, control_limit=args.control_sounds,
+                             progress=progress)
+    if progress is not None:
+        print(file=sys.stderr)
     if args.write:
         write_evaluation(args.model, result, _command_line(args))
-    print(json.dumps(result, indent=2) if args.json else _summarise_eval(result))
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
-
-
-def _summarise_eval(result: dict) -> str:
-    distance = result["spectral_distance"]
-    lines = [f"{result['sounds']} held-out sounds: spectral distance {distance['model']:.3f} "
-             + f"(noise baseline {distance['baseline']:.3f})"]
-    for name, row in result["control"].items():
-        lines.append(f"  {name:<19} r {row['model']['pearson_r']:.3f} (baseline {row['baseline']['pearson_r']:.3f}), "
-                     f"normalised L1 {row['model']['normalised_l1']:.3f}")
-    return "\n".join(lines)
 
 
 def export_command(args: argparse.Namespace, config) -> int:

@@ -23,20 +23,22 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
     kit = write_kit(tmp_path / "Kit")
     cache = tmp_path / "cache.npz"
     args = ["eval", str(tmp_path / "model"), str(kit), "--cache", str(cache), "--split", "train", "--limit", "3",
-            "--write", "--json"]
+            "--control-sounds", "1", "--write", "--json"]
     capsys.readouterr()
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["sounds"] == 3
-    assert result["spectral_distance"]["model"] > 0 and result["spectral_distance"]["baseline"] > 0
-    assert set(result["control"]) == {"loudness_db", "centroid_hz", "flatness", "pitch_hz", "pitch_confidence",
-                                      "pitch_hz_all_sounds"}
-    for row in result["control"].values():
-        assert -1.0 <= row["model"]["pearson_r"] <= 1.0
-    # the noise baseline follows loudness by construction (narrow low bands fluctuate, so not perfectly)
-    assert result["control"]["loudness_db"]["baseline"]["pearson_r"] > 0.7
+    split = result["splits"]["train"]
+    assert list(result["splits"]) == ["train"] and split["sounds"] == 3
+    for system in ("model", "noise_baseline", "vocoder", "original"):
+        assert split["reconstruction"][system]["log_mel_db"] >= 0
+    assert split["reconstruction"]["original"]["log_mel_db"] == 0
+    assert split["reconstruction"]["vocoder"]["log_mel_ratio_to_vocoder"] == 1
+    assert split["checks"]["time_to_peak_error_ms_median"]["original"] is True
     card = (tmp_path / "model" / "model.yaml").read_text()
-    assert "spectral_distance:" in card and (tmp_path / "model" / "evaluation.json").is_file()
+    assert "targets_met:" in card and (tmp_path / "model" / "evaluation.json").is_file()
+    assert main(["eval", str(tmp_path / "model"), "--cache", str(cache), "--split", "train", "--limit", "2",
+                 "--control-sounds", "1"]) == 0
+    assert "| log-mel distance / 32-band vocoder's | <= 0.6 |" in capsys.readouterr().out
     assert cache.is_file()
 
     assert main(["bench", "model", str(tmp_path / "model"), "--seconds", "0.2", "--paths", "numpy,eager",
