@@ -146,6 +146,9 @@ def test_control_response_separates_a_transposing_model_from_filtered_noise(resu
     _, ideal, noise = results
     control = ideal["splits"]["test"]["control"]
     assert control["sounds"]["tonal"] >= 2
+    # only sounds whose ideal edit the tracker follows are scored for the model
+    ideal_passed = round(control["original"]["pitch_sounds_within_10_cents"] * control["sounds"]["tonal"])
+    assert control["model"]["pitch_sounds_scored"] == ideal_passed >= 2
     assert control["model"]["pitch_abs_error_cents_median"] < 2.0
     assert control["model"]["pitch_sounds_within_10_cents"] == 1.0
     assert control["model"]["loudness_abs_error_db_median"] < 0.1
