@@ -100,6 +100,10 @@ class PercussionRuntime:
         self._log = np.array([r.log for r in DESCRIPTOR_RANGES])
         self._low_scaled = np.where(self._log, np.log(np.maximum(self._low, 1e-12)), self._low)
         self._high_scaled = np.where(self._log, np.log(np.maximum(self._high, 1e-12)), self._high)
+        self._scaling = (self._low.tolist(), self._high.tolist(), self._log.tolist(), self._low_scaled.tolist(),
+                         (self._high_scaled - self._low_scaled).tolist())
+        self._x = np.zeros(n_desc, np.float32)
+        self._waves = np.zeros((c.hop, c.n_partials), np.float32)
         self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
         self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
         n = np.arange(1, c.hop + 1, dtype=np.float64)
@@ -143,9 +147,12 @@ class PercussionRuntime:
     # -- per frame ----------------------------------------------------------------------------
 
     def _normalise(self, descriptors: np.ndarray) -> np.ndarray:
-        values = np.minimum(np.maximum(descriptors.astype(np.float64), self._low), self._high)
-        values = np.where(self._log, np.log(np.maximum(values, 1e-12)), values)
-        return (2.0 * (values - self._low_scaled) / (self._high_scaled - self._low_scaled) - 1.0).astype(np.float32)
+        """[5] raw -> about -1..1 each (five scalars: plain floats are faster than array calls)."""
+        out = self._x
+        for i, (value, low, high, log, scaled_low, span) in enumerate(zip(descriptors.tolist(), *self._scaling)):
+            value = min(max(value, low), high)
+            out[i] = 2.0 * ((math.log(max(value, 1e-12)) if log else value) - scaled_low) / span - 1.0
+        return out
 
     def _start_hit(self, x: np.ndarray, state: PercussionState) -> None:
         """The hit network, once per hit: ratios, transient, attack envelope."""
@@ -214,7 +221,9 @@ class PercussionRuntime:
         hop, ramp = self.hop, self._ramp
         within = self._n * state.omega + (omega - state.omega) * self._n_quad  # [hop] float64
         start = np.remainder(state.phase * state.ratios.astype(np.float64), TWO_PI).astype(np.float32)
-        waves = np.sin(start + within.astype(np.float32)[:, None] * state.ratios)  # [hop, P]
+        waves = np.multiply.outer(within.astype(np.float32), state.ratios, out=self._waves)  # [hop, P]
+        waves += start
+        np.sin(waves, out=waves)
         previous = state.partial_amps
         signal = waves @ previous + ramp * (waves @ (partial - previous))
         bands = self._wrapped[state.noise_pos:state.noise_pos + hop]
