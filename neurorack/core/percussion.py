@@ -2,9 +2,10 @@
 one frame (``hop`` samples) at a time, with explicit state, and no torch.
 
 A hit starts from ``initial_state(z)``: its first frame runs the hit network once (mode
-ratios, the transient's waveform and the attack envelope, all fixed for the hit) and starts
-every amplitude at its own value, so the attack begins on the hit's first sample. Each frame
-then runs the frame network once on the descriptors (the timbre code's share of the input
+ratios, the transient's waveform, played at the hit's pitch over the sound's register, and
+the attack envelope, all fixed for the hit) and starts every amplitude at its own value, so
+the attack begins on the hit's first sample. Each frame then runs the frame network once on
+the transposition-invariant view of the descriptors (the timbre code's share of the input
 layer is computed once per hit) and renders ``hop`` samples:
 
 - partials: ``sin`` of [hop, P] phases (each partial's phase at the frame start from the
@@ -24,7 +25,7 @@ import numpy as np
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.timbre import timbre_features
-from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+from neurorack.ml.descriptors import extract
 from neurorack.ml.synth_tables import noise_bands
 
 TWO_PI = 2.0 * math.pi
@@ -47,6 +48,7 @@ class PercussionState:
     Attributes:
         z: [Z] the timbre code; ``z_input``: its share of the input layer (plus the bias).
         hidden: [G] the GRU state.
+        first_pitch, first_centroid: the hit's first frame's (set by the first frame).
         frame: frames rendered since the onset (0: the hit has not started).
         sample: samples rendered since the onset.
         ratios: [P] partial frequencies over the pitch (set by the first frame).
@@ -62,6 +64,8 @@ class PercussionState:
     hidden: np.ndarray
     frame: int = 0
     sample: int = 0
+    first_pitch: float = 0.0
+    first_centroid: float = 0.0
     ratios: np.ndarray | None = None
     transient: np.ndarray | None = None
     envelope: np.ndarray | None = None
@@ -71,6 +75,10 @@ class PercussionState:
     omega: float = 0.0
     phase: float = 0.0
     noise_pos: int = 0
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
 
 
 class PercussionRuntime:
@@ -89,20 +97,12 @@ class PercussionRuntime:
         self.sample_rate = c.sample_rate
         self.timbre_size = c.timbre_size
         self._w = w
-        n_desc = len(c.descriptors)
-        self._input_desc = np.ascontiguousarray(w["input.weight"][:, :n_desc])
-        self._input_z = np.ascontiguousarray(w["input.weight"][:, n_desc:])
-        self._hit_desc = np.ascontiguousarray(w["hit_in.weight"][:, :n_desc])
-        self._hit_z = np.ascontiguousarray(w["hit_in.weight"][:, n_desc:])
-        self._n_desc = n_desc
-        self._low = np.array([r.low for r in DESCRIPTOR_RANGES], dtype=np.float64)
-        self._high = np.array([r.high for r in DESCRIPTOR_RANGES], dtype=np.float64)
-        self._log = np.array([r.log for r in DESCRIPTOR_RANGES])
-        self._low_scaled = np.where(self._log, np.log(np.maximum(self._low, 1e-12)), self._low)
-        self._high_scaled = np.where(self._log, np.log(np.maximum(self._high, 1e-12)), self._high)
-        self._scaling = (self._low.tolist(), self._high.tolist(), self._log.tolist(), self._low_scaled.tolist(),
-                         (self._high_scaled - self._low_scaled).tolist())
-        self._x = np.zeros(n_desc, np.float32)
+        n_in = pc.N_INPUTS
+        self._input_desc = np.ascontiguousarray(w["input.weight"][:, :n_in])
+        self._input_z = np.ascontiguousarray(w["input.weight"][:, n_in:])
+        self._hit_desc = np.ascontiguousarray(w["hit_in.weight"][:, :n_in])
+        self._hit_z = np.ascontiguousarray(w["hit_in.weight"][:, n_in:])
+        self._x = np.zeros(n_in, np.float32)
         self._waves = np.zeros((c.hop, c.n_partials), np.float32)
         self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
         self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
@@ -123,11 +123,14 @@ class PercussionRuntime:
     # -- per sound ----------------------------------------------------------------------------
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
-        """The timbre code of a one-shot (mono, 48 kHz, onset at its start): [Z] float32."""
+        """The timbre code of a one-shot (mono, 48 kHz, onset at its start): [Z] float32, the
+        encoder's values and the register (from the pitch descriptor of its first frame)."""
         w = self._w
         features = timbre_features(audio, self.sample_rate)
         hidden = np.maximum(w["encoder_in.weight"] @ features + w["encoder_in.bias"], 0.0)
-        return np.tanh(w["encoder_out.weight"] @ hidden + w["encoder_out.bias"]).astype(np.float32)
+        learned = np.tanh(w["encoder_out.weight"] @ hidden + w["encoder_out.bias"])
+        onset_pitch = extract(np.asarray(audio[:4096], dtype=np.float64), self.sample_rate, self.hop)[0, 3]
+        return np.append(learned, pc.register(float(onset_pitch))).astype(np.float32)
 
     def initial_state(self, z: np.ndarray | None = None, noise_offset: int = 0) -> PercussionState:
         """A hit about to start, with timbre ``z`` (None: all zeros, a neutral timbre).
@@ -146,13 +149,15 @@ class PercussionRuntime:
 
     # -- per frame ----------------------------------------------------------------------------
 
-    def _normalise(self, descriptors: np.ndarray) -> np.ndarray:
-        """[5] raw -> about -1..1 each (five scalars: plain floats are faster than array calls)."""
-        out = self._x
-        for i, (value, low, high, log, scaled_low, span) in enumerate(zip(descriptors.tolist(), *self._scaling)):
-            value = min(max(value, low), high)
-            out[i] = 2.0 * ((math.log(max(value, 1e-12)) if log else value) - scaled_low) / span - 1.0
-        return out
+    def _inputs(self, descriptors: np.ndarray, state: PercussionState) -> np.ndarray:
+        """[5] raw -> the network's 6 transposition-invariant inputs (as plain floats: faster
+        than array calls for six values)."""
+        loudness, centroid, flatness, pitch, confidence = descriptors.tolist()
+        if state.frame == 0:
+            state.first_pitch, state.first_centroid = pitch, centroid
+        self._x[:] = pc.invariant_columns(loudness, centroid, flatness, pitch, confidence, state.first_pitch,
+                                          state.first_centroid, math.log, _clip)
+        return self._x
 
     def _start_hit(self, x: np.ndarray, state: PercussionState) -> None:
         """The hit network, once per hit: ratios, transient, attack envelope."""
@@ -163,7 +168,10 @@ class PercussionRuntime:
         m, a = c.n_modes, c.n_atoms
         modes = self._mode_grid * np.power(2.0, np.tanh(out[:m]) * self._detune).astype(np.float32)
         state.ratios = np.concatenate([self._harmonics, modes]).astype(np.float32)
-        state.transient = (out[m:m + a] @ w["atoms"]).astype(np.float32)
+        transient = np.append(out[m:m + a] @ w["atoms"], (0.0, 0.0))
+        rate = pc.transient_rate(min(max(state.first_pitch, 40.0), 4000.0), float(state.z[-1]))
+        position = np.arange(int(np.ceil((len(transient) - 1) / rate))) * rate
+        state.transient = np.interp(position, np.arange(len(transient)), transient).astype(np.float32)
         points = np.exp(pc.ENVELOPE_NEPERS * np.tanh(out[m + a:]))
         points = np.append(points, 1.0).astype(np.float32)
         state.envelope = (points[self._env_below] * (1.0 - self._env_fraction)
@@ -209,11 +217,11 @@ class PercussionRuntime:
             self._render_frame(descriptors, state, out)
 
     def _render_frame(self, descriptors: np.ndarray, state: PercussionState, out: np.ndarray) -> None:
-        x = self._normalise(descriptors)
+        x = self._inputs(descriptors, state)
         if state.frame == 0:
             self._start_hit(x, state)
         head = self._frame_network(x, state)
-        f0 = min(max(float(descriptors[3]), self._low[3]), self._high[3])
+        f0 = _clip(float(descriptors[3]), 40.0, 4000.0)
         partial, noise, level = self._amplitudes(head, descriptors, state.ratios, f0)
         omega = f0 * TWO_PI / self.sample_rate
         if state.frame == 0:

@@ -5,7 +5,13 @@ No torch here: the NumPy runtime (``neurorack.core.percussion``) and the loader 
 
 What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
 
-- ``timbre_size`` values of ``z``, the timbre code an encoder computes once per sound;
+- ``timbre_size`` values of ``z``, the timbre code computed once per sound: an encoder's
+  ``timbre_size - 1`` values and the sound's *register* (its pitch at the onset, ``register``);
+- what the networks read of the descriptors does not change when the pitch CV transposes
+  (``invariant_inputs``): loudness, flatness, pitch confidence, the centroid over the pitch,
+  and the pitch and centroid relative to the hit's first frame. Only the synthesis hears
+  absolute frequencies, so a transposition moves every partial, the noise and the transient
+  (played at the hit's pitch over the register) by exactly the interval;
 - a frame network (input layer, GRU, gated trunk with a residual block, head) run once per
   hop on the descriptors and ``z``;
 - a hit network run once at each onset on the first frame's descriptors and ``z``;
@@ -18,6 +24,7 @@ What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +39,22 @@ NOISE_GRID_OCTAVES = 6.0  # the noise shape is drawn on a grid of +-6 octaves ar
 LEVEL_NEPERS = 1.5        # learned level correction within exp(+-1.5), about +-13 dB
 ENVELOPE_NEPERS = 4.0     # attack envelope points within exp(+-4), about +-35 dB
 MASKED_LOGIT = -30.0      # partials above Nyquist
+N_INPUTS = 6              # invariant_inputs per frame
+REGISTER_REF_HZ = 200.0   # register = log2(onset pitch / 200 Hz) / 4
+REGISTER_SCALE = 4.0
+MAX_TRANSPOSE = 4.0       # the transient plays at 1/4 .. 4 times its speed
+
+
+def register(pitch_hz):
+    """The register value of ``z`` for a sound whose onset pitch is ``pitch_hz`` (about -1..1)."""
+    return np.log2(np.clip(pitch_hz, 40.0, 4000.0) / REGISTER_REF_HZ) / REGISTER_SCALE
+
+
+def transient_rate(pitch_hz: float, register_value: float) -> float:
+    """How fast a hit plays its transient: its onset pitch over the sound's register pitch, within
+    1/MAX_TRANSPOSE .. MAX_TRANSPOSE (1 when the sound plays at its own pitch)."""
+    rate = pitch_hz / (REGISTER_REF_HZ * 2.0 ** (REGISTER_SCALE * register_value))
+    return min(max(rate, 1.0 / MAX_TRANSPOSE), MAX_TRANSPOSE)
 
 
 def _positive(value: int) -> str | None:
@@ -47,7 +70,8 @@ class PercussionConfig:
     hop: int = setting(HOP, "Samples per descriptor frame.", choices=(HOP,))
     descriptors: list[str] = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
         default_factory=lambda: list(DESCRIPTOR_NAMES), help="Descriptor names, in input order.")
-    timbre_size: int = setting(16, "Values of the timbre code z.", check=_positive)
+    timbre_size: int = setting(16, "Values of the timbre code z (the encoder's and the register).",
+                               check=between(2, 256))
     feature_size: int = setting(300, "Timbre features the encoder reads (neurorack.core.timbre).",
                                 choices=(300,))
     encoder_width: int = setting(128, "Hidden units of the timbre encoder.", check=_positive)
@@ -99,11 +123,11 @@ TINY_PERCUSSION = PercussionConfig(timbre_size=4, encoder_width=8, input_width=8
 def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
     """The shape of every weight tensor of a ``PercussionModel`` built from ``config``."""
     c = config
-    n_in = len(c.descriptors) + c.timbre_size
+    n_in = N_INPUTS + c.timbre_size
     g = c.gru_width
     return {
         "encoder_in.weight": (c.encoder_width, c.feature_size), "encoder_in.bias": (c.encoder_width,),
-        "encoder_out.weight": (c.timbre_size, c.encoder_width), "encoder_out.bias": (c.timbre_size,),
+        "encoder_out.weight": (c.timbre_size - 1, c.encoder_width), "encoder_out.bias": (c.timbre_size - 1,),
         "input.weight": (c.input_width, n_in), "input.bias": (c.input_width,),
         "gru.weight_ih_l0": (3 * g, c.input_width), "gru.weight_hh_l0": (3 * g, g),
         "gru.bias_ih_l0": (3 * g,), "gru.bias_hh_l0": (3 * g,),
@@ -116,6 +140,26 @@ def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
         "hit_out.weight": (c.hit_size, c.hit_width), "hit_out.bias": (c.hit_size,),
         "atoms": (c.n_atoms, c.atom_length),
     }
+
+
+def invariant_columns(loudness, centroid, flatness, pitch, confidence, first_pitch, first_centroid, log, clip):
+    """The network's view of a descriptor frame, unchanged by a transposition (pitch and centroid
+    times the same ratio): loudness, flatness, pitch confidence, log2(centroid / pitch), and
+    log2 of pitch and centroid over the hit's first frame's; each about -1..1.
+
+    Written once for every array library: pass raw descriptor values (floats, NumPy arrays or
+    tensors) and that library's natural log and clip (``math.log`` and a float clip,
+    ``torch.log`` and ``torch.clamp``).
+    """
+    to_octaves = 1.0 / math.log(2.0)
+    pitch, centroid = log(clip(pitch, 40.0, 4000.0)), log(clip(centroid, 20.0, 20000.0))
+    first_pitch, first_centroid = log(clip(first_pitch, 40.0, 4000.0)), log(clip(first_centroid, 20.0, 20000.0))
+    return ((clip(loudness, -90.0, 0.0) + 45.0) / 45.0,
+            log(clip(flatness, 1e-6, 1.0)) / (0.5 * math.log(1e6)) + 1.0,
+            2.0 * clip(confidence, 0.0, 1.0) - 1.0,
+            clip((centroid - pitch) * (to_octaves / 4.0) - 0.25, -2.0, 2.0),
+            clip((pitch - first_pitch) * (to_octaves / 2.0), -2.0, 2.0),
+            clip((centroid - first_centroid) * (to_octaves / 2.0), -2.0, 2.0))
 
 
 def mode_grid(config: PercussionConfig) -> np.ndarray:
@@ -145,7 +189,7 @@ def macs_per_second(config: PercussionConfig) -> float:
     """Multiply-accumulates per second of audio: the frame network at frame rate plus synthesis
     (per sample: a sine and a ramped product per partial, a ramped product per noise band)."""
     c = config
-    n_in, g = len(c.descriptors) + c.timbre_size, c.gru_width
+    n_in, g = N_INPUTS + c.timbre_size, c.gru_width
     frame = (n_in * c.input_width + 3 * g * (c.input_width + g) + g * 2 * c.trunk_width
              + 2 * c.trunk_width * c.residual_width + c.trunk_width * c.head_size)
     per_sample = 3 * c.n_partials + 2 * c.n_noise_bands + 2

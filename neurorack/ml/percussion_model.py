@@ -2,25 +2,29 @@
 
 Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
 
-    one-shot -> timbre features [F] (neurorack.core.timbre) -> encoder MLP -> z [Z] (tanh)
-    per frame t: [normalised descriptors_t (5), z] -> input (ReLU) -> GRU -> trunk (GLU)
+    one-shot -> timbre features [F] (neurorack.core.timbre) -> encoder MLP -> [Z - 1] (tanh)
+                  and its onset pitch -> register;  z = [encoder's, register]   [Z]
+    per frame t: [invariant inputs_t (6), z] -> input (ReLU) -> GRU -> trunk (GLU)
                  -> residual block -> head:
                     partial logits [K + M], noise shape [R] (octaves around the centroid),
                     mix (partials vs noise), level correction
-    at the onset: [normalised descriptors_0, z] -> hit MLP -> mode detunes [M],
+    at the onset: [invariant inputs_0, z] -> hit MLP -> mode detunes [M],
                     transient atom weights [A], attack envelope [E] (one point per 1 ms)
     synthesis at 48 kHz:
       partials: K harmonics and M modes (ratios to the pitch fixed per hit), phases from
                 the fundamental's phase (float64); amplitudes ramp per sample across frames
       noise:    Nb bands of looping noise; band gains are the noise shape read at each band's
                 octave distance from the centroid, ramped per sample
-      transient: the atoms mixed by the hit's weights, times the level
+      transient: the atoms mixed by the hit's weights, played at the hit's onset pitch over the
+                register's (1 when a sound plays at its own pitch), times the level
       attack:   everything times the attack envelope (linear between 1 ms points, 1 after)
 
 Why it hears the controls: the level is ``10^(loudness/20)`` times a correction within
-+-13 dB; partial frequencies are ratios of the pitch descriptor, so the pitch CV transposes
-them exactly; the noise shape is drawn relative to the centroid descriptor, so moving the
-centroid moves the noise spectrum by the same ratio. ``z`` says which drum.
++-13 dB; the networks read only what a transposition leaves unchanged
+(``percussion_config.invariant_columns``), while partial frequencies are ratios of the pitch
+descriptor, the noise shape is drawn relative to the centroid descriptor and the transient
+follows the onset pitch, so the pitch CV (pitch and centroid by the same ratio) transposes
+everything by exactly its interval, and the brightness CV moves the noise. ``z`` says which drum.
 
 Why it hears attacks: a hit's first frame starts at its own values (no ramp from silence),
 the attack envelope and the transient work at the sample level from the onset sample.
@@ -39,7 +43,7 @@ from torch import nn
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.ml.descriptors import DESCRIPTOR_NAMES, DESCRIPTOR_RANGES
+from neurorack.ml.descriptors import DESCRIPTOR_NAMES
 from neurorack.ml.synth import noise_table
 
 TWO_PI = 2.0 * math.pi
@@ -58,9 +62,9 @@ class PercussionModel(nn.Module):
         if tuple(c.descriptors) != DESCRIPTOR_NAMES:
             raise NeurorackError(f"model descriptors {c.descriptors} differ from this version's {list(DESCRIPTOR_NAMES)}")
         self.config = c
-        n_in = len(DESCRIPTOR_NAMES) + c.timbre_size
+        n_in = pc.N_INPUTS + c.timbre_size
         self.encoder_in = nn.Linear(c.feature_size, c.encoder_width)
-        self.encoder_out = nn.Linear(c.encoder_width, c.timbre_size)
+        self.encoder_out = nn.Linear(c.encoder_width, c.timbre_size - 1)
         self.input = nn.Linear(n_in, c.input_width)
         self.gru = nn.GRU(c.input_width, c.gru_width, batch_first=True)
         self.trunk = nn.Linear(c.gru_width, 2 * c.trunk_width)
@@ -76,13 +80,6 @@ class PercussionModel(nn.Module):
         with torch.no_grad():  # start near: noise and partials equally, attack envelope flat
             self.hit_out.weight.mul_(0.1)
             self.hit_out.bias.zero_()
-        ranges = DESCRIPTOR_RANGES
-        low = torch.tensor([r.low for r in ranges], dtype=torch.float32)
-        high = torch.tensor([r.high for r in ranges], dtype=torch.float32)
-        log = torch.tensor([r.log for r in ranges])
-        self.register_buffer("range_low", low, persistent=False)
-        self.register_buffer("range_high", high, persistent=False)
-        self.register_buffer("range_log", log, persistent=False)
         self.register_buffer("noise_table", noise_table(c.n_noise_bands, c.noise_table_size, c.sample_rate,
                                                         c.noise_seed), persistent=False)
         self.register_buffer("mode_grid", torch.from_numpy(pc.mode_grid(c)).float(), persistent=False)
@@ -91,21 +88,22 @@ class PercussionModel(nn.Module):
 
     # -- networks ---------------------------------------------------------------------------
 
-    def encode(self, features: torch.Tensor) -> torch.Tensor:
-        """Timbre features [B, F] -> z [B, Z] in -1..1."""
-        return torch.tanh(self.encoder_out(torch.relu(self.encoder_in(features))))
+    def encode(self, features: torch.Tensor, onset_pitch_hz: torch.Tensor) -> torch.Tensor:
+        """Timbre features [B, F] and onset pitches [B] -> z [B, Z]: the encoder's Z - 1 values
+        (-1..1) and the register."""
+        learned = torch.tanh(self.encoder_out(torch.relu(self.encoder_in(features))))
+        register = torch.log2(onset_pitch_hz.clamp(40.0, 4000.0) / pc.REGISTER_REF_HZ) / pc.REGISTER_SCALE
+        return torch.cat([learned, register.unsqueeze(-1)], dim=-1)
 
-    def normalise(self, descriptors: torch.Tensor) -> torch.Tensor:
-        """Raw descriptors [..., 5] -> about -1..1 each (log scale for frequencies and flatness)."""
-        clipped = torch.minimum(torch.maximum(descriptors, self.range_low), self.range_high)
-        log = self.range_log
-        values = torch.where(log, torch.log(clipped.clamp_min(1e-12)), clipped)
-        low = torch.where(log, torch.log(self.range_low.clamp_min(1e-12)), self.range_low)
-        high = torch.where(log, torch.log(self.range_high), self.range_high)
-        return 2.0 * (values - low) / (high - low) - 1.0
+    def inputs(self, descriptors: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Raw descriptors [B, T, 5] (frame 0 at the onset), z [B, Z] -> network inputs [B, T, 6 + Z]."""
+        d, first = descriptors, descriptors[:, :1]
+        columns = pc.invariant_columns(d[..., 0], d[..., 1], d[..., 2], d[..., 3], d[..., 4], first[..., 3],
+                                       first[..., 1], torch.log, torch.clamp)
+        return torch.cat([torch.stack(columns, dim=-1), z.unsqueeze(1).expand(-1, d.shape[1], -1)], dim=-1)
 
     def frame_network(self, inputs: torch.Tensor, hidden: torch.Tensor | None = None):
-        """[B, T, 5 + Z] normalised inputs -> head [B, T, head_size], hidden [1, B, G]."""
+        """[B, T, 6 + Z] inputs -> head [B, T, head_size], hidden [1, B, G]."""
         x = torch.relu(self.input(inputs))
         x, hidden = self.gru(x, hidden)
         x = nn.functional.glu(self.trunk(x), dim=-1)
@@ -113,7 +111,7 @@ class PercussionModel(nn.Module):
         return self.head(x), hidden
 
     def hit_network(self, first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[B, 5 + Z] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],
+        """[B, 6 + Z] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],
         attack envelope points [B, E] (linear gains)."""
         c = self.config
         out = self.hit_out(torch.relu(self.hit_mid(torch.relu(self.hit_in(first)))))
@@ -130,7 +128,7 @@ class PercussionModel(nn.Module):
         partial amps [B, T, P], noise amps [B, T, Nb], level [B, T], f0 [B, T] Hz."""
         c = self.config
         p, r = c.n_partials, c.noise_grid
-        f0 = descriptors[..., 3].clamp(float(self.range_low[3]), float(self.range_high[3]))
+        f0 = descriptors[..., 3].clamp(40.0, 4000.0)
         level = torch.pow(10.0, descriptors[..., 0].clamp(-90.0, 0.0) / 20.0)
         level = level * torch.exp(pc.LEVEL_NEPERS * torch.tanh(head[..., p + r + 1]))
         log_mix, log_rest = nn.functional.logsigmoid(head[..., p + r]), nn.functional.logsigmoid(-head[..., p + r])
@@ -166,16 +164,18 @@ class PercussionModel(nn.Module):
         Returns:
             audio [B, T * hop].
         """
-        return self.render(descriptors, self.encode(features), noise_offset)
+        return self.render(descriptors, self.encode(features, descriptors[:, 0, 3]), noise_offset)
 
     def render(self, descriptors: torch.Tensor, z: torch.Tensor, noise_offset: int | None = None) -> torch.Tensor:
         """Render hits from their onsets with given timbre codes z [B, Z]: audio [B, T * hop]."""
         c = self.config
         batch, n_frames, _ = descriptors.shape
         hop = c.hop
-        inputs = torch.cat([self.normalise(descriptors), z.unsqueeze(1).expand(-1, n_frames, -1)], dim=-1)
+        inputs = self.inputs(descriptors, z)
         head, _ = self.frame_network(inputs)
         mode_ratios, transient, envelope = self.hit_network(inputs[:, 0])
+        rate = descriptors[:, 0, 3].clamp(40.0, 4000.0) / (pc.REGISTER_REF_HZ * torch.pow(2.0, pc.REGISTER_SCALE * z[:, -1]))
+        transient = self.transposed(transient, rate.clamp(1.0 / pc.MAX_TRANSPOSE, pc.MAX_TRANSPOSE))
         ratios = torch.cat([self.harmonics.expand(batch, -1), mode_ratios], dim=-1)  # [B, P]
         partial, noise, level, f0 = self.amplitudes(head, descriptors, ratios)
         ramp = torch.arange(1, hop + 1, device=descriptors.device, dtype=torch.float32) / hop  # [hop]
@@ -204,9 +204,19 @@ class PercussionModel(nn.Module):
         previous_level = torch.cat([level[:, :1], level[:, :-1]], dim=1)
         levels = (previous_level.unsqueeze(-1) + (level - previous_level).unsqueeze(-1) * ramp).reshape(batch, -1)
         audio = (tone + hiss).reshape(batch, n_frames * hop)
-        span = min(c.atom_length, n_frames * hop)
+        span = min(transient.shape[1], n_frames * hop)
         audio = torch.cat([audio[:, :span] + transient[:, :span] * levels[:, :span], audio[:, span:]], dim=1)
         return audio * self.attack_gain(envelope, n_frames * hop)
+
+    def transposed(self, transient: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
+        """Transients [B, L] played at ``rate`` [B] (linear interpolation, silence after their end):
+        [B, L * MAX_TRANSPOSE]."""
+        length = transient.shape[1]
+        padded = torch.cat([transient, transient.new_zeros(transient.shape[0], 2)], dim=1)
+        position = torch.arange(int(length * pc.MAX_TRANSPOSE), device=rate.device) * rate.unsqueeze(-1)
+        below = position.floor().clamp(max=length).long()
+        fraction = position - below
+        return padded.gather(1, below) * (1.0 - fraction) + padded.gather(1, below + 1) * fraction
 
     def attack_gain(self, envelope: torch.Tensor, n_samples: int) -> torch.Tensor:
         """Envelope points [B, E] (one every ``envelope_step`` samples from the onset, then 1)

@@ -3,8 +3,10 @@
 A batch is ``batch`` sounds of the train split, each from its onset for ``crop_frames``
 frames (shorter sounds padded with silence), with their timbre features; the noise table is
 read from a random position per step. The loss is the multi-scale spectral distance (STFT
-windows from 2048 down to 64 samples) plus ``attack_loss``: the 1 ms RMS envelope of the
-first 100 ms in log scale, weighted three times over the first 30 ms.
+windows from 2048 down to 64 samples), plus ``attack_loss``: the 1 ms RMS envelope of the
+first 100 ms in log scale, weighted three times over the first 30 ms, plus ``log_mel_loss``:
+the mean dB distance of 64-band log-mel spectrograms (what a listener's ear resolves, with
+bands fine enough below 150 Hz to hear a kick's body), divided by 10.
 """
 
 from __future__ import annotations
@@ -39,9 +41,32 @@ def attack_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((envelope(predicted) - envelope(target)).abs() * weights).sum(-1).mean() / weights.sum()
 
 
+MEL_FFT = 2048
+MEL_BANDS = 64
+MEL_RANGE_DB = 80.0
+
+
+def log_mel_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |dB difference| / 10 of log-mel spectrograms (2048-sample windows, hop 256, 64 bands
+    from 30 Hz to 20 kHz), each sound's floor at its target's maximum - 80 dB."""
+    from neurorack.core.timbre import mel_filterbank
+
+    bank = torch.from_numpy(mel_filterbank(MEL_BANDS, MEL_FFT)).to(predicted)
+    window = torch.hann_window(MEL_FFT, device=predicted.device, dtype=predicted.dtype)
+
+    def mel_db(audio: torch.Tensor) -> torch.Tensor:
+        power = torch.stft(audio, MEL_FFT, HOP, window=window, return_complex=True).abs().pow(2)
+        return 10.0 * torch.log10(torch.einsum("mf,bft->bmt", bank, power) + 1e-10)
+
+    want, got = mel_db(target), mel_db(predicted)
+    floor = want.amax(dim=(1, 2), keepdim=True) - MEL_RANGE_DB
+    return (torch.maximum(got, floor) - torch.maximum(want, floor)).abs().mean() / 10.0
+
+
 def percussion_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The training objective: multi-scale spectral distance plus the attack envelope loss."""
-    return multiscale_spectral_distance(predicted, target) + attack_loss(predicted, target)
+    """The training objective: multi-scale spectral distance, attack envelope and log-mel losses."""
+    return (multiscale_spectral_distance(predicted, target) + attack_loss(predicted, target)
+            + log_mel_loss(predicted, target))
 
 
 class PercussionRecipe:

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from neurorack.core.percussion import PercussionRuntime
-from neurorack.core.percussion_config import TINY_PERCUSSION
+from neurorack.core.percussion_config import TINY_PERCUSSION, register
 from neurorack.core.timbre import timbre_features
+from neurorack.ml.descriptors import extract
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import streaming_model
+from neurorack.runtime.resynth import SoundCode, transpose
 from neurorack.runtime.voice import ModelVoice
 from tests.core.tiny_percussion import export_percussion, silenced
 
@@ -40,14 +42,19 @@ def test_numpy_frames_equal_torch_whole_hits(exported):
     folder, model = exported
     runtime = streaming_model(load_model(folder))
     assert isinstance(runtime, PercussionRuntime)
-    audio, curves = one_shot(), hit_curves()
-    with torch.no_grad():
-        features = torch.from_numpy(timbre_features(audio))[None]
-        expected = model(torch.from_numpy(curves)[None], features, noise_offset=777)[0].numpy()
+    audio = one_shot()
     z = runtime.encode(audio)
-    got = runtime.render(curves, runtime.initial_state(z, noise_offset=777))
-    assert np.abs(expected).max() > 1e-3
-    np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())
+    with torch.no_grad():
+        onset_pitch = torch.tensor([float(extract(audio[:4096])[0, 3])])
+        expected_z = model.encode(torch.from_numpy(timbre_features(audio))[None], onset_pitch)[0].numpy()
+    np.testing.assert_allclose(z, expected_z, atol=1e-6)
+    for curves in (hit_curves(), transpose(SoundCode(hit_curves()), 1.5).frames):  # the transient is transposed too
+        with torch.no_grad():
+            expected = model.render(torch.from_numpy(curves)[None], torch.from_numpy(z)[None], noise_offset=777)
+        expected = expected[0].numpy()
+        got = runtime.render(curves, runtime.initial_state(z, noise_offset=777))
+        assert np.abs(expected).max() > 1e-3
+        np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("block", [32, 64, 100, 1024])
@@ -161,3 +168,20 @@ def test_a_wrong_timbre_code_is_refused(exported):
     runtime = streaming_model(load_model(exported[0]))
     with pytest.raises(ValueError, match="timbre code of 4 values"):
         runtime.initial_state(np.zeros(7))
+
+
+def test_the_networks_hear_nothing_of_a_transposition_and_the_transient_plays_faster(exported):
+    runtime = streaming_model(load_model(exported[0]))
+    curves = hit_curves(80, pitch=150.0, centroid=1200.0)
+    z = runtime.encode(one_shot())
+    z[-1] = register(curves[0, 3])  # the sound at its own pitch: its transient plays at speed 1
+    code = SoundCode(curves, z)
+    states = []
+    for volts in (0.0, 1.0):
+        state = runtime.initial_state(code.z)
+        runtime.render(transpose(code, volts).frames, state)
+        states.append(state)
+    np.testing.assert_allclose(states[1].hidden, states[0].hidden, atol=1e-6)
+    np.testing.assert_allclose(states[1].ratios, states[0].ratios, atol=1e-6)
+    assert len(states[1].transient) < 0.55 * len(states[0].transient)  # played twice as fast
+    # (what then moves by the interval: test_one_volt_transposes_..., test_the_noise_spectrum_follows_...)
