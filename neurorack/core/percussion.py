@@ -195,17 +195,17 @@ class PercussionRuntime:
         mix_logit = float(head[p + r])
         log_mix = -math.log1p(math.exp(-mix_logit)) if mix_logit > -30 else mix_logit
         log_rest = -math.log1p(math.exp(mix_logit)) if mix_logit < 30 else -mix_logit
+        # sqrt(softmax(x)) * g = exp((x - max) / 2) * g / sqrt(sum(exp(x - max))): one exp per vector
         audible = ratios * f0 < 0.5 * self.sample_rate
-        logits = np.where(audible, head[:p], pc.MASKED_LOGIT)
-        logits = logits - logits.max()
-        log_softmax = logits - math.log(float(np.exp(logits).sum()))
-        partial = np.exp(0.5 * (log_softmax + log_mix + math.log(2.0))) * audible * level
+        logits = np.where(audible, head[:p], np.float32(pc.MASKED_LOGIT))
+        half = np.exp(0.5 * (logits - logits.max()))
+        partial = half * (level * math.exp(0.5 * (log_mix + math.log(2.0))) / math.sqrt(float(half @ half)))
+        partial *= audible
         centroid = min(max(float(descriptors[1]), 20.0), 20000.0)
         shape = np.interp(self._band_octaves - math.log2(centroid), self._grid_octaves, head[p:p + r])
-        shape = shape - shape.max()
-        log_q = shape - math.log(float(np.exp(shape).sum()))
-        noise = np.exp(0.5 * (log_q + log_rest)) * level
-        return partial.astype(np.float32), noise.astype(np.float32), level
+        half = np.exp(0.5 * (shape - shape.max())).astype(np.float32)
+        noise = half * (level * math.exp(0.5 * log_rest) / math.sqrt(float(half @ half)))
+        return partial, noise, level
 
     def render_frame(self, descriptors: np.ndarray, state: PercussionState, out: np.ndarray) -> None:
         """Render one frame into ``out`` ([hop] float, overwritten) and advance ``state``.
