@@ -63,7 +63,7 @@ def read_data_info(run: str | Path) -> dict | None:
 def load_parent(run: str | Path, *, weights: str | None = None, early: str | None = None,
                 data: str | None = None, device: str = "auto", task_options: dict | None = None) -> Parent:
     """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache)."""
-    from neurorack.ml.architecture import load_config
+    from neurorack.core.percussion_config import PercussionConfig
     from neurorack.ml.dataset import load_cache
     from neurorack.ml.model import DescriptorModel
     from neurorack.ml.trim.model_adapter import DescriptorAdapter, DescriptorTask
@@ -71,7 +71,12 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
     run = Path(run)
     if not run.is_dir():
         raise NeurorackError(f"{run}: not a folder (expected the dense parent's run folder)")
+    from neurorack.runtime.loader import load_config
+
     config = load_config(run / "config.yaml")
+    if isinstance(config, PercussionConfig):
+        raise NeurorackError(f"{run / 'config.yaml'}: a percussion model; trimming knows the descriptor family's "
+                             "unit groups only so far (train one with --family descriptor to trim it)")
     weights_path = Path(weights) if weights else run / "weights.safetensors"
     early_path = Path(early) if early else run / "rewind.safetensors"
     data_path = Path(data) if data else run / "dataset.npz"

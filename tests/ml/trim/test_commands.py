@@ -75,6 +75,17 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
     assert "--out DIR is required" in capsys.readouterr().err
 
 
+def test_a_percussion_run_is_refused_with_a_clear_error(tmp_path, capsys):
+    from neurorack.core.percussion_config import TINY_PERCUSSION
+    from neurorack.core.percussion_config import config_yaml as percussion_yaml
+
+    run = tmp_path / "percussion"
+    run.mkdir()
+    (run / "config.yaml").write_text(percussion_yaml(TINY_PERCUSSION))
+    assert main(["trim", str(run), "--out", str(tmp_path / "x")]) == 2
+    assert "a percussion model; trimming knows the descriptor family's unit groups only" in capsys.readouterr().err
+
+
 def test_the_cli_offers_every_rewind_mode_the_lottery_knows():
     from neurorack.cli import build_parser
     from neurorack.ml.trim.lottery import REWIND_MODES
