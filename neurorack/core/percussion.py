@@ -24,7 +24,7 @@ import numpy as np
 
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
-from neurorack.core.timbre import timbre_features
+from neurorack.core.timbre import MODE_SCALE, mode_values, timbre_features
 from neurorack.ml.descriptors import extract
 from neurorack.ml.synth_tables import noise_bands
 
@@ -46,7 +46,7 @@ class PercussionState:
     """Everything one hit carries from frame to frame.
 
     Attributes:
-        z: [Z] the timbre code; ``z_input``: its share of the input layer (plus the bias).
+        z: [Z + M] the sound's code; ``z_input``: its share of the input layer (plus the bias).
         hidden: [G] the GRU state.
         first_pitch, first_centroid: the hit's first frame's (set by the first frame).
         frame: frames rendered since the onset (0: the hit has not started).
@@ -95,7 +95,7 @@ class PercussionRuntime:
         self.name = model.name
         self.hop = c.hop
         self.sample_rate = c.sample_rate
-        self.timbre_size = c.timbre_size
+        self.timbre_size = c.code_size  # the length of a sound's code z (bank entries hold it)
         self._w = w
         n_in = pc.N_INPUTS
         self._input_desc = np.ascontiguousarray(w["input.weight"][:, :n_in])
@@ -111,8 +111,6 @@ class PercussionRuntime:
         self._n_quad = n * (n + 1) / (2 * c.hop)
         self._ramp = (n / c.hop).astype(np.float32)
         self._harmonics = np.arange(1, c.n_harmonics + 1, dtype=np.float32)
-        self._mode_grid = pc.mode_grid(c).astype(np.float32)
-        self._detune = pc.mode_detune_octaves(c)
         self._band_octaves = pc.band_centres_octaves(c)
         self._grid_octaves = pc.noise_grid_octaves(c)
         self._p, self._r = c.n_partials, c.noise_grid
@@ -123,14 +121,16 @@ class PercussionRuntime:
     # -- per sound ----------------------------------------------------------------------------
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
-        """The timbre code of a one-shot (mono, 48 kHz, onset at its start): [Z] float32, the
-        encoder's values and the register (from the pitch descriptor of its first frame)."""
+        """The timbre code of a one-shot (mono, 48 kHz, onset at its start): [Z + M] float32, the
+        encoder's values, the register (from the pitch descriptor of its first frame) and the
+        mode values (its spectral peaks)."""
         w = self._w
         features = timbre_features(audio, self.sample_rate)
         hidden = np.maximum(w["encoder_in.weight"] @ features + w["encoder_in.bias"], 0.0)
         learned = np.tanh(w["encoder_out.weight"] @ hidden + w["encoder_out.bias"])
-        onset_pitch = extract(np.asarray(audio[:4096], dtype=np.float64), self.sample_rate, self.hop)[0, 3]
-        return np.append(learned, pc.register(float(onset_pitch))).astype(np.float32)
+        onset_pitch = float(extract(np.asarray(audio[:4096], dtype=np.float64), self.sample_rate, self.hop)[0, 3])
+        modes = mode_values(audio, onset_pitch, self.config.n_modes, self.sample_rate)
+        return np.concatenate([learned, [pc.register(onset_pitch)], modes]).astype(np.float32)
 
     def initial_state(self, z: np.ndarray | None = None, noise_offset: int = 0) -> PercussionState:
         """A hit about to start, with timbre ``z`` (None: all zeros, a neutral timbre).
@@ -166,10 +166,11 @@ class PercussionRuntime:
         h = np.maximum(w["hit_mid.weight"] @ h + w["hit_mid.bias"], 0.0)
         out = w["hit_out.weight"] @ h + w["hit_out.bias"]
         m, a = c.n_modes, c.n_atoms
-        modes = self._mode_grid * np.power(2.0, np.tanh(out[:m]) * self._detune).astype(np.float32)
+        octaves = state.z[-m:] * MODE_SCALE + np.tanh(out[:m]) * pc.MODE_DETUNE_OCTAVES
+        modes = np.power(2.0, octaves).astype(np.float32)
         state.ratios = np.concatenate([self._harmonics, modes]).astype(np.float32)
         transient = np.append(out[m:m + a] @ w["atoms"], (0.0, 0.0))
-        rate = pc.transient_rate(min(max(state.first_pitch, 40.0), 4000.0), float(state.z[-1]))
+        rate = pc.transient_rate(min(max(state.first_pitch, 40.0), 4000.0), float(state.z[c.timbre_size - 1]))
         position = np.arange(int(np.ceil((len(transient) - 1) / rate))) * rate
         state.transient = np.interp(position, np.arange(len(transient)), transient).astype(np.float32)
         points = np.exp(pc.ENVELOPE_NEPERS * np.tanh(out[m + a:]))

@@ -5,8 +5,10 @@ No torch here: the NumPy runtime (``neurorack.core.percussion``) and the loader 
 
 What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
 
-- ``timbre_size`` values of ``z``, the timbre code computed once per sound: an encoder's
-  ``timbre_size - 1`` values and the sound's *register* (its pitch at the onset, ``register``);
+- the timbre code ``z`` of ``code_size`` values, computed once per sound: an encoder's
+  ``timbre_size - 1`` values, the sound's *register* (its pitch at the onset, ``register``),
+  and where its ``n_modes`` modes are (spectral peaks of its first 100 ms, as octaves from
+  the onset pitch: ``neurorack.core.timbre.mode_values``);
 - what the networks read of the descriptors does not change when the pitch CV transposes
   (``invariant_inputs``): loudness, flatness, pitch confidence, the centroid over the pitch,
   and the pitch and centroid relative to the hit's first frame. Only the synthesis hears
@@ -33,13 +35,12 @@ from neurorack.config.schema import between, setting
 from neurorack.ml.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
 
 FAMILY = "percussion"
-MODE_LOW_RATIO = 0.5    # the modes' log grid spans 0.5 .. 16 times the pitch
-MODE_HIGH_RATIO = 16.0
 NOISE_GRID_OCTAVES = 6.0  # the noise shape is drawn on a grid of +-6 octaves around the centroid
 LEVEL_NEPERS = 1.5        # learned level correction within exp(+-1.5), about +-13 dB
 ENVELOPE_NEPERS = 4.0     # attack envelope points within exp(+-4), about +-35 dB
 MASKED_LOGIT = -30.0      # partials above Nyquist
 N_INPUTS = 6              # invariant_inputs per frame
+MODE_DETUNE_OCTAVES = 1.0 / 24.0  # the hit network may move a mode by up to a quarter tone
 REGISTER_REF_HZ = 200.0   # register = log2(onset pitch / 200 Hz) / 4
 REGISTER_SCALE = 4.0
 MAX_TRANSPOSE = 4.0       # the transient plays at 1/4 .. 4 times its speed
@@ -70,8 +71,8 @@ class PercussionConfig:
     hop: int = setting(HOP, "Samples per descriptor frame.", choices=(HOP,))
     descriptors: list[str] = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
         default_factory=lambda: list(DESCRIPTOR_NAMES), help="Descriptor names, in input order.")
-    timbre_size: int = setting(16, "Values of the timbre code z (the encoder's and the register).",
-                               check=between(2, 256))
+    timbre_size: int = setting(16, "Values of the timbre code z from the encoder and the register "
+                                   "(the mode values follow them).", check=between(2, 256))
     feature_size: int = setting(300, "Timbre features the encoder reads (neurorack.core.timbre).",
                                 choices=(300,))
     encoder_width: int = setting(128, "Hidden units of the timbre encoder.", check=_positive)
@@ -81,7 +82,8 @@ class PercussionConfig:
     residual_width: int = setting(64, "Inner units of the residual block.", check=_positive)
     hit_width: int = setting(128, "Hidden units of the hit network.", check=_positive)
     n_harmonics: int = setting(24, "Harmonics of the pitch.", check=between(1, 128))
-    n_modes: int = setting(24, "Inharmonic modes (ratios to the pitch set per hit).", check=between(2, 128))
+    n_modes: int = setting(24, "Inharmonic modes (their ratios to the pitch come with each sound's code).",
+                           check=between(2, 128))
     n_noise_bands: int = setting(48, "Bands of filtered noise.", check=between(2, 128))
     noise_grid: int = setting(49, "Points of the noise shape around the centroid.", check=between(2, 256))
     noise_table_size: int = setting(65536, "Length of the looping noise table in samples.",
@@ -91,6 +93,11 @@ class PercussionConfig:
     atom_length: int = setting(2048, "Samples of each transient wavetable.", check=between(64, 48000))
     envelope_points: int = setting(100, "Points of the attack envelope.", check=between(1, 1000))
     envelope_step: int = setting(48, "Samples between attack envelope points (48: 1 ms).", check=between(1, 4800))
+
+    @property
+    def code_size(self) -> int:
+        """Values of a sound's code: encoder's, register, modes."""
+        return self.timbre_size + self.n_modes
 
     @property
     def n_partials(self) -> int:
@@ -123,7 +130,7 @@ TINY_PERCUSSION = PercussionConfig(timbre_size=4, encoder_width=8, input_width=8
 def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
     """The shape of every weight tensor of a ``PercussionModel`` built from ``config``."""
     c = config
-    n_in = N_INPUTS + c.timbre_size
+    n_in = N_INPUTS + c.code_size
     g = c.gru_width
     return {
         "encoder_in.weight": (c.encoder_width, c.feature_size), "encoder_in.bias": (c.encoder_width,),
@@ -162,16 +169,6 @@ def invariant_columns(loudness, centroid, flatness, pitch, confidence, first_pit
             clip((centroid - first_centroid) * (to_octaves / 2.0), -2.0, 2.0))
 
 
-def mode_grid(config: PercussionConfig) -> np.ndarray:
-    """[n_modes] the modes' ratios to the pitch before detuning (a log grid)."""
-    return np.geomspace(MODE_LOW_RATIO, MODE_HIGH_RATIO, config.n_modes)
-
-
-def mode_detune_octaves(config: PercussionConfig) -> float:
-    """How far a mode may move from its grid point: half the grid spacing, in octaves."""
-    return 0.5 * np.log2(MODE_HIGH_RATIO / MODE_LOW_RATIO) / (config.n_modes - 1)
-
-
 def noise_grid_octaves(config: PercussionConfig) -> np.ndarray:
     """[noise_grid] the octaves, relative to the centroid, where the noise shape is drawn."""
     return np.linspace(-NOISE_GRID_OCTAVES, NOISE_GRID_OCTAVES, config.noise_grid)
@@ -189,7 +186,7 @@ def macs_per_second(config: PercussionConfig) -> float:
     """Multiply-accumulates per second of audio: the frame network at frame rate plus synthesis
     (per sample: a sine and a ramped product per partial, a ramped product per noise band)."""
     c = config
-    n_in, g = N_INPUTS + c.timbre_size, c.gru_width
+    n_in, g = N_INPUTS + c.code_size, c.gru_width
     frame = (n_in * c.input_width + 3 * g * (c.input_width + g) + g * 2 * c.trunk_width
              + 2 * c.trunk_width * c.residual_width + c.trunk_width * c.head_size)
     per_sample = 3 * c.n_partials + 2 * c.n_noise_bands + 2

@@ -97,3 +97,47 @@ def timbre_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.nda
     envelope = np.maximum(rms_db - rms_db.max(), FLOOR_DB)
     features = np.concatenate([mel.mean(axis=0), mel.std(axis=0), attack.ravel(), envelope]) / DB_SCALE
     return features.astype(np.float32)
+
+
+PEAK_SECONDS = 0.1      # the spectrum the modes are picked from: the first 100 ms
+PEAK_FFT = 16384
+PEAK_LOW_HZ = 30.0
+PEAK_HIGH_HZ = 16000.0
+PEAK_SPACING_OCTAVES = 1.0 / 12.0
+PEAK_FLOOR = 1e-4       # peaks 80 dB below the strongest do not count
+MODE_SCALE = 4.0        # a mode value is log2(frequency / onset pitch) / 4
+MODE_RANGE = (-3.0, 7.0)  # octaves from the onset pitch a mode may lie
+
+
+def mode_values(audio: np.ndarray, onset_pitch_hz: float, n_modes: int, sample_rate: int = SAMPLE_RATE,
+                fallback: np.ndarray | None = None) -> np.ndarray:
+    """Where a one-shot's modes are: the ``n_modes`` strongest spectral peaks of its first 100 ms
+    (Hann window, at least a semitone apart, 30 Hz to 16 kHz, within 80 dB of the strongest),
+    sorted by frequency, as
+    ``log2(peak / onset pitch) / MODE_SCALE``. A sound with fewer peaks fills the rest from
+    ``fallback`` (ratios to the pitch; default: a log grid from 1/2 to 16).
+
+    Returns:
+        [n_modes] float32.
+    """
+    segment = np.zeros(int(PEAK_SECONDS * sample_rate))
+    take = min(len(audio), len(segment))
+    segment[:take] = np.asarray(audio[:take], dtype=np.float64)
+    magnitude = np.abs(np.fft.rfft(segment * np.hanning(len(segment)), PEAK_FFT))
+    freqs = np.fft.rfftfreq(PEAK_FFT, 1.0 / sample_rate)
+    inner = magnitude[1:-1]
+    peak = (inner > magnitude[:-2]) & (inner >= magnitude[2:]) & (inner > PEAK_FLOOR * max(magnitude.max(), 1e-30))
+    peak &= (freqs[1:-1] >= PEAK_LOW_HZ) & (freqs[1:-1] <= PEAK_HIGH_HZ)
+    candidates = np.flatnonzero(peak) + 1
+    chosen: list[float] = []
+    for index in candidates[np.argsort(-magnitude[candidates])]:
+        octave = np.log2(freqs[index])
+        if all(abs(octave - other) >= PEAK_SPACING_OCTAVES for other in chosen):
+            chosen.append(float(octave))
+            if len(chosen) == n_modes:
+                break
+    pitch = float(np.clip(onset_pitch_hz, 40.0, 4000.0))
+    values = [octave - np.log2(pitch) for octave in chosen]
+    grid = np.log2(np.geomspace(0.5, 16.0, n_modes) if fallback is None else fallback)
+    values += list(grid[len(values):])
+    return (np.clip(np.sort(values), *MODE_RANGE) / MODE_SCALE).astype(np.float32)

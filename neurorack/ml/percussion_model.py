@@ -3,15 +3,17 @@
 Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
 
     one-shot -> timbre features [F] (neurorack.core.timbre) -> encoder MLP -> [Z - 1] (tanh)
-                  and its onset pitch -> register;  z = [encoder's, register]   [Z]
+                  its onset pitch -> register; its spectral peaks -> mode values [M]
+                  z = [encoder's, register, mode values]                         [Z + M]
     per frame t: [invariant inputs_t (6), z] -> input (ReLU) -> GRU -> trunk (GLU)
                  -> residual block -> head:
                     partial logits [K + M], noise shape [R] (octaves around the centroid),
                     mix (partials vs noise), level correction
-    at the onset: [invariant inputs_0, z] -> hit MLP -> mode detunes [M],
+    at the onset: [invariant inputs_0, z] -> hit MLP -> mode detunes [M] (a quarter tone at most),
                     transient atom weights [A], attack envelope [E] (one point per 1 ms)
     synthesis at 48 kHz:
-      partials: K harmonics and M modes (ratios to the pitch fixed per hit), phases from
+      partials: K harmonics and M modes (the sound's peak ratios to the pitch, each moved by
+                at most a quarter tone by the hit network), phases from
                 the fundamental's phase (float64); amplitudes ramp per sample across frames
       noise:    Nb bands of looping noise; band gains are the noise shape read at each band's
                 octave distance from the centroid, ramped per sample
@@ -42,6 +44,7 @@ from torch import nn
 
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
+from neurorack.core.timbre import MODE_SCALE
 from neurorack.errors import NeurorackError
 from neurorack.ml.descriptors import DESCRIPTOR_NAMES
 from neurorack.ml.synth import noise_table
@@ -62,7 +65,7 @@ class PercussionModel(nn.Module):
         if tuple(c.descriptors) != DESCRIPTOR_NAMES:
             raise NeurorackError(f"model descriptors {c.descriptors} differ from this version's {list(DESCRIPTOR_NAMES)}")
         self.config = c
-        n_in = pc.N_INPUTS + c.timbre_size
+        n_in = pc.N_INPUTS + c.code_size
         self.encoder_in = nn.Linear(c.feature_size, c.encoder_width)
         self.encoder_out = nn.Linear(c.encoder_width, c.timbre_size - 1)
         self.input = nn.Linear(n_in, c.input_width)
@@ -82,18 +85,17 @@ class PercussionModel(nn.Module):
             self.hit_out.bias.zero_()
         self.register_buffer("noise_table", noise_table(c.n_noise_bands, c.noise_table_size, c.sample_rate,
                                                         c.noise_seed), persistent=False)
-        self.register_buffer("mode_grid", torch.from_numpy(pc.mode_grid(c)).float(), persistent=False)
         self.register_buffer("band_octaves", torch.from_numpy(pc.band_centres_octaves(c)).float(), persistent=False)
         self.register_buffer("harmonics", torch.arange(1, c.n_harmonics + 1, dtype=torch.float32), persistent=False)
 
     # -- networks ---------------------------------------------------------------------------
 
-    def encode(self, features: torch.Tensor, onset_pitch_hz: torch.Tensor) -> torch.Tensor:
-        """Timbre features [B, F] and onset pitches [B] -> z [B, Z]: the encoder's Z - 1 values
-        (-1..1) and the register."""
+    def encode(self, features: torch.Tensor, onset_pitch_hz: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
+        """Timbre features [B, F], onset pitches [B] and mode values [B, M] -> z [B, Z + M]: the
+        encoder's Z - 1 values (-1..1), the register, the mode values."""
         learned = torch.tanh(self.encoder_out(torch.relu(self.encoder_in(features))))
         register = torch.log2(onset_pitch_hz.clamp(40.0, 4000.0) / pc.REGISTER_REF_HZ) / pc.REGISTER_SCALE
-        return torch.cat([learned, register.unsqueeze(-1)], dim=-1)
+        return torch.cat([learned, register.unsqueeze(-1), modes], dim=-1)
 
     def inputs(self, descriptors: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Raw descriptors [B, T, 5] (frame 0 at the onset), z [B, Z] -> network inputs [B, T, 6 + Z]."""
@@ -111,12 +113,12 @@ class PercussionModel(nn.Module):
         return self.head(x), hidden
 
     def hit_network(self, first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[B, 6 + Z] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],
+        """[B, 6 + Z + M] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],
         attack envelope points [B, E] (linear gains)."""
         c = self.config
         out = self.hit_out(torch.relu(self.hit_mid(torch.relu(self.hit_in(first)))))
-        detune = torch.tanh(out[:, :c.n_modes]) * pc.mode_detune_octaves(c)
-        ratios = self.mode_grid * torch.pow(2.0, detune)
+        octaves = first[:, -c.n_modes:] * MODE_SCALE + torch.tanh(out[:, :c.n_modes]) * pc.MODE_DETUNE_OCTAVES
+        ratios = torch.pow(2.0, octaves)
         transient = out[:, c.n_modes:c.n_modes + c.n_atoms] @ self.atoms
         envelope = torch.exp(pc.ENVELOPE_NEPERS * torch.tanh(out[:, c.n_modes + c.n_atoms:]))
         return ratios, transient, envelope
@@ -152,29 +154,31 @@ class PercussionModel(nn.Module):
 
     # -- the whole model -----------------------------------------------------------------------
 
-    def forward(self, descriptors: torch.Tensor, features: torch.Tensor,
+    def forward(self, descriptors: torch.Tensor, features: torch.Tensor, modes: torch.Tensor,
                 noise_offset: int | None = None) -> torch.Tensor:
         """Render hits from their onsets.
 
         Args:
             descriptors: [B, T, 5] raw descriptors, frame 0 at the onset.
             features: [B, F] timbre features of each sound.
+            modes: [B, M] its mode values (``neurorack.core.timbre.mode_values``).
             noise_offset: the read position in the noise table (default 0), the same for every row.
 
         Returns:
             audio [B, T * hop].
         """
-        return self.render(descriptors, self.encode(features, descriptors[:, 0, 3]), noise_offset)
+        return self.render(descriptors, self.encode(features, descriptors[:, 0, 3], modes), noise_offset)
 
     def render(self, descriptors: torch.Tensor, z: torch.Tensor, noise_offset: int | None = None) -> torch.Tensor:
-        """Render hits from their onsets with given timbre codes z [B, Z]: audio [B, T * hop]."""
+        """Render hits from their onsets with given timbre codes z [B, Z + M]: audio [B, T * hop]."""
         c = self.config
         batch, n_frames, _ = descriptors.shape
         hop = c.hop
         inputs = self.inputs(descriptors, z)
         head, _ = self.frame_network(inputs)
         mode_ratios, transient, envelope = self.hit_network(inputs[:, 0])
-        rate = descriptors[:, 0, 3].clamp(40.0, 4000.0) / (pc.REGISTER_REF_HZ * torch.pow(2.0, pc.REGISTER_SCALE * z[:, -1]))
+        register = z[:, c.timbre_size - 1]
+        rate = descriptors[:, 0, 3].clamp(40.0, 4000.0) / (pc.REGISTER_REF_HZ * torch.pow(2.0, pc.REGISTER_SCALE * register))
         transient = self.transposed(transient, rate.clamp(1.0 / pc.MAX_TRANSPOSE, pc.MAX_TRANSPOSE))
         ratios = torch.cat([self.harmonics.expand(batch, -1), mode_ratios], dim=-1)  # [B, P]
         partial, noise, level, f0 = self.amplitudes(head, descriptors, ratios)

@@ -1,7 +1,8 @@
 """How a percussion model trains: whole hits from their onsets, judged by ear for attacks.
 
 A batch is ``batch`` sounds of the train split, each from its onset for ``crop_frames``
-frames (shorter sounds padded with silence), with their timbre features; the noise table is
+frames (shorter sounds padded with silence), with their timbre features and mode values
+(computed once per sound); the noise table is
 read from a random position per step. The loss is the multi-scale spectral distance (STFT
 windows from 2048 down to 64 samples), plus ``attack_loss``: the 1 ms RMS envelope of the
 first 100 ms in log scale, weighted three times over the first 30 ms, plus ``log_mel_loss``:
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neurorack.core.timbre import timbre_features
+from neurorack.core.timbre import mode_values, timbre_features
 from neurorack.ml.dataset import OneShotSet
 from neurorack.ml.descriptors import HOP, SILENCE_DB
 from neurorack.ml.losses import multiscale_spectral_distance
@@ -75,33 +76,38 @@ class PercussionRecipe:
     def __init__(self, model, crop_frames: int):
         self.model = model
         self.crop_frames = max(crop_frames, -(-ATTACK_STEP * ATTACK_FRAMES // HOP))
-        self._features: dict[int, np.ndarray] = {}
+        self._analysis: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _features_of(self, data: OneShotSet, index: int) -> np.ndarray:
+    def _analysis_of(self, data: OneShotSet, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """A sound's timbre features and mode values (computed on first use)."""
         key = id(data.audio[index])
-        if key not in self._features:
-            self._features[key] = timbre_features(data.audio[index])
-        return self._features[key]
+        if key not in self._analysis:
+            audio = data.audio[index]
+            modes = mode_values(audio, float(data.descriptors[index][0, 3]), self.model.config.n_modes)
+            self._analysis[key] = (timbre_features(audio), modes)
+        return self._analysis[key]
 
     def batch(self, data: OneShotSet, size: int, rng: np.random.Generator, device) -> tuple:
-        """``size`` hits from their onsets: descriptors [B, T, 5], features [B, F], audio [B, T * hop],
-        and the noise table's read position."""
+        """``size`` hits from their onsets: descriptors [B, T, 5], features [B, F], mode values
+        [B, M], audio [B, T * hop], and the noise table's read position."""
         n = self.crop_frames
         silence = np.array([SILENCE_DB, 1000.0, 1.0, 100.0, 0.0], dtype=np.float32)
         descriptors = np.tile(silence, (size, n, 1))
         audio = np.zeros((size, n * HOP), dtype=np.float32)
-        features = []
+        features, modes = [], []
         for row, index in enumerate(rng.integers(0, len(data), size=size)):
             piece = data.descriptors[index][:n]
             descriptors[row, :len(piece)] = piece
             descriptors[row, len(piece):, 3] = piece[-1, 3]
             samples = data.audio[index][:n * HOP]
             audio[row, :len(samples)] = samples
-            features.append(self._features_of(data, index))
+            analysis = self._analysis_of(data, index)
+            features.append(analysis[0])
+            modes.append(analysis[1])
         offset = int(rng.integers(0, self.model.noise_table.shape[0]))
         return (torch.from_numpy(descriptors).to(device), torch.from_numpy(np.stack(features)).to(device),
-                torch.from_numpy(audio).to(device), offset)
+                torch.from_numpy(np.stack(modes)).to(device), torch.from_numpy(audio).to(device), offset)
 
     def loss(self, batch: tuple) -> torch.Tensor:
-        descriptors, features, audio, offset = batch
-        return percussion_loss(self.model(descriptors, features, offset), audio)
+        descriptors, features, modes, audio, offset = batch
+        return percussion_loss(self.model(descriptors, features, modes, offset), audio)

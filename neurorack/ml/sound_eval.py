@@ -26,7 +26,10 @@ through the module's own CV edits ``transpose``, ``brighten`` and ``louder``):
   40-4000 Hz); each render is resampled back down by exactly its volts and its pitch measured
   by an independent tracker (PESTO), so a correct render reads as its 0 V render and every
   reading stays where the tracker is reliable; the error is the reading's difference from the
-  0 V render's, in cents;
+  0 V render's, in cents. The reading always covers the same stretch of the sound: the module's
+  pitch CV keeps a hit's timing (a drum tuned up does not ring shorter), so a render's first
+  500 ms are read at every voltage, and of the ideal edit (the original resampled, whose
+  timing scales with its pitch) the part that holds the original's first 500 ms;
 - noisy sounds (confidence below 0.5, the flattest first) are transposed by -2..+2 V (where the
   centroid stays within 60 Hz - 6 kHz, so even the ideal edit has room below Nyquist) and the
   output's centroid must move by 2 ** volts;
@@ -234,14 +237,15 @@ def _ideal_transpose(x: np.ndarray, volts: int) -> np.ndarray:
     return signal.resample_poly(x, factor, 1)
 
 
-def _back_to_base(audio: np.ndarray, volts: int, length: int) -> np.ndarray:
-    """A render made ``volts`` octaves up, resampled ``volts`` octaves back down (exactly), at most
-    ``length`` samples: a correct render then reads as its 0 V render, and every reading falls
-    in the range the tracker follows (PESTO's model reads about 80 Hz to 1.3 kHz)."""
+def _back_to_base(audio: np.ndarray, volts: int, length: int, timing_follows_pitch: bool) -> np.ndarray:
+    """A render made ``volts`` octaves up, resampled ``volts`` octaves back down (exactly): a
+    correct render then reads as its 0 V render, and every reading falls in the range the
+    tracker follows (PESTO's model reads about 80 Hz to 1.3 kHz). What is read is the stretch
+    that holds the sound's first ``length`` samples: ``audio[:length]`` of a render that keeps
+    its timing, the first ``length / 2 ** volts`` of one whose timing follows its pitch."""
     audio = np.asarray(audio, dtype=np.float64)
-    if volts > 0:
-        audio = audio[:max(length >> volts, 1)]
-    return _ideal_transpose(audio, -volts)[:length]
+    keep = max(round(length * 2.0 ** -volts), 1) if timing_follows_pitch else length
+    return _ideal_transpose(audio[:keep], -volts)
 
 
 def pitch_volts(base_hz: float, octaves: int = PITCH_OCTAVES) -> list[int]:
@@ -316,7 +320,7 @@ def control_response(resynth, originals: list[np.ndarray], codes: list, limit: i
                     audio = np.asarray(resynth.render(transpose(codes[i], v)), dtype=np.float64)
                 else:
                     audio = np.asarray(noise_baseline(transpose(codes[i], v).frames), dtype=np.float64)
-                measured[v] = pitch_tracker.median_pitch(_back_to_base(audio, v, cut), sr)
+                measured[v] = pitch_tracker.median_pitch(_back_to_base(audio, v, cut, system == "original"), sr)
             errors = [100.0 * (measured[v] - measured[0]) for v in volts if v != 0]
             detail[names[i] if names else str(i)] = {f"{v:+d} V": e for v, e in zip(
                 [v for v in volts if v != 0], errors, strict=True)}

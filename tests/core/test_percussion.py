@@ -10,7 +10,7 @@ import torch
 
 from neurorack.core.percussion import PercussionRuntime
 from neurorack.core.percussion_config import TINY_PERCUSSION, register
-from neurorack.core.timbre import timbre_features
+from neurorack.core.timbre import mode_values, timbre_features
 from neurorack.ml.descriptors import extract
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import streaming_model
@@ -45,8 +45,10 @@ def test_numpy_frames_equal_torch_whole_hits(exported):
     audio = one_shot()
     z = runtime.encode(audio)
     with torch.no_grad():
-        onset_pitch = torch.tensor([float(extract(audio[:4096])[0, 3])])
-        expected_z = model.encode(torch.from_numpy(timbre_features(audio))[None], onset_pitch)[0].numpy()
+        onset_pitch = float(extract(audio[:4096])[0, 3])
+        modes = torch.from_numpy(mode_values(audio, onset_pitch, model.config.n_modes))[None]
+        expected_z = model.encode(torch.from_numpy(timbre_features(audio))[None], torch.tensor([onset_pitch]),
+                                  modes)[0].numpy()
     np.testing.assert_allclose(z, expected_z, atol=1e-6)
     for curves in (hit_curves(), transpose(SoundCode(hit_curves()), 1.5).frames):  # the transient is transposed too
         with torch.no_grad():
@@ -166,7 +168,7 @@ def test_the_timbre_code_ignores_level_but_not_timbre(exported):
 
 def test_a_wrong_timbre_code_is_refused(exported):
     runtime = streaming_model(load_model(exported[0]))
-    with pytest.raises(ValueError, match="timbre code of 4 values"):
+    with pytest.raises(ValueError, match="timbre code of 8 values"):
         runtime.initial_state(np.zeros(7))
 
 
@@ -174,7 +176,7 @@ def test_the_networks_hear_nothing_of_a_transposition_and_the_transient_plays_fa
     runtime = streaming_model(load_model(exported[0]))
     curves = hit_curves(80, pitch=150.0, centroid=1200.0)
     z = runtime.encode(one_shot())
-    z[-1] = register(curves[0, 3])  # the sound at its own pitch: its transient plays at speed 1
+    z[TINY_PERCUSSION.timbre_size - 1] = register(curves[0, 3])  # at its own pitch: the transient plays at speed 1
     code = SoundCode(curves, z)
     states = []
     for volts in (0.0, 1.0):
