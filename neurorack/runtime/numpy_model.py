@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurorack.core.percussion import gru_step
 from neurorack.ml import spectral_lock
 from neurorack.ml.descriptors import DESCRIPTOR_RANGES
 from neurorack.ml.synth_tables import band_edges_hz, noise_bands
@@ -108,12 +109,7 @@ class NumpyModel:
         values = np.where(self._log, np.log(np.maximum(values, 1e-12)), values)
         x = (2.0 * (values - self._low_scaled) / (self._high_scaled - self._low_scaled) - 1.0).astype(np.float32)
         x = np.maximum(w["input.weight"] @ x + w["input.bias"], 0.0)
-        gi = w["gru.weight_ih_l0"] @ x + w["gru.bias_ih_l0"]
-        gh = w["gru.weight_hh_l0"] @ state.hidden + w["gru.bias_hh_l0"]
-        reset_update = 1.0 / (1.0 + np.exp(-(gi[:2 * g] + gh[:2 * g])))
-        new = np.tanh(gi[2 * g:] + reset_update[:g] * gh[2 * g:])
-        update = reset_update[g:]
-        state.hidden = (1.0 - update) * new + update * state.hidden
+        state.hidden = gru_step(w, x, state.hidden, g)
         trunk = w["trunk.weight"] @ state.hidden + w["trunk.bias"]
         y = trunk[:self._t] / (1.0 + np.exp(-trunk[self._t:]))
         inner = np.maximum(w["residual_in.weight"] @ y + w["residual_in.bias"], 0.0)
