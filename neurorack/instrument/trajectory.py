@@ -77,21 +77,24 @@ def from_audio(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HOP
 
 def template_of(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HOP,
                 tail_db: float = TAIL_DB, max_s: float = MAX_TEMPLATE_S) -> tuple[Trajectory, np.ndarray]:
-    """``from_audio``, and the part of ``audio`` its frames cover (from the first kept frame
-    to the last, float64): the one-shot as the template sees it, for a timbre encoder.
+    """``from_audio``, and the part of ``audio`` its frames cover, float64: the one-shot as the
+    template sees it, for a timbre encoder. The leading silence is cut at the sample, as the
+    training data's is (``neurorack.ml.dataset.trim_silence``), so frame 0 is the onset: a
+    percussion model starts its attack on the gate's sample.
 
     Raises:
         TemplateError: the sound is silent or empty.
     """
-    audio = np.asarray(audio, dtype=np.float64)
+    from neurorack.ml.dataset import trim_silence
+
+    audio = trim_silence(np.asarray(audio, dtype=np.float64), tail_db)
     frames = extract(audio, sample_rate, hop)
     if len(frames) == 0 or frames[:, LOUDNESS].max() <= SILENCE_DB + 1.0:
         raise TemplateError("the one-shot is silent; nothing to extract")
     peak = frames[:, LOUDNESS].max()
     loud = np.flatnonzero(frames[:, LOUDNESS] >= peak + tail_db)
-    start = max(int(loud[0]) - 1, 0)
-    end = min(int(loud[-1]) + 1, start + int(max_s * sample_rate / hop))
-    return Trajectory(frames[start:end].astype(np.float32), hop, sample_rate), audio[start * hop:end * hop]
+    end = min(int(loud[-1]) + 1, int(max_s * sample_rate / hop))
+    return Trajectory(frames[:end].astype(np.float32), hop, sample_rate), audio[:end * hop]
 
 
 def from_curves(curves: Curves, hop: int = HOP, sample_rate: int = SAMPLE_RATE) -> Trajectory:
