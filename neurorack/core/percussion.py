@@ -24,7 +24,7 @@ import numpy as np
 
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
-from neurorack.core.timbre import MODE_SCALE, mode_values, timbre_features
+from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE, mode_values, timbre_features
 from neurorack.ml.descriptors import extract
 from neurorack.ml.synth_tables import noise_bands
 
@@ -51,7 +51,8 @@ class PercussionState:
         first_pitch, first_centroid: the hit's first frame's (set by the first frame).
         frame: frames rendered since the onset (0: the hit has not started).
         sample: samples rendered since the onset.
-        ratios: [P] partial frequencies over the pitch (set by the first frame).
+        ratios: [P] partial frequencies over the pitch; prior: [P] their starting logits (set by
+            the first frame).
         transient: [atom_length] the hit's transient; ``envelope``: [E * step] its attack gains.
         partial_amps [P], noise_amps [Nb], level: the last frame's values.
         omega: the last frame's fundamental in radians per sample.
@@ -67,6 +68,7 @@ class PercussionState:
     first_pitch: float = 0.0
     first_centroid: float = 0.0
     ratios: np.ndarray | None = None
+    prior: np.ndarray | None = None
     transient: np.ndarray | None = None
     envelope: np.ndarray | None = None
     partial_amps: np.ndarray | None = None
@@ -166,8 +168,10 @@ class PercussionRuntime:
         h = np.maximum(w["hit_mid.weight"] @ h + w["hit_mid.bias"], 0.0)
         out = w["hit_out.weight"] @ h + w["hit_out.bias"]
         m, a = c.n_modes, c.n_atoms
-        octaves = state.z[-m:] * MODE_SCALE + np.tanh(out[:m]) * pc.MODE_DETUNE_OCTAVES
+        octaves = state.z[-2 * m:-m] * MODE_SCALE + np.tanh(out[:m]) * pc.MODE_DETUNE_OCTAVES
         modes = np.power(2.0, octaves).astype(np.float32)
+        state.prior = np.concatenate([np.full(c.n_harmonics, pc.HARMONIC_PRIOR), state.z[-m:] * LEVEL_SCALE])
+        state.prior = state.prior.astype(np.float32)
         state.ratios = np.concatenate([self._harmonics, modes]).astype(np.float32)
         transient = np.append(out[m:m + a] @ w["atoms"], (0.0, 0.0))
         rate = pc.transient_rate(min(max(state.first_pitch, 40.0), 4000.0), float(state.z[c.timbre_size - 1]))
@@ -188,7 +192,7 @@ class PercussionRuntime:
         y = y + w["residual_out.weight"] @ inner + w["residual_out.bias"]
         return w["head.weight"] @ y + w["head.bias"]
 
-    def _amplitudes(self, head: np.ndarray, descriptors: np.ndarray, ratios: np.ndarray, f0: float):
+    def _amplitudes(self, head: np.ndarray, descriptors: np.ndarray, state: PercussionState, f0: float):
         """Partial amps [P], noise amps [Nb], level."""
         p, r = self._p, self._r
         level = 10.0 ** (min(max(float(descriptors[0]), -90.0), 0.0) / 20.0)
@@ -197,8 +201,8 @@ class PercussionRuntime:
         log_mix = -math.log1p(math.exp(-mix_logit)) if mix_logit > -30 else mix_logit
         log_rest = -math.log1p(math.exp(mix_logit)) if mix_logit < 30 else -mix_logit
         # sqrt(softmax(x)) * g = exp((x - max) / 2) * g / sqrt(sum(exp(x - max))): one exp per vector
-        audible = ratios * f0 < 0.5 * self.sample_rate
-        logits = np.where(audible, head[:p], np.float32(pc.MASKED_LOGIT))
+        audible = state.ratios * f0 < 0.5 * self.sample_rate
+        logits = np.where(audible, head[:p] + state.prior, np.float32(pc.MASKED_LOGIT))
         half = np.exp(0.5 * (logits - logits.max()))
         partial = half * (level * math.exp(0.5 * (log_mix + math.log(2.0))) / math.sqrt(float(half @ half)))
         partial *= audible
@@ -223,7 +227,7 @@ class PercussionRuntime:
             self._start_hit(x, state)
         head = self._frame_network(x, state)
         f0 = _clip(float(descriptors[3]), 40.0, 4000.0)
-        partial, noise, level = self._amplitudes(head, descriptors, state.ratios, f0)
+        partial, noise, level = self._amplitudes(head, descriptors, state, f0)
         omega = f0 * TWO_PI / self.sample_rate
         if state.frame == 0:
             state.partial_amps, state.noise_amps, state.level, state.omega = partial, noise, level, omega

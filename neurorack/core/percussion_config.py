@@ -7,8 +7,9 @@ What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
 
 - the timbre code ``z`` of ``code_size`` values, computed once per sound: an encoder's
   ``timbre_size - 1`` values, the sound's *register* (its pitch at the onset, ``register``),
-  and where its ``n_modes`` modes are (spectral peaks of its first 100 ms, as octaves from
-  the onset pitch: ``neurorack.core.timbre.mode_values``);
+  and where its ``n_modes`` modes are and how strong (spectral peaks of its first 100 ms, as
+  octaves from the onset pitch and levels: ``neurorack.core.timbre.mode_values``); the levels
+  are the modes' starting shares of the partials' power, which the frame network corrects;
 - what the networks read of the descriptors does not change when the pitch CV transposes
   (``invariant_inputs``): loudness, flatness, pitch confidence, the centroid over the pitch,
   and the pitch and centroid relative to the hit's first frame. Only the synthesis hears
@@ -41,6 +42,7 @@ ENVELOPE_NEPERS = 4.0     # attack envelope points within exp(+-4), about +-35 d
 MASKED_LOGIT = -30.0      # partials above Nyquist
 N_INPUTS = 6              # invariant_inputs per frame
 MODE_DETUNE_OCTAVES = 1.0 / 24.0  # the hit network may move a mode by up to a quarter tone
+HARMONIC_PRIOR = -5.0     # harmonics start 5 nepers of power below the strongest measured mode
 REGISTER_REF_HZ = 200.0   # register = log2(onset pitch / 200 Hz) / 4
 REGISTER_SCALE = 4.0
 MAX_TRANSPOSE = 4.0       # the transient plays at 1/4 .. 4 times its speed
@@ -96,8 +98,8 @@ class PercussionConfig:
 
     @property
     def code_size(self) -> int:
-        """Values of a sound's code: encoder's, register, modes."""
-        return self.timbre_size + self.n_modes
+        """Values of a sound's code: encoder's, register, mode ratios, mode levels."""
+        return self.timbre_size + 2 * self.n_modes
 
     @property
     def n_partials(self) -> int:

@@ -107,18 +107,21 @@ PEAK_SPACING_OCTAVES = 1.0 / 12.0
 PEAK_FLOOR = 1e-4       # peaks 80 dB below the strongest do not count
 MODE_SCALE = 4.0        # a mode value is log2(frequency / onset pitch) / 4
 MODE_RANGE = (-3.0, 7.0)  # octaves from the onset pitch a mode may lie
+LEVEL_SCALE = 10.0      # a level value is ln(peak power / strongest peak's power) / 10
+MISSING_LEVEL = -1.6    # a mode filled in from the fallback: 70 dB below the strongest
 
 
 def mode_values(audio: np.ndarray, onset_pitch_hz: float, n_modes: int, sample_rate: int = SAMPLE_RATE,
                 fallback: np.ndarray | None = None) -> np.ndarray:
-    """Where a one-shot's modes are: the ``n_modes`` strongest spectral peaks of its first 100 ms
-    (Hann window, at least a semitone apart, 30 Hz to 16 kHz, within 80 dB of the strongest),
-    sorted by frequency, as
-    ``log2(peak / onset pitch) / MODE_SCALE``. A sound with fewer peaks fills the rest from
-    ``fallback`` (ratios to the pitch; default: a log grid from 1/2 to 16).
+    """Where a one-shot's modes are and how strong: the ``n_modes`` strongest spectral peaks of
+    its first 100 ms (Hann window, at least a semitone apart, 30 Hz to 16 kHz, within 80 dB of
+    the strongest), sorted by frequency, as ``log2(peak / onset pitch) / MODE_SCALE``, then
+    their levels, ``ln(peak power / strongest peak's power) / LEVEL_SCALE``. A sound with
+    fewer peaks fills the rest from ``fallback`` (ratios to the pitch; default: a log grid
+    from 1/2 to 16) at ``MISSING_LEVEL``.
 
     Returns:
-        [n_modes] float32.
+        [2 * n_modes] float32: the ratios' values, then the levels'.
     """
     segment = np.zeros(int(PEAK_SECONDS * sample_rate))
     take = min(len(audio), len(segment))
@@ -130,14 +133,20 @@ def mode_values(audio: np.ndarray, onset_pitch_hz: float, n_modes: int, sample_r
     peak &= (freqs[1:-1] >= PEAK_LOW_HZ) & (freqs[1:-1] <= PEAK_HIGH_HZ)
     candidates = np.flatnonzero(peak) + 1
     chosen: list[float] = []
+    levels: list[float] = []
+    strongest = magnitude[candidates].max() if len(candidates) else 1.0
     for index in candidates[np.argsort(-magnitude[candidates])]:
         octave = np.log2(freqs[index])
         if all(abs(octave - other) >= PEAK_SPACING_OCTAVES for other in chosen):
             chosen.append(float(octave))
+            levels.append(2.0 * float(np.log(magnitude[index] / strongest)) / LEVEL_SCALE)
             if len(chosen) == n_modes:
                 break
     pitch = float(np.clip(onset_pitch_hz, 40.0, 4000.0))
     values = [octave - np.log2(pitch) for octave in chosen]
     grid = np.log2(np.geomspace(0.5, 16.0, n_modes) if fallback is None else fallback)
+    levels += [MISSING_LEVEL] * (n_modes - len(values))
     values += list(grid[len(values):])
-    return (np.clip(np.sort(values), *MODE_RANGE) / MODE_SCALE).astype(np.float32)
+    order = np.argsort(values, kind="stable")
+    ratios = np.clip(np.asarray(values)[order], *MODE_RANGE) / MODE_SCALE
+    return np.concatenate([ratios, np.maximum(np.asarray(levels)[order], MISSING_LEVEL)]).astype(np.float32)

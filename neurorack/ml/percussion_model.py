@@ -4,7 +4,7 @@ Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
 
     one-shot -> timbre features [F] (neurorack.core.timbre) -> encoder MLP -> [Z - 1] (tanh)
                   its onset pitch -> register; its spectral peaks -> mode values [M]
-                  z = [encoder's, register, mode values]                         [Z + M]
+                  z = [encoder's, register, mode ratios, mode levels]          [Z + 2M]
     per frame t: [invariant inputs_t (6), z] -> input (ReLU) -> GRU -> trunk (GLU)
                  -> residual block -> head:
                     partial logits [K + M], noise shape [R] (octaves around the centroid),
@@ -13,7 +13,8 @@ Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
                     transient atom weights [A], attack envelope [E] (one point per 1 ms)
     synthesis at 48 kHz:
       partials: K harmonics and M modes (the sound's peak ratios to the pitch, each moved by
-                at most a quarter tone by the hit network), phases from
+                at most a quarter tone by the hit network; the peaks' levels are the modes'
+                starting logits, harmonics start 5 below), phases from
                 the fundamental's phase (float64); amplitudes ramp per sample across frames
       noise:    Nb bands of looping noise; band gains are the noise shape read at each band's
                 octave distance from the centroid, ramped per sample
@@ -44,7 +45,7 @@ from torch import nn
 
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
-from neurorack.core.timbre import MODE_SCALE
+from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE
 from neurorack.errors import NeurorackError
 from neurorack.ml.descriptors import DESCRIPTOR_NAMES
 from neurorack.ml.synth import noise_table
@@ -83,6 +84,7 @@ class PercussionModel(nn.Module):
         with torch.no_grad():  # start near: noise and partials equally, attack envelope flat
             self.hit_out.weight.mul_(0.1)
             self.hit_out.bias.zero_()
+            self.head.bias[c.n_partials + c.noise_grid] = 1.0  # partials 73 % of the power
         self.register_buffer("noise_table", noise_table(c.n_noise_bands, c.noise_table_size, c.sample_rate,
                                                         c.noise_seed), persistent=False)
         self.register_buffer("band_octaves", torch.from_numpy(pc.band_centres_octaves(c)).float(), persistent=False)
@@ -91,7 +93,7 @@ class PercussionModel(nn.Module):
     # -- networks ---------------------------------------------------------------------------
 
     def encode(self, features: torch.Tensor, onset_pitch_hz: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
-        """Timbre features [B, F], onset pitches [B] and mode values [B, M] -> z [B, Z + M]: the
+        """Timbre features [B, F], onset pitches [B] and mode values [B, 2M] -> z [B, Z + 2M]: the
         encoder's Z - 1 values (-1..1), the register, the mode values."""
         learned = torch.tanh(self.encoder_out(torch.relu(self.encoder_in(features))))
         register = torch.log2(onset_pitch_hz.clamp(40.0, 4000.0) / pc.REGISTER_REF_HZ) / pc.REGISTER_SCALE
@@ -117,7 +119,7 @@ class PercussionModel(nn.Module):
         attack envelope points [B, E] (linear gains)."""
         c = self.config
         out = self.hit_out(torch.relu(self.hit_mid(torch.relu(self.hit_in(first)))))
-        octaves = first[:, -c.n_modes:] * MODE_SCALE + torch.tanh(out[:, :c.n_modes]) * pc.MODE_DETUNE_OCTAVES
+        octaves = first[:, -2 * c.n_modes:-c.n_modes] * MODE_SCALE + torch.tanh(out[:, :c.n_modes]) * pc.MODE_DETUNE_OCTAVES
         ratios = torch.pow(2.0, octaves)
         transient = out[:, c.n_modes:c.n_modes + c.n_atoms] @ self.atoms
         envelope = torch.exp(pc.ENVELOPE_NEPERS * torch.tanh(out[:, c.n_modes + c.n_atoms:]))
@@ -125,8 +127,8 @@ class PercussionModel(nn.Module):
 
     # -- controls per frame ---------------------------------------------------------------------
 
-    def amplitudes(self, head: torch.Tensor, descriptors: torch.Tensor, ratios: torch.Tensor):
-        """Head [B, T, H], raw descriptors [B, T, 5], partial ratios [B, P] ->
+    def amplitudes(self, head: torch.Tensor, descriptors: torch.Tensor, ratios: torch.Tensor, prior: torch.Tensor):
+        """Head [B, T, H], raw descriptors [B, T, 5], partial ratios [B, P], partial priors [B, P] ->
         partial amps [B, T, P], noise amps [B, T, Nb], level [B, T], f0 [B, T] Hz."""
         c = self.config
         p, r = c.n_partials, c.noise_grid
@@ -135,7 +137,7 @@ class PercussionModel(nn.Module):
         level = level * torch.exp(pc.LEVEL_NEPERS * torch.tanh(head[..., p + r + 1]))
         log_mix, log_rest = nn.functional.logsigmoid(head[..., p + r]), nn.functional.logsigmoid(-head[..., p + r])
         audible = (ratios.unsqueeze(1) * f0.unsqueeze(-1)) < 0.5 * c.sample_rate  # [B, T, P]
-        logits = torch.where(audible, head[..., :p], torch.full_like(head[..., :p], pc.MASKED_LOGIT))
+        logits = torch.where(audible, head[..., :p] + prior.unsqueeze(1), torch.full_like(head[..., :p], pc.MASKED_LOGIT))
         partial = torch.exp(0.5 * (torch.log_softmax(logits, dim=-1) + (log_mix + math.log(2.0)).unsqueeze(-1)))
         partial = partial * audible * level.unsqueeze(-1)
         shape = self.noise_shape(head[..., p:p + r], descriptors[..., 1])
@@ -161,7 +163,7 @@ class PercussionModel(nn.Module):
         Args:
             descriptors: [B, T, 5] raw descriptors, frame 0 at the onset.
             features: [B, F] timbre features of each sound.
-            modes: [B, M] its mode values (``neurorack.core.timbre.mode_values``).
+            modes: [B, 2M] its mode values (``neurorack.core.timbre.mode_values``).
             noise_offset: the read position in the noise table (default 0), the same for every row.
 
         Returns:
@@ -181,7 +183,9 @@ class PercussionModel(nn.Module):
         rate = descriptors[:, 0, 3].clamp(40.0, 4000.0) / (pc.REGISTER_REF_HZ * torch.pow(2.0, pc.REGISTER_SCALE * register))
         transient = self.transposed(transient, rate.clamp(1.0 / pc.MAX_TRANSPOSE, pc.MAX_TRANSPOSE))
         ratios = torch.cat([self.harmonics.expand(batch, -1), mode_ratios], dim=-1)  # [B, P]
-        partial, noise, level, f0 = self.amplitudes(head, descriptors, ratios)
+        prior = torch.cat([torch.full_like(self.harmonics, pc.HARMONIC_PRIOR).expand(batch, -1),
+                           z[:, -c.n_modes:] * LEVEL_SCALE], dim=-1)
+        partial, noise, level, f0 = self.amplitudes(head, descriptors, ratios, prior)
         ramp = torch.arange(1, hop + 1, device=descriptors.device, dtype=torch.float32) / hop  # [hop]
 
         def ramped_sum(waves, amps, equation="bthc,btc->bth"):  # amps [B, T, C] -> [B, T, hop]

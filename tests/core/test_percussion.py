@@ -168,7 +168,7 @@ def test_the_timbre_code_ignores_level_but_not_timbre(exported):
 
 def test_a_wrong_timbre_code_is_refused(exported):
     runtime = streaming_model(load_model(exported[0]))
-    with pytest.raises(ValueError, match="timbre code of 8 values"):
+    with pytest.raises(ValueError, match="timbre code of 12 values"):
         runtime.initial_state(np.zeros(7))
 
 
