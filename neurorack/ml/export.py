@@ -26,12 +26,12 @@ from pathlib import Path
 import yaml
 
 from neurorack.atomic import atomic_write_bytes, atomic_write_text
-from neurorack.errors import NeurorackError
 from neurorack.core import percussion_config
 from neurorack.core.percussion_config import PercussionConfig
+from neurorack.errors import NeurorackError
 from neurorack.ml import architecture
-from neurorack.runtime.loader import config_yaml, expected_shapes, load_config
 from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+from neurorack.runtime.loader import config_yaml, expected_shapes, load_config
 
 FORMAT_VERSION = 1
 WEIGHTS = "weights.safetensors"

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from neurorack.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from neurorack.errors import NeurorackError
 from neurorack.core.percussion_config import PercussionConfig
+from neurorack.errors import NeurorackError
 from neurorack.ml.architecture import ModelConfig
 from neurorack.ml.dataset import OneShotSet, random_crops
 from neurorack.ml.losses import multiscale_spectral_distance

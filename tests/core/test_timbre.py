@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorack.core.timbre import FEATURE_SIZE, LEVEL_SCALE, MISSING_LEVEL, MODE_SCALE, mode_values, timbre_features
+from neurorack.core.timbre import (
+    FEATURE_SIZE,
+    LEVEL_SCALE,
+    MISSING_LEVEL,
+    MODE_SCALE,
+    mode_values,
+    timbre_features,
+)
 
 SR = 48000
 

@@ -7,7 +7,11 @@ from pathlib import Path
 import torch
 
 from neurorack.atomic import atomic_write_text
-from neurorack.core.percussion_config import TINY_PERCUSSION, PercussionConfig, config_yaml
+from neurorack.core.percussion_config import (
+    TINY_PERCUSSION,
+    PercussionConfig,
+    config_yaml,
+)
 from neurorack.ml.export import export_run
 from neurorack.ml.percussion_model import PercussionModel
 from neurorack.ml.train import save_weights

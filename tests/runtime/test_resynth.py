@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurorack.runtime.resynth import Resynthesizer, SoundCode, brighten, louder, resynthesise, transpose
+from neurorack.runtime.resynth import (
+    Resynthesizer,
+    SoundCode,
+    brighten,
+    louder,
+    resynthesise,
+    transpose,
+)
 from tests.core.tiny_percussion import export_percussion
 from tests.runtime.tiny_model import export_tiny
 
