@@ -134,14 +134,21 @@ class PercussionRuntime:
         modes = mode_values(audio, onset_pitch, self.config.n_modes, self.sample_rate)
         return np.concatenate([learned, [pc.register(onset_pitch)], modes]).astype(np.float32)
 
+    def neutral_code(self) -> np.ndarray:
+        """The code of no sound in particular, for sounds drawn as curves: the encoder's values
+        at 0, the register at 200 Hz, the modes on a log grid from 1/2 to 16 times the pitch,
+        quiet (``MISSING_LEVEL``), so the harmonics lead."""
+        modes = mode_values(np.zeros(1), pc.REGISTER_REF_HZ, self.config.n_modes, self.sample_rate)
+        return np.concatenate([np.zeros(self.config.timbre_size), modes]).astype(np.float32)
+
     def initial_state(self, z: np.ndarray | None = None, noise_offset: int = 0) -> PercussionState:
-        """A hit about to start, with timbre ``z`` (None: all zeros, a neutral timbre).
+        """A hit about to start, with timbre ``z`` (None: ``neutral_code()``).
 
         Raises:
             ValueError: ``z`` has the wrong size.
         """
         if z is None:
-            z = np.zeros(self.timbre_size, np.float32)
+            z = self.neutral_code()
         z = np.asarray(z, dtype=np.float32)
         if z.shape != (self.timbre_size,):
             raise ValueError(f"model {self.name} takes a timbre code of {self.timbre_size} values, got shape {z.shape}")

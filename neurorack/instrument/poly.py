@@ -327,13 +327,13 @@ class PolyVoice:
 def timbre_for_model(sound: PlayableSound, model) -> np.ndarray | None:
     """The timbre code ``sound`` plays with on ``model``: None for a model without an encoder
     (``timbre_size`` 0), else a float32 [timbre_size] array: the sound's ``z`` when it was
-    computed by this model (same name, same length), zeros (the neutral timbre) otherwise, with
-    one log line saying why."""
+    computed by this model (same name, same length), the model's neutral code (``neutral_code()``;
+    zeros for a model without one) otherwise, with one log line saying why."""
     size = int(getattr(model, "timbre_size", 0))
     if sound.z is None:
         if size > 0:
             log.info("sound '%s' has no timbre code: it plays the neutral timbre on model %s", sound.name, model.name)
-        return None if size == 0 else np.zeros(size, dtype=np.float32)
+        return None if size == 0 else _neutral(model, size)
     z = np.asarray(sound.z, dtype=np.float32).reshape(-1)
     reason = None
     if sound.z_model is not None and sound.z_model != model.name:
@@ -349,8 +349,13 @@ def timbre_for_model(sound: PlayableSound, model) -> np.ndarray | None:
     if size == 0:
         log.warning("sound '%s' plays without its timbre code: %s", sound.name, reason)
         return None
-    log.warning("sound '%s' plays the neutral timbre (z = 0): %s", sound.name, reason)
-    return np.zeros(size, dtype=np.float32)
+    log.warning("sound '%s' plays the neutral timbre: %s", sound.name, reason)
+    return _neutral(model, size)
+
+
+def _neutral(model, size: int) -> np.ndarray:
+    neutral = getattr(model, "neutral_code", None)
+    return np.asarray(neutral(), dtype=np.float32) if neutral is not None else np.zeros(size, dtype=np.float32)
 
 
 def _sample(frames: np.ndarray, position: float, out: np.ndarray) -> None:

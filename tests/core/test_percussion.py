@@ -187,3 +187,14 @@ def test_the_networks_hear_nothing_of_a_transposition_and_the_transient_plays_fa
     np.testing.assert_allclose(states[1].ratios, states[0].ratios, atol=1e-6)
     assert len(states[1].transient) < 0.55 * len(states[0].transient)  # played twice as fast
     # (what then moves by the interval: test_one_volt_transposes_..., test_the_noise_spectrum_follows_...)
+
+
+def test_sounds_drawn_as_curves_play_the_neutral_code_with_spread_quiet_modes(exported):
+    runtime = streaming_model(load_model(exported[0]))
+    neutral = runtime.neutral_code()
+    c = TINY_PERCUSSION
+    assert neutral.shape == (runtime.timbre_size,)
+    ratios = 2.0 ** (neutral[c.timbre_size:c.timbre_size + c.n_modes] * 4.0)
+    np.testing.assert_allclose(ratios, np.geomspace(0.5, 16.0, c.n_modes), rtol=1e-5)  # not a unison
+    assert np.all(neutral[-c.n_modes:] < 0) and np.all(neutral[:c.timbre_size] == 0)
+    np.testing.assert_array_equal(runtime.initial_state().z, neutral)
