@@ -99,6 +99,9 @@ def register(commands, benches) -> None:
                           help="at most this many sounds per control test (default: %(default)s)")
     evaluate.add_argument("--write", action="store_true",
                           help="also save evaluation.json in the model folder and its metrics in model.yaml")
+    evaluate.add_argument("--before", metavar="MODEL_DIR",
+                          help="also evaluate this model on the same sounds and print the two side by side "
+                               "(e.g. the model yours replaces); --write still writes MODEL_DIR's figures only")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=eval_command)
 
@@ -220,7 +223,7 @@ def train_command(args: argparse.Namespace, config) -> int:
 
 def eval_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.evaluate import write_evaluation
-    from neurorack.ml.sound_eval import ALL_SPLITS, evaluate_sounds, format_table
+    from neurorack.ml.sound_eval import ALL_SPLITS, evaluate_sounds, format_comparison, format_table
     from neurorack.progress import progress_bar
     from neurorack.runtime.resynth import Resynthesizer
 
@@ -234,11 +237,19 @@ def eval_command(args: argparse.Namespace, config) -> int:
     progress = progress_bar("evaluating")
     result = evaluate_sounds(resynth, data, splits, limit=args.limit, control_limit=args.control_sounds,
                              progress=progress)
+    before = None
+    if args.before:
+        progress = progress_bar(f"evaluating {Path(args.before).name}")
+        before = evaluate_sounds(Resynthesizer(args.before), data, splits, limit=args.limit,
+                                 control_limit=args.control_sounds, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
     if args.write:
         write_evaluation(args.model, result, _command_line(args))
-    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    if args.json:
+        print(json.dumps(result if before is None else {"before": before, "after": result}, indent=2))
+    else:
+        print(format_table(result) if before is None else format_comparison(before, result))
     return 0
 
 

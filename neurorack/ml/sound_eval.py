@@ -507,6 +507,33 @@ def _cell(value, check) -> str:
     return f"{text} {'pass' if check else 'FAIL'}"
 
 
+def format_comparison(before: dict, after: dict) -> str:
+    """Markdown: one table per split with two models side by side (``before``, ``after``), the
+    target and the references (noise baseline, vocoder, original) of ``after``'s run."""
+    lines = [f"**{before['model']}** (before) against **{after['model']}** (after)"]
+    for split, figures in after["splits"].items():
+        old = before["splits"].get(split, {})
+        lines.append("")
+        if not figures.get("sounds") or not old.get("sounds"):
+            lines.append(f"### {split}: no sounds in this split")
+            continue
+        lines.append(f"### {split}: {figures['sounds']} sounds")
+        lines.append("")
+        lines.append(f"| figure | target | {before['model']} | {after['model']} | noise baseline | 32-band vocoder "
+                     "| original |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for section, key, label, target, _ in TARGETS:
+            cells = []
+            for run, system in ((old, "model"), (figures, "model"), (figures, "noise_baseline"),
+                                (figures, "vocoder"), (figures, "original")):
+                rows = run[section]
+                value = rows.get(system, {}).get(key)
+                cells.append("" if value is None or isinstance(value, str)
+                             else _cell(value, run.get("checks", {}).get(key, {}).get(system)))
+            lines.append(f"| {label} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def format_table(result: dict) -> str:
     """Markdown: one table per split (figures by system, the target, pass/fail per cell)."""
     lines = [f"Model **{result['model']}** (timbre code: {'yes' if result['has_timbre'] else 'no'})"]
