@@ -223,7 +223,12 @@ def train_command(args: argparse.Namespace, config) -> int:
 
 def eval_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.evaluate import write_evaluation
-    from neurorack.ml.sound_eval import ALL_SPLITS, evaluate_sounds, format_comparison, format_table
+    from neurorack.ml.sound_eval import (
+        ALL_SPLITS,
+        evaluate_sounds,
+        format_comparison,
+        format_table,
+    )
     from neurorack.progress import progress_bar
     from neurorack.runtime.resynth import Resynthesizer
 
