@@ -20,9 +20,11 @@ DEFAULT_CACHE_DIR = Path("runs") / "cache"
 
 def register(commands, benches) -> None:
     """Add the model toolbox's subcommands to the ``neurorack`` parser."""
-    from neurorack.ml.train_options import TrainOptions
+    from neurorack.ml.train_options import PERCUSSION_DEFAULTS, TrainOptions
 
     d = TrainOptions()
+    both = {key: f"{PERCUSSION_DEFAULTS[key]} for percussion, {getattr(d, key)} for descriptor"
+            for key in PERCUSSION_DEFAULTS}
 
     train = commands.add_parser(
         "train", help="train a model on folders of one-shots",
@@ -40,10 +42,10 @@ def register(commands, benches) -> None:
                        help="dataset cache (.npz); built from DATA_DIR when missing (default: a file under "
                             f"{DEFAULT_CACHE_DIR} named by a hash of the folders and options)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    train.add_argument("--steps", type=int, default=d.steps, help="optimiser steps in total (default: %(default)s)")
-    train.add_argument("--batch", type=int, default=d.batch, help="crops per step (default: %(default)s)")
-    train.add_argument("--crop-frames", type=int, default=d.crop_frames,
-                       help="frames per crop, 256 samples each (default: %(default)s)")
+    train.add_argument("--steps", type=int, default=None, help=f"optimiser steps in total (default: {both['steps']})")
+    train.add_argument("--batch", type=int, default=None, help=f"crops per step (default: {both['batch']})")
+    train.add_argument("--crop-frames", type=int, default=None,
+                       help=f"frames per crop, 256 samples each (default: {both['crop_frames']})")
     train.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate (default: %(default)s)")
     train.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
     train.add_argument("--rewind-step", type=int, default=d.rewind_step,
@@ -176,8 +178,12 @@ def dataset_for(args, folders: list[str]):
 def train_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.architecture import TINY_CONFIG, ModelConfig
     from neurorack.ml.train import TrainOptions, train
+    from neurorack.ml.train_options import PERCUSSION_DEFAULTS
     from neurorack.progress import progress_bar
 
+    for name, value in PERCUSSION_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value if args.family == "percussion" else getattr(TrainOptions(), name))
     for name in ("steps", "batch", "crop_frames", "checkpoint_every"):
         if getattr(args, name) < 1:
             raise NeurorackError(f"--{name.replace('_', '-')}: expected a whole number of at least 1, "
