@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 BANK_FILE = "sounds.yaml"
 SHIPPED_BANK = Path(__file__).resolve().parents[2] / "sounds" / "default.yaml"
 SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL = "drums-trimmed"
+DEFAULT_MODEL = "drums-v2"
 """The model played when none is saved (or the saved one is gone): the shipped trimmed model."""
 
 

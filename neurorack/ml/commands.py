@@ -256,7 +256,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
     if progress is not None:
         print(file=sys.stderr)
     if args.write:
-        write_evaluation(args.model, result, _command_line(args))
+        write_evaluation(args.model, result, _command_line(args), before=before)
     if args.json:
         print(json.dumps(result if before is None else {"before": before, "after": result}, indent=2))
     else:

@@ -40,17 +40,30 @@ def noise_baseline(descriptors: np.ndarray, n_bands: int = 32, table_size: int =
     return out
 
 
-def write_evaluation(model_dir: str | Path, result: dict, command: str) -> None:
+def write_evaluation(model_dir: str | Path, result: dict, command: str, before: dict | None = None) -> None:
     """Save ``evaluation.json`` in the model folder and copy the model's headline figures (and
-    which targets it meets) per split into its card."""
+    which targets it meets) per split into its card; with ``before`` (the evaluation of the
+    model it replaces, on the same sounds), that model's figures too, under ``before``."""
     from neurorack.atomic import atomic_write_text
     from neurorack.ml.export import read_card, write_card
-    from neurorack.ml.sound_eval import TARGETS
 
     model_dir = Path(model_dir)
-    atomic_write_text(model_dir / "evaluation.json", json.dumps({**result, "command": command}, indent=2) + "\n")
+    saved = {**result, "command": command}
+    if before is not None:
+        saved["before"] = before
+    atomic_write_text(model_dir / "evaluation.json", json.dumps(saved, indent=2) + "\n")
     card = read_card(model_dir)
-    metrics: dict = {"command": command}
+    card["metrics"] = {"command": command, **_card_metrics(result)}
+    if before is not None:
+        card["metrics"]["before"] = {"model": before["model"], **_card_metrics(before)}
+    write_card(model_dir, card)
+
+
+def _card_metrics(result: dict) -> dict:
+    """Per split: the model's figures that have a target, and which targets it meets."""
+    from neurorack.ml.sound_eval import TARGETS
+
+    metrics: dict = {}
     for split, figures in result["splits"].items():
         if not figures.get("sounds"):
             metrics[split] = {"sounds": 0}
@@ -66,5 +79,4 @@ def write_evaluation(model_dir: str | Path, result: dict, command: str) -> None:
         row["targets_not_measured"] = [key for key, by_system in figures["checks"].items()
                                        if by_system["model"] is None]
         metrics[split] = row
-    card["metrics"] = metrics
-    write_card(model_dir, card)
+    return metrics

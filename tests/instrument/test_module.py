@@ -11,7 +11,7 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.panel import open_panel
-from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
+from neurorack.instrument.module import DEFAULT_MODEL, open_instrument, saved_state, start_module_ui
 from neurorack.state import StateStore
 from tests.instrument.model_fixture import make_model
 from tests.instrument.test_facade import BANK
@@ -82,9 +82,9 @@ def test_the_ui_opens_the_oled_the_board_file_describes(monkeypatch, board_name,
     assert recording.framebuffer().tobytes() == expected.convert("1").tobytes()
 
 
-def test_the_trimmed_default_model_plays_when_none_is_saved(config, tmp_path):
-    make_model(tmp_path / "models" / "drums-trimmed", "drums-trimmed", seed=3)
-    assert run_module_once(config) == "drums-trimmed"  # not "alpha", the first by name
+def test_the_default_model_plays_when_none_is_saved(config, tmp_path):
+    make_model(tmp_path / "models" / DEFAULT_MODEL, DEFAULT_MODEL, seed=3)
+    assert run_module_once(config) == DEFAULT_MODEL  # not "alpha", the first by name
     store = StateStore(config.resolved_state_dir())
     store.save(store.load().with_value("model", "beta"))
     assert run_module_once(config) == "beta"  # a saved choice still wins

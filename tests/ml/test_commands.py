@@ -40,15 +40,18 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
                  "--control-sounds", "1"]) == 0
     assert "| log-mel distance / 32-band vocoder's | <= 0.6 |" in capsys.readouterr().out
     assert cache.is_file()
+    from neurorack.ml.export import read_card
     from tests.core.tiny_percussion import export_percussion
 
     percussion = export_percussion(tmp_path / "percussion")[0]
     assert main(["eval", str(percussion), "--before", str(tmp_path / "model"), "--cache", str(cache), "--split",
-                 "train", "--limit", "2", "--control-sounds", "1"]) == 0
+                 "train", "--limit", "2", "--control-sounds", "1", "--write"]) == 0
     table = capsys.readouterr().out
     assert "| figure | target | model | tiny-percussion | noise baseline | 32-band vocoder | original |" in table
     row = next(line for line in table.splitlines() if line.startswith("| log-mel distance / 32-band"))
     assert len([cell for cell in row.split("|")[3:-1] if cell.strip()]) == 5  # both models and 3 references
+    before = read_card(percussion)["metrics"]["before"]
+    assert before["model"] == "model" and before["train"]["sounds"] == 2
 
     assert main(["bench", "model", str(tmp_path / "model"), "--seconds", "0.2", "--paths", "numpy,eager",
                  "--write", "--json"]) == 0
