@@ -51,8 +51,9 @@ class PercussionState:
         first_pitch, first_centroid: the hit's first frame's (set by the first frame).
         frame: frames rendered since the onset (0: the hit has not started).
         sample: samples rendered since the onset.
-        ratios: [P] partial frequencies over the pitch; prior: [P] their starting logits (set by
-            the first frame).
+        ratios: [P] partial frequencies over the pitch (``ratios64``: as float64; ``ceiling``: the
+            pitch above which each is muted at Nyquist); prior: [P] their starting logits (all
+            set by the first frame).
         transient: [atom_length] the hit's transient; ``envelope``: [E * step] its attack gains.
         partial_amps [P], noise_amps [Nb], level: the last frame's values.
         omega: the last frame's fundamental in radians per sample.
@@ -68,6 +69,8 @@ class PercussionState:
     first_pitch: float = 0.0
     first_centroid: float = 0.0
     ratios: np.ndarray | None = None
+    ratios64: np.ndarray | None = None
+    ceiling: np.ndarray | None = None
     prior: np.ndarray | None = None
     transient: np.ndarray | None = None
     envelope: np.ndarray | None = None
@@ -180,6 +183,8 @@ class PercussionRuntime:
         state.prior = np.concatenate([np.full(c.n_harmonics, pc.HARMONIC_PRIOR), state.z[-m:] * LEVEL_SCALE])
         state.prior = state.prior.astype(np.float32)
         state.ratios = np.concatenate([self._harmonics, modes]).astype(np.float32)
+        state.ratios64 = state.ratios.astype(np.float64)
+        state.ceiling = (0.5 * self.sample_rate / state.ratios).astype(np.float32)  # audible below this pitch
         transient = np.append(out[m:m + a] @ w["atoms"], (0.0, 0.0))
         rate = pc.transient_rate(min(max(state.first_pitch, 40.0), 4000.0), float(state.z[c.timbre_size - 1]))
         position = np.arange(int(np.ceil((len(transient) - 1) / rate))) * rate
@@ -208,7 +213,7 @@ class PercussionRuntime:
         log_mix = -math.log1p(math.exp(-mix_logit)) if mix_logit > -30 else mix_logit
         log_rest = -math.log1p(math.exp(mix_logit)) if mix_logit < 30 else -mix_logit
         # sqrt(softmax(x)) * g = exp((x - max) / 2) * g / sqrt(sum(exp(x - max))): one exp per vector
-        audible = state.ratios * f0 < 0.5 * self.sample_rate
+        audible = state.ceiling > f0
         logits = np.where(audible, head[:p] + state.prior, np.float32(pc.MASKED_LOGIT))
         half = np.exp(0.5 * (logits - logits.max()))
         partial = half * (level * math.exp(0.5 * (log_mix + math.log(2.0))) / math.sqrt(float(half @ half)))
@@ -240,7 +245,7 @@ class PercussionRuntime:
             state.partial_amps, state.noise_amps, state.level, state.omega = partial, noise, level, omega
         hop, ramp = self.hop, self._ramp
         within = self._n * state.omega + (omega - state.omega) * self._n_quad  # [hop] float64
-        start = np.remainder(state.phase * state.ratios.astype(np.float64), TWO_PI).astype(np.float32)
+        start = np.remainder(state.phase * state.ratios64, TWO_PI).astype(np.float32)
         waves = np.multiply.outer(within.astype(np.float32), state.ratios, out=self._waves)  # [hop, P]
         waves += start
         np.sin(waves, out=waves)
