@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from neurorack.config.module import ModuleConfig
-from neurorack.instrument.module import DEFAULT_MODEL
 from neurorack.errors import NeurorackError
 from neurorack.instrument import commands
 from neurorack.instrument.bank_file import add_sound
+from neurorack.instrument.module import DEFAULT_MODEL
 from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, read_one_shot, template_of

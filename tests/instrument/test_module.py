@@ -11,7 +11,12 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.panel import open_panel
-from neurorack.instrument.module import DEFAULT_MODEL, open_instrument, saved_state, start_module_ui
+from neurorack.instrument.module import (
+    DEFAULT_MODEL,
+    open_instrument,
+    saved_state,
+    start_module_ui,
+)
 from neurorack.state import StateStore
 from tests.instrument.model_fixture import make_model
 from tests.instrument.test_facade import BANK
