@@ -50,7 +50,7 @@ def onset_latencies_ms(onsets: list[Onset], engine: Engine) -> list[float]:
     (a callback can start late in its cycle, never early), taken over ``NEIGHBOURS`` cycles
     each side, independent of the engine's own estimate. JACK's interpolated frame time is
     not used: on the dummy driver it follows the cycles through a filter that, after a host
-    stall, wanders by milliseconds for seconds (see the README).
+    stall, wanders by milliseconds for seconds (see docs/realtime.md).
     """
     read_index, called_at, _ = engine.timeline.recent()
     block_s = engine.block_size / engine.sample_rate
