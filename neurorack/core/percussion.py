@@ -108,6 +108,7 @@ class PercussionRuntime:
         self._hit_desc = np.ascontiguousarray(w["hit_in.weight"][:, :n_in])
         self._hit_z = np.ascontiguousarray(w["hit_in.weight"][:, n_in:])
         self._x = np.zeros(n_in, np.float32)
+        self._neutral: np.ndarray | None = None
         self._waves = np.zeros((c.hop, c.n_partials), np.float32)
         self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
         self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
@@ -140,9 +141,11 @@ class PercussionRuntime:
     def neutral_code(self) -> np.ndarray:
         """The code of no sound in particular, for sounds drawn as curves: the encoder's values
         at 0, the register at 200 Hz, the modes on a log grid from 1/2 to 16 times the pitch,
-        quiet (``MISSING_LEVEL``), so the harmonics lead."""
-        modes = mode_values(np.zeros(1), pc.REGISTER_REF_HZ, self.config.n_modes, self.sample_rate)
-        return np.concatenate([np.zeros(self.config.timbre_size), modes]).astype(np.float32)
+        quiet (``MISSING_LEVEL``), so the harmonics lead. Computed once; a copy each call."""
+        if self._neutral is None:
+            modes = mode_values(np.zeros(1), pc.REGISTER_REF_HZ, self.config.n_modes, self.sample_rate)
+            self._neutral = np.concatenate([np.zeros(self.config.timbre_size), modes]).astype(np.float32)
+        return self._neutral.copy()
 
     def initial_state(self, z: np.ndarray | None = None, noise_offset: int = 0) -> PercussionState:
         """A hit about to start, with timbre ``z`` (None: ``neutral_code()``).

@@ -17,7 +17,7 @@ timbre code ``z``, fixed for the hit. It is the sound's ``z``, blended linearly 
 morph partner's by the morph CV *as read when the hit starts* (the descriptor curves follow
 the morph CV frame by frame; the timbre does not change under a ringing hit). A sound whose
 ``z`` was computed by another model (``z_model``) or has another length than the model's
-``timbre_size``, or that has none, plays the neutral timbre (zeros); the voice logs one
+``timbre_size``, or that has none, plays the model's neutral code; the voice logs one
 warning per such sound when it is built (a sound without any ``z`` is only noted at info
 level: curve-authored sounds have none). Models without an encoder get ``z = None``.
 
