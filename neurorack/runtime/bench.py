@@ -21,10 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.core import percussion_config
 from neurorack.core.percussion_config import PercussionConfig
-from neurorack.ml import architecture
-from neurorack.runtime.loader import WEIGHTS, load_model
+from neurorack.runtime.loader import WEIGHTS, family_of, load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice, drum_template
 
@@ -154,8 +152,7 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
         "model": loaded.name,
         "params": loaded.parameters,
         "bytes": (Path(model_dir) / WEIGHTS).stat().st_size,
-        "macs_per_second_of_audio": (percussion_config if isinstance(config, PercussionConfig)
-                                     else architecture).macs_per_second(config),
+        "macs_per_second_of_audio": family_of(config).macs_per_second(config),
         "sample_rate": config.sample_rate,
         "block_size": block_size,
         "path": fastest,

@@ -40,15 +40,19 @@ def load_config(path) -> ModelConfig | PercussionConfig:
     return build(PercussionConfig if family == percussion_config.FAMILY else ModelConfig, document)
 
 
+def family_of(config: ModelConfig | PercussionConfig):
+    """The module that describes ``config``'s family: ``config_yaml``, ``expected_shapes``,
+    ``macs_per_second`` (``neurorack.core.percussion_config`` or ``neurorack.ml.architecture``)."""
+    return percussion_config if isinstance(config, PercussionConfig) else architecture
+
+
 def config_yaml(config: ModelConfig | PercussionConfig) -> str:
     """``config`` as the text of a ``config.yaml``."""
-    module = percussion_config if isinstance(config, PercussionConfig) else architecture
-    return module.config_yaml(config)
+    return family_of(config).config_yaml(config)
 
 
 def expected_shapes(config: ModelConfig | PercussionConfig) -> dict[str, tuple[int, ...]]:
-    module = percussion_config if isinstance(config, PercussionConfig) else architecture
-    return module.expected_shapes(config)
+    return family_of(config).expected_shapes(config)
 
 
 class ModelLoadError(NeurorackError):
