@@ -28,6 +28,13 @@ def fraction(text: str) -> float:
     return value
 
 
+def weight(text: str) -> float:
+    value = _number(text, float)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a weight from 0 to 1, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = _number(text, int)
     if value < 1:

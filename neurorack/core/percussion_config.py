@@ -82,7 +82,8 @@ class PercussionConfig:
     gru_width: int = setting(128, "Hidden units of the GRU.", check=_positive)
     trunk_width: int = setting(128, "Units of the gated trunk.", check=_positive)
     residual_width: int = setting(64, "Inner units of the residual block.", check=_positive)
-    hit_width: int = setting(128, "Hidden units of the hit network.", check=_positive)
+    hit_width: int = setting(128, "Hidden units of the hit network's first layer.", check=_positive)
+    hit_mid_width: int = setting(128, "Hidden units of the hit network's second layer.", check=_positive)
     n_harmonics: int = setting(24, "Harmonics of the pitch.", check=between(1, 128))
     n_modes: int = setting(24, "Inharmonic modes (their ratios to the pitch come with each sound's code).",
                            check=between(2, 128))
@@ -123,7 +124,7 @@ class PercussionConfig:
 
 
 TINY_PERCUSSION = PercussionConfig(timbre_size=4, encoder_width=8, input_width=8, gru_width=8, trunk_width=8,
-                                   residual_width=4, hit_width=8, n_harmonics=4, n_modes=4, n_noise_bands=8,
+                                   residual_width=4, hit_width=8, hit_mid_width=8, n_harmonics=4, n_modes=4, n_noise_bands=8,
                                    noise_grid=9, noise_table_size=4096, n_atoms=4, atom_length=256,
                                    envelope_points=10)
 """A percussion model small enough for unit tests."""
@@ -145,8 +146,8 @@ def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
         "residual_out.weight": (c.trunk_width, c.residual_width), "residual_out.bias": (c.trunk_width,),
         "head.weight": (c.head_size, c.trunk_width), "head.bias": (c.head_size,),
         "hit_in.weight": (c.hit_width, n_in), "hit_in.bias": (c.hit_width,),
-        "hit_mid.weight": (c.hit_width, c.hit_width), "hit_mid.bias": (c.hit_width,),
-        "hit_out.weight": (c.hit_size, c.hit_width), "hit_out.bias": (c.hit_size,),
+        "hit_mid.weight": (c.hit_mid_width, c.hit_width), "hit_mid.bias": (c.hit_mid_width,),
+        "hit_out.weight": (c.hit_size, c.hit_mid_width), "hit_out.bias": (c.hit_size,),
         "atoms": (c.n_atoms, c.atom_length),
     }
 

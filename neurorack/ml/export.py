@@ -128,7 +128,7 @@ def _architecture_summary(config) -> dict:
                 "macs_per_second_of_audio": int(percussion_config.macs_per_second(config)),
                 "widths": {key: getattr(config, key) for key in ("timbre_size", "encoder_width", "input_width",
                                                                  "gru_width", "trunk_width", "residual_width",
-                                                                 "hit_width")},
+                                                                 "hit_width", "hit_mid_width")},
                 "synthesis": {key: getattr(config, key) for key in ("n_harmonics", "n_modes", "n_noise_bands",
                                                                     "n_atoms", "atom_length", "envelope_points")}}
     return {"family": "descriptor",

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from neurorack.argtypes import fraction, non_negative_int, positive_int
+from neurorack.argtypes import fraction, non_negative_int, positive_int, weight
 from neurorack.errors import NeurorackError
 
 TRIM_DESCRIPTION = """\
@@ -93,10 +93,10 @@ def register(commands, benches) -> None:
                       help="the dense parent's trained weights (default: RUN/weights.safetensors)")
     trim.add_argument("--early", metavar="FILE",
                       help="the early snapshot to rewind to (default: RUN/rewind.safetensors, written by neurorack train)")
-    trim.add_argument("--batch", type=positive_int, help=f"crops per retraining step (default: {BATCH}; retrain: "
-                                                          "the parent's training batch)")
+    trim.add_argument("--batch", type=positive_int,
+                      help=f"crops per retraining step (default: the parent's training batch, else {BATCH})")
     trim.add_argument("--crop-frames", type=positive_int, metavar="N",
-                      help=f"frames per retraining crop, hop 256 (default: {CROP_FRAMES}; retrain: the parent's)")
+                      help=f"frames per retraining crop, hop 256 (default: the parent's, else {CROP_FRAMES})")
     trim.add_argument("--test-crops", type=positive_int, default=64, metavar="N",
                       help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
     trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
@@ -115,6 +115,14 @@ def register(commands, benches) -> None:
                       help="frames drawn for the activation and mi criteria (default: %(default)s)")
     trim.add_argument("--bins", type=positive_int, default=8,
                       help="equal-count bins per variable of the MI estimator (default: %(default)s)")
+    trim.add_argument("--distil", type=weight, default=0.0, metavar="W",
+                      help="percussion models: while retraining, learn from the dense parent's render of each hit "
+                           "with weight W (0..1) as well as from the recording with weight 1 - W (default: "
+                           "%(default)s, off)")
+    trim.add_argument("--no-sound-figures", action="store_true",
+                      help="percussion models: skip the per-round 'neurorack eval' figures on the test split "
+                           "(time-to-peak error, log-mel ratio to the vocoder, identity top-1, 1V/oct error; about a "
+                           "minute per round)")
     trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming, retrain: required; report: "
                                                    "default: the first run folder; card: the model folder)")
     trim.add_argument("--report", metavar="DIR", help="card: the folder holding report.md and report.json "
@@ -170,14 +178,17 @@ def _card(args) -> int:
 
 def _trim(args) -> int:
     from neurorack.ml.trim.lottery import TrimSettings, run_lottery
-    from neurorack.ml.trim.parent import load_parent
+    from neurorack.ml.trim.parent import load_parent, read_data_info
     from neurorack.progress import progress_bar
 
     settings = TrimSettings(criterion=args.criterion, scope=args.scope, rate=args.rate, rounds=args.rounds,
                             rewind=args.rewind, retrain_steps=args.retrain_steps, seed=args.seed,
-                            max_samples=args.max_samples, bins=args.bins)
+                            max_samples=args.max_samples, bins=args.bins, distil=args.distil)
+    options = (read_data_info(args.run) or {}).get("options") or {}
+    batch = args.batch or options.get("batch") or BATCH
+    crop_frames = args.crop_frames or options.get("crop_frames") or CROP_FRAMES
     parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
-                         task_options=_task_options(args, args.batch or BATCH, args.crop_frames or CROP_FRAMES))
+                         task_options=_task_options(args, batch, crop_frames))
     progress = None if args.json else progress_bar("trimming")
 
     def log(line: str) -> None:
@@ -201,7 +212,8 @@ def _trim(args) -> int:
 def _task_options(args, batch: int, crop_frames: int) -> dict:
     return {"batch_size": batch, "crop_frames": crop_frames, "test_crops": args.test_crops,
             "bench_seconds": args.bench_seconds, "threads": args.threads, "checkpoint_every": args.checkpoint_every,
-            "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip())}
+            "bench_paths": tuple(p.strip() for p in args.bench_paths.split(",") if p.strip()),
+            "distil": args.distil, "sound_figures": not args.no_sound_figures}
 
 
 def _retrain(args) -> int:
@@ -235,7 +247,7 @@ def _retrain(args) -> int:
                          weights=args.weights or (str(parent_dir / named["weights"]) if named.get("weights") else None),
                          early=args.early or (str(parent_dir / named["early"]) if named.get("early") else None),
                          task_options=_task_options(args, batch, crop_frames))
-    settings = RetrainSettings(steps=steps, rewind=args.rewind, seed=args.seed)
+    settings = RetrainSettings(steps=steps, rewind=args.rewind, seed=args.seed, distil=args.distil)
     schedule = {"parent_steps": options.get("steps"), "rewind_step": options.get("rewind_step"), "batch": batch,
                 "crop_frames": crop_frames}
     if not args.json:

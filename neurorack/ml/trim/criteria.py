@@ -113,7 +113,13 @@ def _per_unit(values: torch.Tensor, part: UnitSlice, size: int) -> torch.Tensor:
     return out
 
 
-def _probe_for(model: nn.Module, group: UnitGroup) -> tuple[nn.Module, UnitSlice]:
+def _probe_for(model: nn.Module, group: UnitGroup) -> tuple[nn.Module, UnitSlice, bool]:
+    """Where a group's unit values can be read: ``(module, slice, read its output)``.
+
+    The input of the first consumer that is an ``nn.Linear``, ``nn.Conv1d`` or ``nn.GRU`` (what
+    the layers after the unit read); failing that, the output of a producer ``nn.Linear`` or
+    ``nn.Conv1d`` (a unit consumed by a bare parameter, such as a wavetable mixed by weights).
+    """
     modules = dict(model.named_modules())
     for part in group.consumers:
         prefix, _, leaf = part.param.rpartition(".")
@@ -121,11 +127,17 @@ def _probe_for(model: nn.Module, group: UnitGroup) -> tuple[nn.Module, UnitSlice
         if part.dim != 1 or module is None:
             continue
         if isinstance(module, (nn.Linear, nn.Conv1d)) and leaf == "weight":
-            return module, part
+            return module, part, False
         if isinstance(module, nn.GRU) and leaf.startswith("weight_ih_l0"):
-            return module, part
-    raise NeurorackError(f"group {group.name}: no consumer is the input of an nn.Linear, nn.Conv1d or nn.GRU, so "
-                         f"its activations cannot be read; use the magnitude or gradient criterion")
+            return module, part, False
+    for part in group.producers:
+        prefix, _, leaf = part.param.rpartition(".")
+        module = modules.get(prefix)
+        if part.dim == 0 and leaf == "weight" and isinstance(module, (nn.Linear, nn.Conv1d)):
+            return module, part, True
+    raise NeurorackError(f"group {group.name}: neither a consumer's input nor a producer's output is an nn.Linear, "
+                         f"nn.Conv1d or nn.GRU, so its activations cannot be read; use the magnitude or gradient "
+                         f"criterion")
 
 
 def _as_frames(module: nn.Module, tensor: torch.Tensor) -> torch.Tensor:
@@ -146,14 +158,14 @@ def _capture(model, groups, data: ScoringData, *, with_targets: bool, seed: int,
     collected: dict[str, list[torch.Tensor]] = {g.name: [] for g in groups}
     handles = []
     for group in groups:
-        module, part = _probe_for(model, group)
+        module, part, output = _probe_for(model, group)
         index = torch.tensor(part.indices(range(group.size), group.size), dtype=torch.long)
 
-        def hook(mod, inputs, _name=group.name, _index=index):
-            frames = _as_frames(mod, inputs[0].detach())
+        def hook(mod, inputs, *result, _name=group.name, _index=index, _output=output):
+            frames = _as_frames(mod, (result[0] if _output else inputs[0]).detach())
             collected[_name].append(frames.index_select(-1, _index.to(frames.device)).float().cpu())
 
-        handles.append(module.register_forward_pre_hook(hook))
+        handles.append(module.register_forward_hook(hook) if output else module.register_forward_pre_hook(hook))
     targets: list[torch.Tensor] = []
     was_training = model.training
     model.eval()

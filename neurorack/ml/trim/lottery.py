@@ -58,6 +58,8 @@ class TrimSettings:
         seed: seeds scoring subsamples, re-initialisation and retraining (plus the round).
         max_samples: cap on frames used by the activation and MI criteria.
         bins: bins per variable of the MI estimator.
+        distil: weight of the dense parent's renders as a second target while retraining
+            (0: off; the task applies it, see ``PercussionTask``).
     """
 
     criterion: str = "magnitude"
@@ -69,6 +71,7 @@ class TrimSettings:
     seed: int = 0
     max_samples: int = 8192
     bins: int = 8
+    distil: float = 0.0
 
     def __post_init__(self):
         if self.criterion not in CRITERIA:
@@ -79,6 +82,8 @@ class TrimSettings:
             raise NeurorackError(f"rewind expected one of {', '.join(REWIND_MODES)}, got {self.rewind!r}")
         if not 0 < self.rate < 1:
             raise NeurorackError(f"rate expected a fraction between 0 and 1 (exclusive), got {self.rate}")
+        if not 0.0 <= self.distil <= 1.0:
+            raise NeurorackError(f"distil expected a weight from 0 to 1, got {self.distil}")
         if self.rounds < 1 or self.retrain_steps < 0:
             raise NeurorackError(f"expected rounds >= 1 and retrain_steps >= 0, got {self.rounds}, "
                                  f"{self.retrain_steps}")
@@ -226,8 +231,11 @@ def record_round(round_index: int, model: nn.Module, kept: Mapping[str, list[int
         "params_removed_pct": 0.0 if dense is None else 100.0 * (1.0 - params / dense["params"]),
         "speedup": 1.0 if dense is None else float(measured["realtime_factor"]) / dense["realtime_factor"],
         "seconds": round(time.monotonic() - started, 3),
+        "distil": settings.distil,
         **dict(extra or {}),
     }
+    if "sound" in measured:
+        record["sound"] = dict(measured["sound"])
     widths = dataclasses.asdict(adapter.widths(model))
     atomic_write_text(folder / "round.json", json.dumps({"record": record, "kept": kept, "widths": widths},
                                                          indent=1, default=str))

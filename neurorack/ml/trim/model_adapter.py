@@ -108,11 +108,15 @@ class DescriptorTask:
         self.bench_paths = bench_paths
         self.threads = threads
         self.checkpoint_every = checkpoint_every
+        self.test_batch = self._test_batch(self.test, test_crops)
+
+    def _test_batch(self, test, crops: int) -> tuple:
+        """The fixed crops ``test_loss`` measures (from the onset, seeded)."""
         from neurorack.ml.dataset import random_crops
 
-        descriptors, audio = random_crops(self.test, max(crop_frames, 64), test_crops, np.random.default_rng(0),
+        descriptors, audio = random_crops(test, max(self.crop_frames, 64), crops, np.random.default_rng(0),
                                           onset_share=1.0)
-        self.test_batch = (torch.from_numpy(descriptors), torch.from_numpy(audio))
+        return torch.from_numpy(descriptors), torch.from_numpy(audio)
 
     def _batch(self, rng):
         from neurorack.ml.dataset import random_crops
@@ -126,6 +130,10 @@ class DescriptorTask:
 
         descriptors, audio = batch
         return multiscale_spectral_distance(model(descriptors)[0], audio)
+
+    def training_loss(self, model, batch) -> torch.Tensor:
+        """What retraining minimises (here the test loss itself)."""
+        return self.loss(model, batch)
 
     def _use_threads(self) -> None:
         if self.threads is not None:
@@ -164,7 +172,7 @@ class DescriptorTask:
             first, history = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
         for step in range(first, steps):
             optimiser.zero_grad(set_to_none=True)
-            loss = self.loss(model, self._batch(rng))
+            loss = self.training_loss(model, self._batch(rng))
             if not torch.isfinite(loss):
                 raise NeurorackError(f"retraining diverged at step {step} (loss {float(loss)})")
             loss.backward()
@@ -206,7 +214,7 @@ class DescriptorTask:
         from safetensors.torch import save
 
         from neurorack.atomic import atomic_write_text
-        from neurorack.ml.architecture import config_yaml
+        from neurorack.runtime.loader import config_yaml
 
         atomic_write_text(path.parent / "config.yaml", config_yaml(model.config))
         if self.data_info is not None:

@@ -62,25 +62,41 @@ def read_data_info(run: str | Path) -> dict | None:
 
 def load_parent(run: str | Path, *, weights: str | None = None, early: str | None = None,
                 data: str | None = None, device: str = "auto", task_options: dict | None = None) -> Parent:
-    """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache)."""
+    """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache).
+
+    ``task_options`` go to the family's task (``DescriptorTask`` or ``PercussionTask``); a
+    descriptor model ignores the percussion-only ``distil`` and ``sound_figures``.
+    """
     from neurorack.core.percussion_config import PercussionConfig
     from neurorack.ml.dataset import load_cache
-    from neurorack.ml.model import DescriptorModel
-    from neurorack.ml.trim.model_adapter import DescriptorAdapter, DescriptorTask
+    from neurorack.runtime.loader import load_config
 
     run = Path(run)
     if not run.is_dir():
         raise NeurorackError(f"{run}: not a folder (expected the dense parent's run folder)")
-    from neurorack.runtime.loader import load_config
-
     config = load_config(run / "config.yaml")
-    if isinstance(config, PercussionConfig):
-        raise NeurorackError(f"{run / 'config.yaml'}: a percussion model; trimming knows the descriptor family's "
-                             "unit groups only so far (train one with --family descriptor to trim it)")
     weights_path = Path(weights) if weights else run / "weights.safetensors"
     early_path = Path(early) if early else run / "rewind.safetensors"
     data_path = Path(data) if data else run / "dataset.npz"
-    dense = DescriptorModel(config)
+    options = dict(task_options or {})
+    if isinstance(config, PercussionConfig):
+        from neurorack.ml.percussion_model import PercussionModel
+        from neurorack.ml.trim.percussion_adapter import (
+            PercussionAdapter,
+            PercussionTask,
+        )
+
+        dense, adapter = PercussionModel(config), PercussionAdapter()
+
+        def make_task(data, **kwargs):
+            return PercussionTask(data, dense, **kwargs)
+    else:
+        from neurorack.ml.model import DescriptorModel
+        from neurorack.ml.trim.model_adapter import DescriptorAdapter, DescriptorTask
+
+        dense, adapter, make_task = DescriptorModel(config), DescriptorAdapter(), DescriptorTask
+        options.pop("distil", None)
+        options.pop("sound_figures", None)
     state = load_weights_file(weights_path, "the dense parent's trained weights")
     snapshot = load_weights_file(early_path, "the early snapshot to rewind to")
     for name, tensors in ((weights_path, state), (early_path, snapshot)):
@@ -93,8 +109,7 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
     if not data_path.is_file():
         raise NeurorackError(f"{data_path}: dataset cache not found (give it with --data)")
     data_info = read_data_info(run)
-    task = DescriptorTask(load_cache(data_path), device=resolve_device(device), data_info=data_info,
-                          **(task_options or {}))
+    task = make_task(load_cache(data_path), device=resolve_device(device), data_info=data_info, **options)
     description = {"run": run.name, "weights": weights_path.name, "early": early_path.name,
                    "data": data_path.name, "config": config.to_dict()}
-    return Parent(dense, snapshot, DescriptorAdapter(), task, description)
+    return Parent(dense, snapshot, adapter, task, description)

@@ -68,11 +68,13 @@ class RetrainSettings:
             parent's trained weights, the learning-rate schedule from its start), or ``reinit``
             (the control).
         seed: seeds re-initialisation and retraining (plus the round, as in the lottery).
+        distil: weight of the dense parent's renders as a second target (see ``TrimSettings``).
     """
 
     steps: int
     rewind: str = "rewind"
     seed: int = 0
+    distil: float = 0.0
 
     def __post_init__(self):
         if self.rewind not in REWIND_MODES:
@@ -179,7 +181,8 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
         raise NeurorackError(f"{source.folder}: its kept units do not give the widths its round.json records")
     task.retrain(model, settings.steps, seed, progress, checkpoint=out / CHECKPOINT)
     lottery = TrimSettings(**source.settings["settings"])
-    record = record_round(index, model, kept, task, adapter, out, dataclasses.replace(lottery, rewind=settings.rewind),
+    record = record_round(index, model, kept, task, adapter, out, dataclasses.replace(lottery, rewind=settings.rewind,
+                                                                         distil=settings.distil),
                           dense=dense_record, started=started,
                           extra={"retrain_steps": settings.steps, "retrained_from": source.name,
                                  "source_error_multiplier": source.document["record"]["error_multiplier"],

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -75,15 +76,35 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
     assert "--out DIR is required" in capsys.readouterr().err
 
 
-def test_a_percussion_run_is_refused_with_a_clear_error(tmp_path, capsys):
+def test_a_percussion_model_trims_with_distillation_and_exports_from_the_command_line(tmp_path, capsys):
     from neurorack.core.percussion_config import TINY_PERCUSSION
     from neurorack.core.percussion_config import config_yaml as percussion_yaml
+    from neurorack.ml.percussion_model import PercussionModel
 
     run = tmp_path / "percussion"
     run.mkdir()
+    torch.manual_seed(0)
+    model = PercussionModel(TINY_PERCUSSION)
     (run / "config.yaml").write_text(percussion_yaml(TINY_PERCUSSION))
-    assert main(["trim", str(run), "--out", str(tmp_path / "x")]) == 2
-    assert "a percussion model; trimming knows the descriptor family's unit groups only" in capsys.readouterr().err
+    save_weights(model, run / "rewind.safetensors")
+    save_weights(model, run / "weights.safetensors")
+    save_cache(_one_shots(seconds=0.5), run / "dataset.npz")
+    (run / "data.json").write_text(json.dumps({"options": {"batch": 2, "crop_frames": 20}}))
+    code = main(["trim", str(run), "--criterion", "mi", "--scope", "local", "--rounds", "1", "--retrain-steps", "2",
+                 "--distil", "0.5", "--no-sound-figures", "--device", "cpu", "--max-samples", "200",
+                 "--test-crops", "2", "--bench-seconds", "0.05", "--bench-paths", "numpy", "--out",
+                 str(tmp_path / "trim"), "--json"])
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[1]["params"] < records[0]["params"] and records[1]["distil"] == 0.5
+    assert "sound" not in records[1]
+    assert main(["export", str(tmp_path / "trim" / "round_001"), "--out", str(tmp_path / "model")]) == 0
+    loaded = load_model(tmp_path / "model")
+    assert loaded.parameters == records[1]["params"]
+    assert loaded.config.gru_width < TINY_PERCUSSION.gru_width
+    with pytest.raises(SystemExit):
+        main(["trim", str(run), "--distil", "1.5", "--out", str(tmp_path / "x")])
+    assert "expected a weight from 0 to 1, got 1.5" in capsys.readouterr().err
 
 
 def test_the_cli_offers_every_rewind_mode_the_lottery_knows():

@@ -96,7 +96,8 @@ def test_the_ticket_is_rewound_to_the_early_snapshot_then_trained_the_steps_aske
     saved = json.loads((tmp_path / "long" / "round_002" / "round.json").read_text())
     assert saved["record"] == record and saved["kept"] == kept
     settings = json.loads((tmp_path / "long" / "settings.json").read_text())
-    assert settings["retrain"] == {"source": "run/round_002", "round": 2, "steps": 40, "rewind": "rewind", "seed": 0}
+    assert settings["retrain"] == {"source": "run/round_002", "round": 2, "steps": 40, "rewind": "rewind", "seed": 0,
+                                  "distil": 0.0}
     assert settings["settings"] == json.loads((run / "settings.json").read_text())["settings"]
 
 
@@ -204,7 +205,7 @@ def test_retrain_steps_batch_and_crops_default_to_the_parents(trimmed, tmp_path,
     assert json.loads(capsys.readouterr().out)["retrain_steps"] == 3
     retrain = json.loads((tmp_path / "long" / "settings.json").read_text())["retrain"]
     assert retrain == {"source": "trim/round_001", "round": 1, "steps": 3, "rewind": "rewind", "seed": 0,
-                       "parent_steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
+                       "distil": 0.0, "parent_steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
 
 
 def test_another_test_set_is_refused(trimmed, tmp_path, capsys):

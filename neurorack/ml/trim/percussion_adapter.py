@@ -1,0 +1,200 @@
+"""The trimming toolbox's view of ``neurorack.ml.percussion_model.PercussionModel``.
+
+Every hidden width of the percussion model is a unit group (``percussion_groups``):
+
+==========  =================  ===============================================  ======================
+group       width field        producers (rows)                                 consumers (columns)
+==========  =================  ===============================================  ======================
+encoder     encoder_width      encoder_in                                       encoder_out
+input       input_width        input                                            GRU input weights
+gru         gru_width          GRU r/z/n rows (both weights, both biases)       GRU recurrence, trunk
+trunk       trunk_width        trunk value+gate pair, residual_out (residual)   residual_in, head
+residual    residual_width     residual_in                                      residual_out
+hit_in      hit_width          hit_in                                           hit_mid
+hit_mid     hit_mid_width      hit_mid                                          hit_out
+atoms       n_atoms            hit_out's atom-weight rows                       the atoms' rows
+==========  =================  ===============================================  ======================
+
+What stays whole: the timbre code (``timbre_size``, the modes: the sound bank's codes are
+its interface), the head's and hit head's other outputs (partials, noise grid, envelope
+points), and the synthesis sizes. Removing an atom removes its wavetable with the hit-head
+row that weighs it, so the transient is the same mix of the remaining atoms.
+
+``PercussionTask`` is ``DescriptorTask`` with the percussion model's batches (whole hits
+from their onsets, ``PercussionRecipe``), its training objective for retraining, the
+multi-scale spectral distance of fixed test hits as the test loss, and, per round, the
+sound figures of ``neurorack eval`` on the test split (``sound_figures``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurorack.core.percussion_config import PercussionConfig
+from neurorack.ml.trim.criteria import ScoringData
+from neurorack.ml.trim.groups import (
+    UnitGroup,
+    UnitSlice,
+    gru_slices,
+    input_slice,
+    linear_slices,
+)
+from neurorack.ml.trim.model_adapter import (
+    SCORING_BATCHES,
+    DescriptorTask,
+    band_log_energies,
+)
+
+SOUND_FIGURES = {
+    # record key: (neurorack eval section, figure key); see neurorack.ml.sound_eval
+    "time_to_peak_error_ms": ("reconstruction", "time_to_peak_error_ms_median"),
+    "log_mel_vs_vocoder": ("reconstruction", "log_mel_ratio_to_vocoder"),
+    "identity_top1": ("reconstruction", "identity_top1"),
+    "pitch_error_cents": ("control", "pitch_abs_error_cents_median"),
+}
+"""The v2 evaluation figures every trimming round records (lower is better, except identity)."""
+
+
+def percussion_groups(config: PercussionConfig) -> list[UnitGroup]:
+    """The prunable unit groups of a ``PercussionModel`` with ``config``'s widths (see the table above)."""
+    c = config
+    gru_producers, gru_recurrence = gru_slices("gru")
+    atom_rows = (UnitSlice("hit_out.weight", 0, offset=c.n_modes), UnitSlice("hit_out.bias", 0, offset=c.n_modes))
+    return [
+        UnitGroup("encoder", "linear", "encoder_width", c.encoder_width, linear_slices("encoder_in"),
+                  (input_slice("encoder_out"),), minimum=min(2, c.encoder_width)),
+        UnitGroup("input", "linear", "input_width", c.input_width, linear_slices("input"),
+                  (UnitSlice("gru.weight_ih_l0", 1),), minimum=min(2, c.input_width)),
+        UnitGroup("gru", "gru", "gru_width", c.gru_width, gru_producers, (*gru_recurrence, input_slice("trunk")),
+                  minimum=min(4, c.gru_width)),
+        UnitGroup("trunk", "gated_residual", "trunk_width", c.trunk_width,
+                  (*linear_slices("trunk", blocks=2), *linear_slices("residual_out")),
+                  (input_slice("residual_in"), input_slice("head")), minimum=min(4, c.trunk_width)),
+        UnitGroup("residual", "linear", "residual_width", c.residual_width, linear_slices("residual_in"),
+                  (input_slice("residual_out"),), minimum=min(2, c.residual_width)),
+        UnitGroup("hit_in", "linear", "hit_width", c.hit_width, linear_slices("hit_in"), (input_slice("hit_mid"),),
+                  minimum=min(2, c.hit_width)),
+        UnitGroup("hit_mid", "linear", "hit_mid_width", c.hit_mid_width, linear_slices("hit_mid"),
+                  (input_slice("hit_out"),), minimum=min(2, c.hit_mid_width)),
+        UnitGroup("atoms", "linear", "n_atoms", c.n_atoms, atom_rows, (UnitSlice("atoms", 0),), minimum=1),
+    ]
+
+
+class PercussionAdapter:
+    """``TrimAdapter`` for ``PercussionModel``: widths live in ``model.config``."""
+
+    def widths(self, model):
+        return model.config
+
+    def groups(self, model) -> list[UnitGroup]:
+        return percussion_groups(model.config)
+
+    def rebuild(self, model, config):
+        from neurorack.ml.percussion_model import PercussionModel
+
+        return PercussionModel(config).to(next(model.parameters()).device)
+
+
+class PercussionTask(DescriptorTask):
+    """Data, loss, retraining and measurements for ``PercussionModel`` trimming.
+
+    Args:
+        data: a ``OneShotSet`` with train and test splits.
+        dense: the dense parent (the recipe's analysis of each sound needs its config; with
+            ``distil`` it is also the teacher).
+        distil: 0 (off) .. 1: retraining's loss is ``(1 - distil)`` times the objective against
+            the recording plus ``distil`` times the objective against the dense parent's render
+            of the same hit (same code, descriptors and noise: the parent's output is a target
+            the ticket can match exactly).
+        sound_figures: also measure each round with ``neurorack eval`` on the test split (the
+            figures of ``SOUND_FIGURES``; about a minute per round).
+        other arguments: as ``DescriptorTask``; ``crop_frames`` is at least the 100 ms the attack
+            loss reads.
+    """
+
+    def __init__(self, data, dense, *, distil: float = 0.0, sound_figures: bool = True, **options):
+        from neurorack.ml.percussion_train import PercussionRecipe
+
+        self.recipe = PercussionRecipe(dense, options.get("crop_frames", 96))
+        self.teacher = dense
+        self.distil = float(distil)
+        self.sound_figures_on = sound_figures
+        self.data = data
+        super().__init__(data, **options)
+        self.crop_frames = self.recipe.crop_frames
+
+    def _test_batch(self, test, crops: int) -> tuple:
+        return self.recipe.batch(test, crops, np.random.default_rng(0), "cpu")
+
+    def _batch(self, rng):
+        return self.recipe.batch(self.train, self.batch_size, rng, self.device)
+
+    @staticmethod
+    def render(model, batch) -> torch.Tensor:
+        descriptors, features, modes, _, offset = batch
+        return model(descriptors, features, modes, offset)
+
+    @staticmethod
+    def with_target(batch, audio: torch.Tensor) -> tuple:
+        return (*batch[:3], audio, batch[4])
+
+    @staticmethod
+    def objective(predicted, target) -> torch.Tensor:
+        from neurorack.ml.percussion_train import percussion_loss
+
+        return percussion_loss(predicted, target)
+
+    @staticmethod
+    def loss(model, batch) -> torch.Tensor:
+        """The test loss: the multi-scale spectral distance of the rendered hits."""
+        from neurorack.ml.losses import multiscale_spectral_distance
+
+        return multiscale_spectral_distance(PercussionTask.render(model, batch), batch[3])
+
+    def training_loss(self, model, batch) -> torch.Tensor:
+        loss = self.objective(self.render(model, batch), batch[3])
+        if self.distil <= 0.0:
+            return loss
+        self.teacher.to(self.device).eval()
+        with torch.no_grad():
+            taught = self.render(self.teacher, batch)
+        return (1.0 - self.distil) * loss + self.distil * self.objective(self.render(model, batch), taught)
+
+    def scoring_data(self, seed: int) -> ScoringData:
+        self._use_threads()
+        rng = np.random.default_rng(seed)
+        batches = [tuple(t.cpu() if torch.is_tensor(t) else t for t in self._batch(rng))
+                   for _ in range(SCORING_BATCHES)]
+
+        def features(batch):
+            from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+
+            return band_log_energies(batch[3], HOP, SAMPLE_RATE)
+
+        return ScoringData(batches, self.loss, features)
+
+    def measure(self, model) -> dict:
+        """``DescriptorTask.measure`` (speed), plus the sound figures of the test split."""
+        measured = super().measure(model)
+        if self.sound_figures_on:
+            measured["sound"] = self.sound_figures(model)
+        return measured
+
+    def sound_figures(self, model) -> dict:
+        """``SOUND_FIGURES`` of ``neurorack eval`` for the model on the test split (the held-out kits
+        are kept for the shipped model: trimming never looks at them)."""
+        from neurorack.ml.export import export_run
+        from neurorack.ml.sound_eval import evaluate_sounds
+        from neurorack.runtime.resynth import Resynthesizer
+
+        with tempfile.TemporaryDirectory(prefix="neurorack-trim-") as folder:
+            run = Path(folder) / "round"
+            self.save_weights(model, run / "weights.safetensors")
+            resynth = Resynthesizer(export_run(run, Path(folder) / "model"))
+            result = evaluate_sounds(resynth, self.data, splits=("test",))
+        split = result["splits"]["test"]
+        return {key: split[section]["model"].get(figure) for key, (section, figure) in SOUND_FIGURES.items()}
