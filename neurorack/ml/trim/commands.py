@@ -121,8 +121,8 @@ def register(commands, benches) -> None:
                            "%(default)s, off)")
     trim.add_argument("--no-sound-figures", action="store_true",
                       help="percussion models: skip the per-round 'neurorack eval' figures on the test split "
-                           "(time-to-peak error, log-mel ratio to the vocoder, identity top-1, 1V/oct error; about a "
-                           "minute per round)")
+                           "(time-to-peak error, log-mel ratio to the vocoder, identity top-1, 1V/oct error, on 24 "
+                           "test sounds; about 20 s per round)")
     trim.add_argument("--out", metavar="DIR", help="the run folder to write (trimming, retrain: required; report: "
                                                    "default: the first run folder; card: the model folder)")
     trim.add_argument("--report", metavar="DIR", help="card: the folder holding report.md and report.json "

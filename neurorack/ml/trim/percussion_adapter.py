@@ -57,6 +57,8 @@ SOUND_FIGURES = {
     "pitch_error_cents": ("control", "pitch_abs_error_cents_median"),
 }
 """The v2 evaluation figures every trimming round records (lower is better, except identity)."""
+SOUND_LIMIT = 24          # test sounds per round's evaluation (the same ones every round) ...
+SOUND_CONTROL_LIMIT = 4   # ... and per control test: about 20 s a round on two cores
 
 
 def percussion_groups(config: PercussionConfig) -> list[UnitGroup]:
@@ -111,7 +113,7 @@ class PercussionTask(DescriptorTask):
             of the same hit (same code, descriptors and noise: the parent's output is a target
             the ticket can match exactly).
         sound_figures: also measure each round with ``neurorack eval`` on the test split (the
-            figures of ``SOUND_FIGURES``; about a minute per round).
+            figures of ``SOUND_FIGURES`` on ``SOUND_LIMIT`` sounds).
         other arguments: as ``DescriptorTask``; ``crop_frames`` is at least the 100 ms the attack
             loss reads.
     """
@@ -195,6 +197,7 @@ class PercussionTask(DescriptorTask):
             run = Path(folder) / "round"
             self.save_weights(model, run / "weights.safetensors")
             resynth = Resynthesizer(export_run(run, Path(folder) / "model"))
-            result = evaluate_sounds(resynth, self.data, splits=("test",))
+            result = evaluate_sounds(resynth, self.data, splits=("test",), limit=SOUND_LIMIT,
+                                     control_limit=SOUND_CONTROL_LIMIT)
         split = result["splits"]["test"]
         return {key: split[section]["model"].get(figure) for key, (section, figure) in SOUND_FIGURES.items()}
