@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def register(commands, benches) -> None:
                     "count). Sounds are converted to 48 kHz mono, trimmed, described and cached; a hash of each "
                     "file's name puts it in train/valid/test. The run folder gets checkpoints (resume with "
                     "--resume), the early-weights rewind snapshot, final weights and losses.png. Uses the GPU "
-                    "when there is one.")
+                    "when there is one. To train on several processes (one per GPU, or CPU cores shared among "
+                    "them): 'torchrun --nproc_per_node=N -m neurorack train ...'; --batch stays the global batch, "
+                    "split evenly across the processes, so the run matches one process with the same --batch.")
     train.add_argument("data", nargs="*", metavar="DATA_DIR",
                        help="folders of one-shots (searched recursively; default: the training and held-out kits of "
                             "Debian's hydrogen-drumkits package; a held-out kit's files are the 'heldout' split, "
@@ -43,7 +46,8 @@ def register(commands, benches) -> None:
                             f"{DEFAULT_CACHE_DIR} named by a hash of the folders and options)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--steps", type=int, default=None, help=f"optimiser steps in total (default: {both['steps']})")
-    train.add_argument("--batch", type=int, default=None, help=f"crops per step (default: {both['batch']})")
+    train.add_argument("--batch", type=int, default=None,
+                       help=f"crops per step, across all processes under torchrun (default: {both['batch']})")
     train.add_argument("--crop-frames", type=int, default=None,
                        help=f"frames per crop, 256 samples each (default: {both['crop_frames']})")
     train.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate (default: %(default)s)")
@@ -55,7 +59,8 @@ def register(commands, benches) -> None:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="auto: CUDA when available, else CPU (default: %(default)s)")
     train.add_argument("--threads", type=int, default=None,
-                       help="CPU threads torch may use (default: one per core; on a busy machine 1 is often much faster)")
+                       help="CPU threads torch may use (default: one per core; under torchrun on the CPU, each "
+                            "process gets cores / processes, at least 1; on a busy machine 1 is often much faster)")
     train.add_argument("--max-minutes", type=float, default=None,
                        help="stop after this many minutes, saving a checkpoint and weights (default: no limit)")
     train.add_argument("--max-seconds", type=float, default=1.0,
@@ -143,7 +148,9 @@ def _command_line(args: argparse.Namespace) -> str:
 def dataset_for(args, folders: list[str]):
     """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached).
     Neither folders nor ``--cache``: the training and held-out Hydrogen kits
-    (``dataset.kit_folders("all")``), cached under ``DEFAULT_CACHE_DIR``."""
+    (``dataset.kit_folders("all")``), cached under ``DEFAULT_CACHE_DIR``. Under torchrun the main
+    process builds a missing cache while the others wait, then every process reads it."""
+    from neurorack.ml import distributed
     from neurorack.ml.dataset import (
         CACHE_VERSION,
         PrepareOptions,
@@ -166,18 +173,26 @@ def dataset_for(args, folders: list[str]):
     if not folders:
         raise NeurorackError(f"{cache}: no such cache; give DATA_DIR folders to build it (or leave out --cache "
                              "to use the Hydrogen kits)")
-    progress = progress_bar("reading one-shots")
-    data = build_set(folders, options, progress=progress)
-    if progress is not None:
-        print(file=sys.stderr)
-    save_cache(data, cache)
-    print(f"{len(data)} sounds ({len(data.skipped)} skipped), cached in {cache}", file=sys.stderr)
-    return data
+    distributed.barrier()  # under torchrun: every process has looked for the cache before it is written
+    if distributed.is_main():
+        progress = progress_bar("reading one-shots")
+        data = build_set(folders, options, progress=progress)
+        if progress is not None:
+            print(file=sys.stderr)
+        save_cache(data, cache)
+        print(f"{len(data)} sounds ({len(data.skipped)} skipped), cached in {cache}", file=sys.stderr)
+        if not distributed.active():
+            return data
+    distributed.barrier()  # the main process has written it: every process reads the same (int16) sounds
+    return load_cache(cache)
 
 
 def train_command(args: argparse.Namespace, config) -> int:
+    """Train. Under torchrun (``neurorack.ml.distributed``) every process runs this; the main
+    one alone shows progress and prints the summary."""
+    from neurorack.ml import distributed
     from neurorack.ml.architecture import TINY_CONFIG, ModelConfig
-    from neurorack.ml.train import TrainOptions, train
+    from neurorack.ml.train import TrainOptions, pick_device, train
     from neurorack.ml.train_options import PERCUSSION_DEFAULTS
     from neurorack.progress import progress_bar
 
@@ -188,12 +203,17 @@ def train_command(args: argparse.Namespace, config) -> int:
         if getattr(args, name) < 1:
             raise NeurorackError(f"--{name.replace('_', '-')}: expected a whole number of at least 1, "
                                  f"got {getattr(args, name)}")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise NeurorackError(f"--threads: expected a whole number of at least 1, got {args.threads}")
+    distributed.rows(args.batch)  # under torchrun: the batch splits evenly over the processes
+    device = distributed.device_for(pick_device(args.device))
+    threads = args.threads
+    if threads is None and distributed.active() and device.type == "cpu":
+        threads = max(1, (os.cpu_count() or 1) // distributed.world_size())  # the processes share the cores
+    if threads is not None:
+        if threads < 1:
+            raise NeurorackError(f"--threads: expected a whole number of at least 1, got {threads}")
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(threads)
     if args.init and (args.tiny or args.resume):
         raise NeurorackError("--init starts a new run from a model's weights: leave out --tiny and --resume")
     if args.family == "percussion":
@@ -211,19 +231,24 @@ def train_command(args: argparse.Namespace, config) -> int:
         if args.family != "descriptor":
             raise NeurorackError("--spectral-lock applies to --family descriptor only")
         architecture = dataclasses.replace(architecture, spectral_lock=True)
-    data = dataset_for(args, args.data)
     options = TrainOptions(steps=args.steps, batch=args.batch, crop_frames=args.crop_frames, learning_rate=args.lr,
                            seed=args.seed, rewind_step=args.rewind_step, checkpoint_every=args.checkpoint_every,
                            device=args.device, max_minutes=args.max_minutes)
-    progress = progress_bar("training")
-    info = {**data.info, "command": _command_line(args)}
-    if args.init:
-        info["initialised_from"] = {"model": str(args.init), "name": initial.name}
-    result = train(data, args.out, architecture, options, resume=args.resume, data_info=info, progress=progress,
-                   init_weights=init_weights)
+    distributed.start(device)
+    try:
+        data = dataset_for(args, args.data)
+        progress = progress_bar("training") if distributed.is_main() else None
+        info = {**data.info, "command": _command_line(args)}
+        if args.init:
+            info["initialised_from"] = {"model": str(args.init), "name": initial.name}
+        result = train(data, args.out, architecture, options, resume=args.resume, data_info=info,
+                       progress=progress, init_weights=init_weights)
+    finally:
+        distributed.finish()
     if progress is not None:
         print(file=sys.stderr)
-    print(json.dumps(result, indent=2))
+    if distributed.is_main():
+        print(json.dumps(result, indent=2))
     return 0
 
 

@@ -108,6 +108,9 @@ class PercussionRecipe:
         return (torch.from_numpy(descriptors).to(device), torch.from_numpy(np.stack(features)).to(device),
                 torch.from_numpy(np.stack(modes)).to(device), torch.from_numpy(audio).to(device), offset)
 
-    def loss(self, batch: tuple) -> torch.Tensor:
+    def loss(self, batch: tuple, model: torch.nn.Module | None = None) -> torch.Tensor:
+        """The mean loss over the batch's rows (each term is one), rendered by ``model`` (default:
+        ``self.model``; training passes its DistributedDataParallel wrapper)."""
         descriptors, features, modes, audio, offset = batch
-        return percussion_loss(self.model(descriptors, features, modes, offset), audio)
+        render = self.model if model is None else model
+        return percussion_loss(render(descriptors, features, modes, offset), audio)

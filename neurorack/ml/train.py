@@ -10,6 +10,10 @@ A run folder (``neurorack train ... --out runs/NAME``) holds::
     history.json         train and valid losses per step
     losses.png           the loss curves
 
+Under torchrun (``neurorack.ml.distributed``) every process draws the same global batch and
+trains on its own rows of it through DistributedDataParallel; the main process alone writes
+the run folder, validates and reports progress.
+
 Checkpoints are read back with ``torch.load(weights_only=True)``; weights are safetensors.
 """
 
@@ -28,6 +32,7 @@ import torch
 from neurorack.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
+from neurorack.ml import distributed
 from neurorack.ml.architecture import ModelConfig
 from neurorack.ml.dataset import OneShotSet, random_crops
 from neurorack.ml.losses import multiscale_spectral_distance
@@ -74,9 +79,12 @@ class DescriptorRecipe:
         descriptors, audio = random_crops(data, self.crop_frames, size, rng)
         return torch.from_numpy(descriptors).to(device), torch.from_numpy(audio).to(device)
 
-    def loss(self, batch: tuple) -> torch.Tensor:
+    def loss(self, batch: tuple, model: torch.nn.Module | None = None) -> torch.Tensor:
+        """The mean loss over the batch's rows, rendered by ``model`` (default: ``self.model``;
+        training passes its DistributedDataParallel wrapper)."""
         descriptors, audio = batch
-        return multiscale_spectral_distance(self.model(descriptors)[0], audio)
+        render = self.model if model is None else model
+        return multiscale_spectral_distance(render(descriptors)[0], audio)
 
 
 def recipe_for(config: ModelConfig | PercussionConfig, crop_frames: int):
@@ -99,14 +107,18 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | Percussio
         config: the architecture: a ``ModelConfig`` (descriptor model) or a ``PercussionConfig``
             (default: the descriptor model's ``ModelConfig()``); ignored on resume.
         resume: continue from ``out_dir/checkpoint.pt``; without it ``out_dir`` must hold no run.
+        options: ``batch`` is the global batch: under torchrun each process trains on its share.
         data_info: written to ``data.json`` (file lists, licences).
         init_weights: fine-tuning: start from these weights (a state dict of ``config``'s shapes)
             instead of random ones; ignored on resume.
 
     Returns:
-        A summary: steps, final train and valid loss, seconds, device.
+        A summary: steps, final train and valid loss (None outside the main process, which
+        alone validates), seconds, device, processes.
     """
     options = options or TrainOptions()
+    rows = distributed.rows(options.batch)  # this process's rows of each batch (all of them, alone)
+    main = distributed.is_main()
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / CHECKPOINT
     if resume and not checkpoint_path.is_file():
@@ -118,7 +130,9 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | Percussio
         raise TrainingError("no sounds in the train split")
     if len(valid_set) == 0:
         valid_set = train_set
-    device = pick_device(options.device)
+    device = distributed.device_for(pick_device(options.device))
+    distributed.start(device)
+    distributed.barrier()  # every process has looked at out_dir before the main one writes there
     if resume:
         config = load_config(out_dir / "config.yaml")
     config = config or ModelConfig()
@@ -135,9 +149,10 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | Percussio
     step = 0
     if resume:
         step, history = load_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, device)
-        log.info("resuming %s at step %d", out_dir, step)
-        _note_resume(out_dir / "data.json", step, (data_info or {}).get("command"))
-    else:
+        if main:
+            log.info("resuming %s at step %d", out_dir, step)
+            _note_resume(out_dir / "data.json", step, (data_info or {}).get("command"))
+    elif main:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / "config.yaml", config_yaml(config))
         info = dict(data_info or {})
@@ -145,22 +160,27 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | Percussio
         info["splits"] = {split: [n for n, s in zip(data.names, data.splits) if s == split]
                           for split in ("train", "valid", "test")}
         info["skipped"] = [f"{name}: {why}" for name, why in data.skipped]
-        info["options"] = dataclasses.asdict(options)
+        info["options"] = {**dataclasses.asdict(options), "processes": distributed.world_size(),
+                           "batch_per_process": rows.stop - rows.start}
         atomic_write_text(out_dir / "data.json", json.dumps(info, indent=1) + "\n")
-    valid_batch = recipe.batch(valid_set, options.valid_crops, np.random.default_rng(options.seed + 1), device)
+    network = distributed.wrap(model)  # what training calls: gradients averaged over the processes
+    valid_batch = None  # the main process alone validates, on the whole fixed batch
+    if main:
+        valid_batch = recipe.batch(valid_set, options.valid_crops, np.random.default_rng(options.seed + 1), device)
     started = time.perf_counter()
     first_step = step
-    if step == 0 and options.rewind_step == 0:
+    if main and step == 0 and options.rewind_step == 0:
         save_weights(model, out_dir / REWIND)
     deadline = None if options.max_minutes is None else started + 60.0 * options.max_minutes
     while step < options.steps:
-        if deadline is not None and time.perf_counter() > deadline:
-            log.info("time limit reached at step %d", step)
-            save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
+        if deadline is not None and distributed.main_decides(time.perf_counter() > deadline):
+            if main:  # every process stops at this step: the main one decided for all
+                log.info("time limit reached at step %d", step)
+                save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             break
-        batch = recipe.batch(train_set, options.batch, rng, device)
-        model.train()
-        loss = recipe.loss(batch)
+        batch = own_rows(recipe.batch(train_set, options.batch, rng, device), rows)
+        network.train()
+        loss = recipe.loss(batch, network)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -168,34 +188,43 @@ def train(data: OneShotSet, out_dir: str | Path, config: ModelConfig | Percussio
         scheduler.step()
         step += 1
         history["step"].append(step)
-        history["train"].append(float(loss.detach()))
-        if step == options.rewind_step:
+        history["train"].append(distributed.mean(loss))  # the global batch's loss
+        if main and step == options.rewind_step:
             save_weights(model, out_dir / REWIND)
-        if step % options.checkpoint_every == 0 or step == options.steps:
+        if main and (step % options.checkpoint_every == 0 or step == options.steps):
             history["valid_step"].append(step)
             history["valid"].append(validation_loss(recipe, valid_batch))
             save_checkpoint(checkpoint_path, model, optimiser, scheduler, rng, history, step)
             if step < options.steps:  # the last plot is drawn once, below
                 plot_losses(history, out_dir / "losses.png")
             log.info("step %d: train %.4f, valid %.4f", step, history["train"][-1], history["valid"][-1])
-        if progress is not None:
+        if main and progress is not None:
             progress(step / options.steps)
-    save_weights(model, out_dir / WEIGHTS)
-    atomic_write_text(out_dir / "history.json", json.dumps(history) + "\n")
-    plot_losses(history, out_dir / "losses.png")
+    if main:
+        save_weights(model, out_dir / WEIGHTS)
+        atomic_write_text(out_dir / "history.json", json.dumps(history) + "\n")
+        plot_losses(history, out_dir / "losses.png")
+    distributed.barrier()  # every process returns once the run folder is complete
     seconds = time.perf_counter() - started
     return {"run": str(out_dir), "steps": step, "steps_this_session": step - first_step,
             "train_loss": history["train"][-1] if history["train"] else None,
             "valid_loss": history["valid"][-1] if history["valid"] else None,
-            "seconds": seconds, "device": str(device)}
+            "seconds": seconds, "device": str(device), "processes": distributed.world_size()}
+
+
+def own_rows(batch: tuple, rows: slice) -> tuple:
+    """This process's rows of a global batch: tensors cut along their first axis; the rest
+    (the noise table's read position, one per batch) the same in every process."""
+    return tuple(item[rows] if isinstance(item, torch.Tensor) else item for item in batch)
 
 
 def _note_resume(path: Path, step: int, command: str | None) -> None:
-    """Record in data.json that (and how) the run was resumed."""
+    """Record in data.json that (and how, on how many processes) the run was resumed."""
     if not path.is_file():
         return
     info = json.loads(path.read_text())
-    info.setdefault("resumed_with", []).append({"step": step, "command": command})
+    info.setdefault("resumed_with", []).append({"step": step, "command": command,
+                                                "processes": distributed.world_size()})
     atomic_write_text(path, json.dumps(info, indent=1) + "\n")
 
 
