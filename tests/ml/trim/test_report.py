@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from neurorack.ml.trim.report import markdown_table, run_label, sound_losses, write_records, write_report
+from neurorack.ml.trim.report import (
+    markdown_table,
+    run_label,
+    sound_losses,
+    write_records,
+    write_report,
+)
 
 
 def _record(round_index, removed, error, sound=None, distil=0.0):
