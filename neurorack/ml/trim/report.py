@@ -40,11 +40,15 @@ RELATIVE_TOLERANCE = 0.05
 
 def sound_losses(record: dict, parent: dict) -> list[str]:
     """The sound figures on which ``record`` is worse than ``parent`` beyond the tolerance
-    (see the module docstring); empty when the sound is kept or either has no figures."""
+    (see the module docstring), or unmeasured where the parent's was measured; empty when
+    the sound is kept or the parent has no figures."""
     mine, theirs = record.get("sound") or {}, parent.get("sound") or {}
     worse = []
     for key, (title, higher_better, floor) in SOUND_FIGURES.items():
-        if mine.get(key) is None or theirs.get(key) is None:
+        if theirs.get(key) is None:
+            continue
+        if mine.get(key) is None:  # the parent's could be measured, this round's could not
+            worse.append(title)
             continue
         tolerance = floor if higher_better else max(RELATIVE_TOLERANCE * abs(theirs[key]), floor)
         change = (theirs[key] - mine[key]) if higher_better else (mine[key] - theirs[key])

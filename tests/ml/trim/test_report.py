@@ -31,6 +31,8 @@ def test_a_figure_counts_as_lost_only_beyond_five_percent_or_its_floor():
              "pitch_error_cents": 3.0}
     assert sound_losses(_record(1, 50, 1.0, worse), _record(0, 0, 1.0, PARENT)) == [
         "time-to-peak err (ms)", "log-mel / vocoder", "identity top-1", "1V/oct err (cents)"]
+    unmeasured = {**PARENT, "pitch_error_cents": None}
+    assert sound_losses(_record(1, 50, 1.0, unmeasured), _record(0, 0, 1.0, PARENT)) == ["1V/oct err (cents)"]
     better = {**PARENT, "identity_top1": 0.9, "time_to_peak_error_ms": 0.2}
     assert sound_losses(_record(1, 50, 1.0, better), _record(0, 0, 1.0, PARENT)) == []
 
