@@ -52,7 +52,7 @@ def log_mel_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     from 30 Hz to 20 kHz), each sound's floor at its target's maximum - 80 dB."""
     from neurorack.core.timbre import mel_filterbank
 
-    bank = torch.from_numpy(mel_filterbank(MEL_BANDS, MEL_FFT)).to(predicted)
+    bank = torch.tensor(mel_filterbank(MEL_BANDS, MEL_FFT)).to(predicted)  # a copy: the cached bank is read-only
     window = torch.hann_window(MEL_FFT, device=predicted.device, dtype=predicted.dtype)
 
     def mel_db(audio: torch.Tensor) -> torch.Tensor:
