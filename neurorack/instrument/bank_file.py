@@ -30,7 +30,8 @@ def slug(name: str) -> str:
 def add_sound(bank_path: str | Path, one_shot: str | Path, name: str, mode: str = "one_shot",
               retrigger: str = "stack", choke_group: int = 0, detail: str = "", model=None) -> dict:
     """Extract ``one_shot``'s trajectory to ``templates/<slug>.csv`` beside the bank and add
-    the sound to the bank (replacing one of the same name). The bank is checked before and after.
+    the sound to the bank (replacing one of the same name, in its place; a new name goes last).
+    The bank is checked before and after.
 
     Args:
         model: a streaming runtime (``neurorack.runtime.numpy_model.streaming_model``) or None.
@@ -61,8 +62,12 @@ def add_sound(bank_path: str | Path, one_shot: str | Path, name: str, mode: str 
     if z is not None:
         entry["z"] = z
         entry["z_model"] = model.name
-    sounds = [s for s in data.get("sounds") or [] if s.get("name") != name]
-    sounds.append(entry)
+    sounds = list(data.get("sounds") or [])
+    names = [s.get("name") for s in sounds]
+    if name in names:  # a sound extracted again keeps its place in the menu
+        sounds[names.index(name)] = entry
+    else:
+        sounds.append(entry)
     data["sounds"] = sounds
     bank_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(bank_path, HEADER + yaml.safe_dump(data, sort_keys=False, width=110))

@@ -147,3 +147,14 @@ def test_sound_extract_takes_a_model_and_reports_it(installed, tmp_path, capsys)
     assert args.handler(args, config) == 0
     assert json.loads(capsys.readouterr().out)["model"] is None
     assert [s.name for s in load_bank(bank_path).sounds] == ["Tom"]
+
+
+def test_extracting_a_sound_again_keeps_its_place_in_the_menu(tmp_path):
+    bank_path = tmp_path / "bank" / "sounds.yaml"
+    for name in ("Kick", "Snare", "Hat"):
+        add_sound(bank_path, write_wav(tmp_path / f"{name}.wav"), name, model=FakeEncoderModel(name="old"))
+    add_sound(bank_path, write_wav(tmp_path / "snare2.wav", frequency=300.0), "Snare", model=FakeEncoderModel(name="new"))
+    add_sound(bank_path, write_wav(tmp_path / "clap.wav"), "Clap", model=FakeEncoderModel(name="new"))
+    sounds = yaml.safe_load(bank_path.read_text())["sounds"]
+    assert [s["name"] for s in sounds] == ["Kick", "Snare", "Hat", "Clap"]
+    assert [s["z_model"] for s in sounds] == ["old", "new", "old", "new"]
