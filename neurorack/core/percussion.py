@@ -6,7 +6,9 @@ ratios, the transient's waveform, played at the hit's pitch over the sound's reg
 the attack envelope, all fixed for the hit) and starts every amplitude at its own value, so
 the attack begins on the hit's first sample. Each frame then runs the frame network once on
 the transposition-invariant view of the descriptors (the timbre code's share of the input
-layer is computed once per hit) and renders ``hop`` samples:
+layer is computed once per hit) and renders ``hop`` samples. The frame network's memory is a
+GRU, or a WaveNet-style stack whose layer l reads its input of ``2^l`` frames ago from a ring
+buffer (``PercussionState.history``, zeros at the onset as torch's causal padding):
 
 - partials: ``sin`` of [hop, P] phases (each partial's phase at the frame start from the
   fundamental's float64 phase, plus its ramped increment), then two matrix-vector products
@@ -47,7 +49,10 @@ class PercussionState:
 
     Attributes:
         z: [Z + M] the sound's code; ``z_input``: its share of the input layer (plus the bias).
-        hidden: [G] the GRU state.
+        hidden: [G] the GRU state, or for the WaveNet-style stack the ReLU of its last skip sum [S].
+        history: WaveNet-style stack only: [sum of dilations, R] each layer's inputs of the last
+            ``2^l`` frames (layer l's rows start at ``2^l - 1``; frame t's input at row
+            ``2^l - 1 + t mod 2^l``).
         first_pitch, first_centroid: the hit's first frame's (set by the first frame).
         frame: frames rendered since the onset (0: the hit has not started).
         sample: samples rendered since the onset.
@@ -64,6 +69,7 @@ class PercussionState:
     z: np.ndarray
     z_input: np.ndarray
     hidden: np.ndarray
+    history: np.ndarray | None = None
     frame: int = 0
     sample: int = 0
     first_pitch: float = 0.0
@@ -120,9 +126,35 @@ class PercussionRuntime:
         self._band_octaves = pc.band_centres_octaves(c)
         self._grid_octaves = pc.noise_grid_octaves(c)
         self._p, self._r = c.n_partials, c.noise_grid
+        if c.wavenet:
+            self._wavenet_weights(w)
         position = np.arange(c.envelope_points * c.envelope_step) / c.envelope_step
         self._env_below = np.floor(position).astype(np.int64)
         self._env_fraction = (position - self._env_below).astype(np.float32)
+
+    def _wavenet_weights(self, w: dict[str, np.ndarray]) -> None:
+        """The WaveNet-style stack as matrices: per layer (ring rows, past tap, current tap, bias,
+        residual weight and bias or None, its gated units' slice of ``_gated``), and every layer's
+        skip weights side by side, so one product sums the skips."""
+        c = self.config
+        self._start = np.ascontiguousarray(w["wavenet_start.weight"][:, :, 0])
+        self._start_bias = w["wavenet_start.bias"]
+        self._layers = []
+        begin = 0
+        for layer, (gates, dilation) in enumerate(zip(c.wavenet_gates, c.wavenet_dilations)):
+            conv = w[f"wavenet_dilated.{layer}.weight"]
+            residual = (np.ascontiguousarray(w[f"wavenet_residual.{layer}.weight"][:, :, 0]),
+                        w[f"wavenet_residual.{layer}.bias"]) if layer < len(c.wavenet_gates) - 1 else None
+            # layer l's ring rows start at 1 + 2 + ... + 2^(l-1) = 2^l - 1; t mod 2^l = t & (2^l - 1)
+            self._layers.append((dilation - 1, dilation - 1, np.ascontiguousarray(conv[:, :, 0]),
+                                 np.ascontiguousarray(conv[:, :, 1]), w[f"wavenet_dilated.{layer}.bias"], residual,
+                                 slice(begin, begin + gates), gates))
+            begin += gates
+        self._skip = np.ascontiguousarray(np.concatenate([w[f"wavenet_skip.{layer}.weight"][:, :, 0]
+                                                          for layer in range(len(c.wavenet_gates))], axis=1))
+        self._skip_bias = np.sum([w[f"wavenet_skip.{layer}.bias"] for layer in range(len(c.wavenet_gates))],
+                                 axis=0).astype(np.float32)
+        self._gated = np.zeros(begin, np.float32)
 
     # -- per sound ----------------------------------------------------------------------------
 
@@ -158,8 +190,10 @@ class PercussionRuntime:
         z = np.asarray(z, dtype=np.float32)
         if z.shape != (self.timbre_size,):
             raise ValueError(f"model {self.name} takes a timbre code of {self.timbre_size} values, got shape {z.shape}")
+        c = self.config
+        history = np.zeros((sum(c.wavenet_dilations), c.wavenet_channels), np.float32) if c.wavenet else None
         return PercussionState(z=z, z_input=self._input_z @ z + self._w["input.bias"],
-                               hidden=np.zeros(self.config.gru_width, np.float32),
+                               hidden=np.zeros(c.memory_width, np.float32), history=history,
                                noise_pos=int(noise_offset) % self._table.shape[0])
 
     # -- per frame ----------------------------------------------------------------------------
@@ -200,12 +234,30 @@ class PercussionRuntime:
     def _frame_network(self, x: np.ndarray, state: PercussionState) -> np.ndarray:
         w, t = self._w, self.config.trunk_width
         inputs = np.maximum(self._input_desc @ x + state.z_input, 0.0)
-        state.hidden = gru_step(w, inputs, state.hidden, self.config.gru_width)
+        if self.config.wavenet:
+            self._wavenet_step(inputs, state)
+        else:
+            state.hidden = gru_step(w, inputs, state.hidden, self.config.gru_width)
         trunk = w["trunk.weight"] @ state.hidden + w["trunk.bias"]
         y = trunk[:t] / (1.0 + np.exp(-trunk[t:]))
         inner = np.maximum(w["residual_in.weight"] @ y + w["residual_in.bias"], 0.0)
         y = y + w["residual_out.weight"] @ inner + w["residual_out.bias"]
         return w["head.weight"] @ y + w["head.bias"]
+
+    def _wavenet_step(self, inputs: np.ndarray, state: PercussionState) -> None:
+        """One frame of the WaveNet-style stack: ``state.hidden`` = ReLU of the skip sum."""
+        h = self._start @ inputs + self._start_bias
+        gated, history, frame = self._gated, state.history, state.frame
+        for first_row, mask, past, now, bias, residual, units, gates in self._layers:
+            row = history[first_row + (frame & mask)]  # this layer's input 2^l frames ago (zeros before the onset)
+            a = past @ row + now @ h + bias
+            row[:] = h  # ... and, 2^l frames from now, this one
+            u = gated[units]
+            np.tanh(a[:gates], out=u)
+            u /= 1.0 + np.exp(-a[gates:])
+            if residual is not None:
+                h = h + residual[0] @ u + residual[1]
+        np.maximum(self._skip @ gated + self._skip_bias, 0.0, out=state.hidden)
 
     def _amplitudes(self, head: np.ndarray, descriptors: np.ndarray, state: PercussionState, f0: float):
         """Partial amps [P], noise amps [Nb], level."""

@@ -16,7 +16,13 @@ What the sizes mean (see ``neurorack.ml.percussion_model`` for the data flow):
   absolute frequencies, so a transposition moves every partial, the noise and the transient
   (played at the hit's pitch over the register) by exactly the interval;
 - a frame network (input layer, GRU, gated trunk with a residual block, head) run once per
-  hop on the descriptors and ``z``;
+  hop on the descriptors and ``z``; with ``frame_network: wavenet`` a WaveNet-style stack
+  replaces the GRU: a 1x1 start convolution to ``wavenet_channels`` residual channels, then
+  one layer per entry of ``wavenet_gates`` (layer l: a causal convolution over frames of
+  kernel 2 and dilation 2^l, ``2 * wavenet_gates[l]`` outputs, tanh half times sigmoid half,
+  a 1x1 residual convolution back into the stream (not in the last layer) and a 1x1 skip
+  convolution to ``wavenet_skip`` channels summed over the layers, then ReLU) feeding the
+  same gated trunk;
 - a hit network run once at each onset on the first frame's descriptors and ``z``;
 - synthesis at the sample rate: ``n_harmonics`` harmonics and ``n_modes`` inharmonic modes
   of the pitch (one bank of partials), ``n_noise_bands`` bands of looping noise, a transient
@@ -64,6 +70,18 @@ def _positive(value: int) -> str | None:
     return None if value >= 1 else f"expected a whole number of at least 1, got {value!r}"
 
 
+def _layer_widths(value: list[int]) -> str | None:
+    if not 1 <= len(value) <= 12:
+        return f"expected 1 to 12 layers (dilations 1 .. 2048 frames), got {len(value)}"
+    for index, width in enumerate(value):
+        if width < 1:
+            return f"item {index + 1}: expected a whole number of at least 1, got {width!r}"
+    return None
+
+
+FRAME_NETWORKS = ("gru", "wavenet")
+
+
 @dataclass(frozen=True)
 class PercussionConfig:
     """Every size of a percussion model. Saved as ``config.yaml`` beside the weights."""
@@ -79,7 +97,17 @@ class PercussionConfig:
                                 choices=(300,))
     encoder_width: int = setting(128, "Hidden units of the timbre encoder.", check=_positive)
     input_width: int = setting(64, "Units of the frame network's input layer.", check=_positive)
-    gru_width: int = setting(128, "Hidden units of the GRU.", check=_positive)
+    frame_network: str = setting("gru", "The frame network's memory: gru (a GRU, the shipped models) or wavenet "
+                                        "(dilated causal convolutions over frames with gated units, residual "
+                                        "and skip 1x1 convolutions).", choices=FRAME_NETWORKS)
+    gru_width: int = setting(128, "Hidden units of the GRU (frame_network: gru).", check=_positive)
+    wavenet_channels: int = setting(64, "Residual channels of the WaveNet-style stack (frame_network: wavenet).",
+                                    check=_positive)
+    wavenet_gates: list[int] = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        default_factory=lambda: [64] * 6, help="Gated units of each WaveNet-style layer, layer l dilated by 2^l "
+                                               "frames (frame_network: wavenet).", check=_layer_widths)
+    wavenet_skip: int = setting(128, "Skip channels of the WaveNet-style stack, read by the trunk "
+                                     "(frame_network: wavenet).", check=_positive)
     trunk_width: int = setting(128, "Units of the gated trunk.", check=_positive)
     residual_width: int = setting(64, "Inner units of the residual block.", check=_positive)
     hit_width: int = setting(128, "Hidden units of the hit network's first layer.", check=_positive)
@@ -101,6 +129,20 @@ class PercussionConfig:
     def code_size(self) -> int:
         """Values of a sound's code: encoder's, register, mode ratios, mode levels."""
         return self.timbre_size + 2 * self.n_modes
+
+    @property
+    def wavenet(self) -> bool:
+        return self.frame_network == "wavenet"
+
+    @property
+    def wavenet_dilations(self) -> tuple[int, ...]:
+        """Frames between the two taps of each WaveNet-style layer: 1, 2, 4, ..."""
+        return tuple(1 << layer for layer in range(len(self.wavenet_gates)))
+
+    @property
+    def memory_width(self) -> int:
+        """Width of what the trunk reads: the GRU's hidden units or the WaveNet-style skip channels."""
+        return self.wavenet_skip if self.wavenet else self.gru_width
 
     @property
     def n_partials(self) -> int:
@@ -129,19 +171,25 @@ TINY_PERCUSSION = PercussionConfig(timbre_size=4, encoder_width=8, input_width=8
                                    envelope_points=10)
 """A percussion model small enough for unit tests."""
 
+TINY_WAVENET = TINY_PERCUSSION.replace(frame_network="wavenet", wavenet_channels=4, wavenet_gates=[4, 4, 4],
+                                       wavenet_skip=6)
+"""The tiny percussion model with the WaveNet-style frame network (dilations 1, 2, 4)."""
+
+DENSE_WAVENET = PercussionConfig(frame_network="wavenet")
+"""The dense WaveNet-style percussion model: 6 layers (dilations 1 .. 32 frames), 64 residual
+channels, 64 gated units per layer, 128 skip channels."""
+
 
 def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
     """The shape of every weight tensor of a ``PercussionModel`` built from ``config``."""
     c = config
     n_in = N_INPUTS + c.code_size
-    g = c.gru_width
     return {
         "encoder_in.weight": (c.encoder_width, c.feature_size), "encoder_in.bias": (c.encoder_width,),
         "encoder_out.weight": (c.timbre_size - 1, c.encoder_width), "encoder_out.bias": (c.timbre_size - 1,),
         "input.weight": (c.input_width, n_in), "input.bias": (c.input_width,),
-        "gru.weight_ih_l0": (3 * g, c.input_width), "gru.weight_hh_l0": (3 * g, g),
-        "gru.bias_ih_l0": (3 * g,), "gru.bias_hh_l0": (3 * g,),
-        "trunk.weight": (2 * c.trunk_width, g), "trunk.bias": (2 * c.trunk_width,),
+        **_memory_shapes(c),
+        "trunk.weight": (2 * c.trunk_width, c.memory_width), "trunk.bias": (2 * c.trunk_width,),
         "residual_in.weight": (c.residual_width, c.trunk_width), "residual_in.bias": (c.residual_width,),
         "residual_out.weight": (c.trunk_width, c.residual_width), "residual_out.bias": (c.trunk_width,),
         "head.weight": (c.head_size, c.trunk_width), "head.bias": (c.head_size,),
@@ -150,6 +198,35 @@ def expected_shapes(config: PercussionConfig) -> dict[str, tuple[int, ...]]:
         "hit_out.weight": (c.hit_size, c.hit_mid_width), "hit_out.bias": (c.hit_size,),
         "atoms": (c.n_atoms, c.atom_length),
     }
+
+
+def _memory_shapes(c: PercussionConfig) -> dict[str, tuple[int, ...]]:
+    """The GRU's weights, or the WaveNet-style stack's (Conv1d weights are [out, in, kernel])."""
+    if not c.wavenet:
+        g = c.gru_width
+        return {"gru.weight_ih_l0": (3 * g, c.input_width), "gru.weight_hh_l0": (3 * g, g),
+                "gru.bias_ih_l0": (3 * g,), "gru.bias_hh_l0": (3 * g,)}
+    r, s, last = c.wavenet_channels, c.wavenet_skip, len(c.wavenet_gates) - 1
+    shapes = {"wavenet_start.weight": (r, c.input_width, 1), "wavenet_start.bias": (r,)}
+    for layer, gates in enumerate(c.wavenet_gates):
+        shapes[f"wavenet_dilated.{layer}.weight"] = (2 * gates, r, 2)
+        shapes[f"wavenet_dilated.{layer}.bias"] = (2 * gates,)
+        if layer < last:  # the last layer's output goes to the skip sum only
+            shapes[f"wavenet_residual.{layer}.weight"] = (r, gates, 1)
+            shapes[f"wavenet_residual.{layer}.bias"] = (r,)
+        shapes[f"wavenet_skip.{layer}.weight"] = (s, gates, 1)
+        shapes[f"wavenet_skip.{layer}.bias"] = (s,)
+    return shapes
+
+
+def _memory_macs(c: PercussionConfig) -> int:
+    """Multiply-accumulates per frame of the GRU or of the WaveNet-style stack."""
+    if not c.wavenet:
+        g = c.gru_width
+        return 3 * g * (c.input_width + g)
+    r, s, last = c.wavenet_channels, c.wavenet_skip, len(c.wavenet_gates) - 1
+    return c.input_width * r + sum(2 * g * 2 * r + (r * g if layer < last else 0) + g * s
+                                   for layer, g in enumerate(c.wavenet_gates))
 
 
 def invariant_columns(loudness, centroid, flatness, pitch, confidence, first_pitch, first_centroid, log, clip):
@@ -189,8 +266,8 @@ def macs_per_second(config: PercussionConfig) -> float:
     """Multiply-accumulates per second of audio: the frame network at frame rate plus synthesis
     (per sample: a sine and a ramped product per partial, a ramped product per noise band)."""
     c = config
-    n_in, g = N_INPUTS + c.code_size, c.gru_width
-    frame = (n_in * c.input_width + 3 * g * (c.input_width + g) + g * 2 * c.trunk_width
+    n_in = N_INPUTS + c.code_size
+    frame = (n_in * c.input_width + _memory_macs(c) + c.memory_width * 2 * c.trunk_width
              + 2 * c.trunk_width * c.residual_width + c.trunk_width * c.head_size)
     per_sample = 3 * c.n_partials + 2 * c.n_noise_bands + 2
     return c.sample_rate / c.hop * frame + c.sample_rate * per_sample

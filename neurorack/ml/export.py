@@ -124,10 +124,12 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
 def _architecture_summary(config) -> dict:
     """The card's architecture fields: family, operation count, widths and synthesis sizes."""
     if isinstance(config, PercussionConfig):
+        memory = ("wavenet_channels", "wavenet_gates", "wavenet_skip") if config.wavenet else ("gru_width",)
         return {"family": percussion_config.FAMILY,
                 "macs_per_second_of_audio": int(percussion_config.macs_per_second(config)),
+                "frame_network": config.frame_network,
                 "widths": {key: getattr(config, key) for key in ("timbre_size", "encoder_width", "input_width",
-                                                                 "gru_width", "trunk_width", "residual_width",
+                                                                 *memory, "trunk_width", "residual_width",
                                                                  "hit_width", "hit_mid_width")},
                 "synthesis": {key: getattr(config, key) for key in ("n_harmonics", "n_modes", "n_noise_bands",
                                                                     "n_atoms", "atom_length", "envelope_points")}}

@@ -22,6 +22,14 @@ Data flow (hop = 256 samples at 48 kHz; sizes from ``PercussionConfig``)::
                 register's (1 when a sound plays at its own pitch), times the level
       attack:   everything times the attack envelope (linear between 1 ms points, 1 after)
 
+With ``frame_network: wavenet`` the GRU is replaced by a WaveNet-style stack over frames
+(causal: frame t reads frames t and t - 2^l only, zeros before the onset)::
+
+    input (ReLU) -> start 1x1 conv -> h [R]
+    layer l = 0 .. L-1:  a = dilated conv(h_t, h_{t-2^l}) [2 G_l];  u = tanh(a[:G_l]) * sigmoid(a[G_l:])
+                         skip += skip_l(u) [S];  h = h + residual_l(u)  (not after the last layer)
+    ReLU(skip) -> trunk (GLU) -> residual block -> head
+
 Why it hears the controls: the level is ``10^(loudness/20)`` times a correction within
 +-13 dB; the networks read only what a transposition leaves unchanged
 (``percussion_config.invariant_columns``), while partial frequencies are ratios of the pitch
@@ -70,8 +78,18 @@ class PercussionModel(nn.Module):
         self.encoder_in = nn.Linear(c.feature_size, c.encoder_width)
         self.encoder_out = nn.Linear(c.encoder_width, c.timbre_size - 1)
         self.input = nn.Linear(n_in, c.input_width)
-        self.gru = nn.GRU(c.input_width, c.gru_width, batch_first=True)
-        self.trunk = nn.Linear(c.gru_width, 2 * c.trunk_width)
+        if c.wavenet:
+            r, s, layers = c.wavenet_channels, c.wavenet_skip, len(c.wavenet_gates)
+            self.wavenet_start = nn.Conv1d(c.input_width, r, 1)
+            # padded by the dilation on both sides, the first T outputs are the causal ones (and the
+            # layer's input, as the trimming criteria's probes read it, is the stream itself)
+            self.wavenet_dilated = nn.ModuleList(nn.Conv1d(r, 2 * g, 2, dilation=d, padding=d)
+                                                 for g, d in zip(c.wavenet_gates, c.wavenet_dilations))
+            self.wavenet_residual = nn.ModuleList(nn.Conv1d(g, r, 1) for g in c.wavenet_gates[:layers - 1])
+            self.wavenet_skip = nn.ModuleList(nn.Conv1d(g, s, 1) for g in c.wavenet_gates)
+        else:
+            self.gru = nn.GRU(c.input_width, c.gru_width, batch_first=True)
+        self.trunk = nn.Linear(c.memory_width, 2 * c.trunk_width)
         self.residual_in = nn.Linear(c.trunk_width, c.residual_width)
         self.residual_out = nn.Linear(c.residual_width, c.trunk_width)
         self.head = nn.Linear(c.trunk_width, c.head_size)
@@ -107,12 +125,29 @@ class PercussionModel(nn.Module):
         return torch.cat([torch.stack(columns, dim=-1), z.unsqueeze(1).expand(-1, d.shape[1], -1)], dim=-1)
 
     def frame_network(self, inputs: torch.Tensor, hidden: torch.Tensor | None = None):
-        """[B, T, 6 + Z] inputs -> head [B, T, head_size], hidden [1, B, G]."""
+        """[B, T, 6 + Z] inputs -> head [B, T, head_size], hidden [1, B, G] (the GRU's; None for
+        the WaveNet-style stack, which starts every call from silence before frame 0)."""
         x = torch.relu(self.input(inputs))
-        x, hidden = self.gru(x, hidden)
+        if self.config.wavenet:
+            x, hidden = self.wavenet(x), None
+        else:
+            x, hidden = self.gru(x, hidden)
         x = nn.functional.glu(self.trunk(x), dim=-1)
         x = x + self.residual_out(torch.relu(self.residual_in(x)))
         return self.head(x), hidden
+
+    def wavenet(self, x: torch.Tensor) -> torch.Tensor:
+        """The WaveNet-style stack: [B, T, input_width] -> ReLU of the skip sum [B, T, S]."""
+        h = self.wavenet_start(x.transpose(1, 2))  # [B, R, T]
+        frames = h.shape[2]
+        skip = 0.0
+        for layer, (conv, gates) in enumerate(zip(self.wavenet_dilated, self.config.wavenet_gates)):
+            a = conv(h)[:, :, :frames]  # frame t reads frames t - 2^l (zeros before the onset) and t
+            u = torch.tanh(a[:, :gates]) * torch.sigmoid(a[:, gates:])
+            skip = skip + self.wavenet_skip[layer](u)
+            if layer < len(self.wavenet_residual):
+                h = h + self.wavenet_residual[layer](u)
+        return torch.relu(skip).transpose(1, 2)
 
     def hit_network(self, first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[B, 6 + Z + M] the onset frame's inputs -> mode ratios [B, M], transient [B, atom_length],

@@ -198,3 +198,24 @@ def test_sounds_drawn_as_curves_play_the_neutral_code_with_spread_quiet_modes(ex
     np.testing.assert_allclose(ratios, np.geomspace(0.5, 16.0, c.n_modes), rtol=1e-5)  # not a unison
     assert np.all(neutral[-c.n_modes:] < 0) and np.all(neutral[:c.timbre_size] == 0)
     np.testing.assert_array_equal(runtime.initial_state().z, neutral)
+
+
+def test_the_wavenet_frame_network_streams_as_torch_and_hears_nothing_of_a_transposition(tmp_path):
+    from neurorack.core.percussion_config import TINY_WAVENET
+
+    folder, model = export_percussion(tmp_path, config=TINY_WAVENET)
+    runtime = streaming_model(load_model(folder))
+    curves = hit_curves(40, pitch=150.0, centroid=1200.0)
+    z = runtime.encode(one_shot())
+    with torch.no_grad():
+        expected = model.render(torch.from_numpy(curves)[None], torch.from_numpy(z)[None], noise_offset=9)[0].numpy()
+    np.testing.assert_allclose(runtime.render(curves, runtime.initial_state(z, noise_offset=9)), expected,
+                               atol=1e-4 * np.abs(expected).max())
+    states = []
+    for volts in (0.0, 1.0):
+        state = runtime.initial_state(z)
+        runtime.render(transpose(SoundCode(curves, z), volts).frames, state)
+        states.append(state)
+    assert states[0].hidden.shape == (TINY_WAVENET.wavenet_skip,) and np.abs(states[0].hidden).max() > 0
+    np.testing.assert_allclose(states[1].hidden, states[0].hidden, atol=1e-6)
+    np.testing.assert_allclose(states[1].history, states[0].history, atol=1e-6)

@@ -13,6 +13,11 @@ Layouts a slice can describe (``size`` is the group's width ``H``)::
     GRU gate blocks r,z,n   units u at offset + k*H + u, k = 0,1,2    (blocks=3)
     concatenated input     units u at offset + u, offset = width of what comes before
 
+A group's ``width_field`` names a field of the model's widths config: a whole number
+(``"gru_width"``), or one element of a list or tuple field (``"wavenet_gates[2]"``: per-layer
+widths of a stack whose layers are trimmed each on its own); ``width_of`` reads it and
+``with_widths`` replaces it.
+
 A *residual coupling* is one group whose producers are every layer that writes into the
 residual stream and whose consumers are every layer that reads it: its channels can only
 go all together.
@@ -23,8 +28,9 @@ describable this way; declare such widths as not prunable (no group).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from neurorack.errors import NeurorackError
 
@@ -33,6 +39,48 @@ GROUP_KINDS = ("linear", "conv", "gated", "gru", "residual", "gated_residual")
 
 class GroupDeclarationError(NeurorackError):
     """A model's unit-group declaration does not match its parameters."""
+
+
+_INDEXED = re.compile(r"(\w+)\[(\d+)\]")
+
+
+def _split_field(width_field: str) -> tuple[str, int | None]:
+    """``"gates[2]"`` -> ``("gates", 2)``; ``"gru_width"`` -> ``("gru_width", None)``."""
+    match = _INDEXED.fullmatch(width_field)
+    return (match.group(1), int(match.group(2))) if match else (width_field, None)
+
+
+def has_width(widths, width_field: str) -> bool:
+    """Whether ``width_field`` names a field of ``widths`` (an indexed one: an element of its list)."""
+    name, index = _split_field(width_field)
+    if name not in {f.name for f in fields(widths)}:
+        return False
+    if index is None:
+        return True
+    value = getattr(widths, name)
+    return isinstance(value, (list, tuple)) and index < len(value)
+
+
+def width_of(widths, width_field: str) -> int:
+    """The value of ``width_field`` in ``widths`` (an element of a list field when indexed)."""
+    name, index = _split_field(width_field)
+    value = getattr(widths, name)
+    return value if index is None else value[index]
+
+
+def with_widths(widths, changes: Mapping[str, int]):
+    """``widths`` with each ``width_field`` of ``changes`` set; list and tuple fields get a new
+    list or tuple with the indexed elements replaced (the others kept)."""
+    plain, lists = {}, {}
+    for width_field, value in changes.items():
+        name, index = _split_field(width_field)
+        if index is None:
+            plain[name] = value
+        else:
+            lists.setdefault(name, list(getattr(widths, name)))[index] = value
+    for name, values in lists.items():
+        plain[name] = type(getattr(widths, name))(values)
+    return replace(widths, **plain)
 
 
 @dataclass(frozen=True)
@@ -136,18 +184,17 @@ def validate_groups(groups: Sequence[UnitGroup], shapes: Mapping[str, Sequence[i
     """
     claimed: dict[tuple[str, int, int], str] = {}
     names = set()
-    width_names = {f.name for f in fields(widths)} if widths is not None else None
     for group in groups:
         if group.name in names:
             raise GroupDeclarationError(f"two groups are named {group.name}")
         names.add(group.name)
-        if width_names is not None:
-            if group.width_field not in width_names:
+        if widths is not None:
+            if not has_width(widths, group.width_field):
                 raise GroupDeclarationError(f"group {group.name}: width_field {group.width_field!r} is not a field "
                                             f"of {type(widths).__name__}")
-            if getattr(widths, group.width_field) != group.size:
+            if width_of(widths, group.width_field) != group.size:
                 raise GroupDeclarationError(f"group {group.name}: size {group.size} but "
-                                            f"{group.width_field} = {getattr(widths, group.width_field)}")
+                                            f"{group.width_field} = {width_of(widths, group.width_field)}")
         for part in group.slices:
             if part.param not in shapes:
                 raise GroupDeclarationError(f"group {group.name}: no parameter named {part.param}")

@@ -15,6 +15,26 @@ hit_mid     hit_mid_width      hit_mid                                          
 atoms       n_atoms            hit_out's atom-weight rows                       the atoms' rows
 ==========  =================  ===============================================  ======================
 
+With ``frame_network: wavenet`` (``wavenet_groups``) the ``gru`` group gives way to the
+WaveNet-style stack's (L layers; conv weights are [out, in, kernel], so rows and columns
+slice as a Linear's):
+
+=================  ====================  ==========================================  ===========================
+group              width field           producers (rows)                            consumers (columns)
+=================  ====================  ==========================================  ===========================
+input              input_width           input                                       wavenet_start
+wavenet_residual   wavenet_channels      wavenet_start, every wavenet_residual.l     every wavenet_dilated.l
+wavenet_gate_l     wavenet_gates[l]      wavenet_dilated.l tanh+sigmoid pair         wavenet_residual.l,
+                                                                                     wavenet_skip.l
+wavenet_skip       wavenet_skip          every wavenet_skip.l                        trunk
+=================  ====================  ==========================================  ===========================
+
+The residual and skip channels are each one coupled group (kind ``residual``): every layer
+adds into the same channels and every layer (or the trunk) reads their sum, so a channel
+goes from all of them at once. A layer's gated units are its own group (kind ``gated``):
+unit u is the pair of rows u (tanh) and G_l + u (sigmoid) of its dilated convolution, read
+only by its own residual and skip convolutions, so each layer narrows on its own.
+
 What stays whole: the timbre code (``timbre_size``, the modes: the sound bank's codes are
 its interface), the head's and hit head's other outputs (partials, noise grid, envelope
 points), and the synthesis sizes. Removing an atom removes its wavetable with the hit-head
@@ -64,15 +84,21 @@ SOUND_CONTROL_LIMIT = 4   # ... and per control test: about 20 s a round on two 
 def percussion_groups(config: PercussionConfig) -> list[UnitGroup]:
     """The prunable unit groups of a ``PercussionModel`` with ``config``'s widths (see the table above)."""
     c = config
-    gru_producers, gru_recurrence = gru_slices("gru")
     atom_rows = (UnitSlice("hit_out.weight", 0, offset=c.n_modes), UnitSlice("hit_out.bias", 0, offset=c.n_modes))
+    if c.wavenet:
+        memory = [UnitGroup("input", "linear", "input_width", c.input_width, linear_slices("input"),
+                            (input_slice("wavenet_start"),), minimum=min(2, c.input_width)),
+                  *wavenet_groups(c)]
+    else:
+        gru_producers, gru_recurrence = gru_slices("gru")
+        memory = [UnitGroup("input", "linear", "input_width", c.input_width, linear_slices("input"),
+                            (UnitSlice("gru.weight_ih_l0", 1),), minimum=min(2, c.input_width)),
+                  UnitGroup("gru", "gru", "gru_width", c.gru_width, gru_producers,
+                            (*gru_recurrence, input_slice("trunk")), minimum=min(4, c.gru_width))]
     return [
         UnitGroup("encoder", "linear", "encoder_width", c.encoder_width, linear_slices("encoder_in"),
                   (input_slice("encoder_out"),), minimum=min(2, c.encoder_width)),
-        UnitGroup("input", "linear", "input_width", c.input_width, linear_slices("input"),
-                  (UnitSlice("gru.weight_ih_l0", 1),), minimum=min(2, c.input_width)),
-        UnitGroup("gru", "gru", "gru_width", c.gru_width, gru_producers, (*gru_recurrence, input_slice("trunk")),
-                  minimum=min(4, c.gru_width)),
+        *memory,
         UnitGroup("trunk", "gated_residual", "trunk_width", c.trunk_width,
                   (*linear_slices("trunk", blocks=2), *linear_slices("residual_out")),
                   (input_slice("residual_in"), input_slice("head")), minimum=min(4, c.trunk_width)),
@@ -84,6 +110,28 @@ def percussion_groups(config: PercussionConfig) -> list[UnitGroup]:
                   (input_slice("hit_out"),), minimum=min(2, c.hit_mid_width)),
         UnitGroup("atoms", "linear", "n_atoms", c.n_atoms, atom_rows, (UnitSlice("atoms", 0),), minimum=1),
     ]
+
+
+def wavenet_groups(config: PercussionConfig) -> list[UnitGroup]:
+    """The WaveNet-style stack's groups (see the second table above): the residual channels,
+    each layer's gated units, the skip channels."""
+    c = config
+    layers = range(len(c.wavenet_gates))
+    residuals = [f"wavenet_residual.{layer}" for layer in layers if layer < len(c.wavenet_gates) - 1]
+    groups = [UnitGroup("wavenet_residual", "residual", "wavenet_channels", c.wavenet_channels,
+                        tuple(part for prefix in ("wavenet_start", *residuals) for part in linear_slices(prefix)),
+                        tuple(input_slice(f"wavenet_dilated.{layer}") for layer in layers),
+                        minimum=min(2, c.wavenet_channels))]
+    for layer, gates in enumerate(c.wavenet_gates):
+        readers = [f"wavenet_residual.{layer}"] if f"wavenet_residual.{layer}" in residuals else []
+        groups.append(UnitGroup(f"wavenet_gate_{layer}", "gated", f"wavenet_gates[{layer}]", gates,
+                                linear_slices(f"wavenet_dilated.{layer}", blocks=2),
+                                tuple(input_slice(prefix) for prefix in (*readers, f"wavenet_skip.{layer}")),
+                                minimum=1))
+    groups.append(UnitGroup("wavenet_skip", "residual", "wavenet_skip", c.wavenet_skip,
+                            tuple(part for layer in layers for part in linear_slices(f"wavenet_skip.{layer}")),
+                            (input_slice("trunk"),), minimum=min(4, c.wavenet_skip)))
+    return groups
 
 
 class PercussionAdapter:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 import torch
@@ -20,6 +19,7 @@ from neurorack.ml.trim.groups import (
     UnitGroup,
     kept_indices,
     validate_groups,
+    with_widths,
 )
 
 
@@ -86,7 +86,7 @@ def smaller_widths(widths, groups: Sequence[UnitGroup], removed: Mapping[str, Se
                 raise GroupDeclarationError(f"group {group.name}: removing {count} of {group.size} units would go "
                                             f"below its minimum of {group.minimum}")
             changes[group.width_field] = group.size - count
-    return replace(widths, **changes)
+    return with_widths(widths, changes)
 
 
 def remove_units(model: nn.Module, removed: Mapping[str, Sequence[int]], adapter: TrimAdapter,
@@ -127,7 +127,7 @@ def remove_units(model: nn.Module, removed: Mapping[str, Sequence[int]], adapter
 
 def _widths_for(widths, groups: Sequence[UnitGroup]):
     """``widths`` set to the sizes the groups declare (the snapshot's widths)."""
-    return replace(widths, **{g.width_field: g.size for g in groups})
+    return with_widths(widths, {g.width_field: g.size for g in groups})
 
 
 def masked_copy(model: nn.Module, removed: Mapping[str, Sequence[int]], adapter: TrimAdapter) -> nn.Module:
