@@ -72,6 +72,10 @@ def register(commands, benches) -> None:
                             "envelope; crops of at least 0.53 s from each onset); descriptor: the first model "
                             "(harmonics and noise only) (default: %(default)s)")
     train.add_argument("--tiny", action="store_true", help="the tiny test architecture instead of the dense one")
+    train.add_argument("--frame-network", choices=("gru", "wavenet"), default="gru",
+                       help="percussion: the frame network's memory: gru (the shipped models) or wavenet (a "
+                            "WaveNet-style stack: dilated causal convolutions over frames, gated tanh x sigmoid "
+                            "units, residual and skip 1x1 convolutions; docs/wavenet-family.md) (default: %(default)s)")
     train.add_argument("--init", metavar="MODEL_DIR",
                        help="fine-tune: start from an exported model's weights and architecture (dense or trimmed) "
                             "instead of random weights")
@@ -217,11 +221,17 @@ def train_command(args: argparse.Namespace, config) -> int:
     if args.init and (args.tiny or args.resume):
         raise NeurorackError("--init starts a new run from a model's weights: leave out --tiny and --resume")
     if args.family == "percussion":
-        from neurorack.core.percussion_config import TINY_PERCUSSION, PercussionConfig
+        from neurorack.core.percussion_config import DENSE_WAVENET, TINY_PERCUSSION, TINY_WAVENET, PercussionConfig
 
-        architecture, init_weights = (TINY_PERCUSSION if args.tiny else PercussionConfig()), None
+        if args.frame_network == "wavenet":
+            architecture = TINY_WAVENET if args.tiny else DENSE_WAVENET
+        else:
+            architecture = TINY_PERCUSSION if args.tiny else PercussionConfig()
     else:
-        architecture, init_weights = (TINY_CONFIG if args.tiny else ModelConfig()), None
+        if args.frame_network != "gru":
+            raise NeurorackError("--frame-network applies to --family percussion only")
+        architecture = TINY_CONFIG if args.tiny else ModelConfig()
+    init_weights = None
     if args.init:
         from neurorack.runtime.loader import load_model
 

@@ -83,6 +83,21 @@ def test_train_builds_the_cache_trains_and_exports_from_the_command_line(tmp_pat
     assert (tmp_path / "model" / "rewind.safetensors").is_file()
 
 
+def test_train_takes_the_wavenet_style_frame_network(tmp_path, capsys):
+    from neurorack.runtime.loader import load_config
+
+    kit = write_kit(tmp_path / "Kit")
+    args = ["train", str(kit), "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.npz"), "--tiny",
+            "--frame-network", "wavenet", "--steps", "1", "--batch", "2", "--crop-frames", "20", "--threads", "1"]
+    assert main(args) == 0
+    capsys.readouterr()
+    config = load_config(tmp_path / "run" / "config.yaml")
+    assert config.frame_network == "wavenet" and len(config.wavenet_gates) == 3
+    assert main(["train", str(kit), "--out", str(tmp_path / "d"), "--family", "descriptor", "--frame-network",
+                 "wavenet"]) == 2
+    assert "--frame-network applies to --family percussion only" in capsys.readouterr().err
+
+
 def test_bad_input_is_one_clear_error(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "missing"), "--cache", str(tmp_path / "none.npz")]) == 2
     assert "no such cache" in capsys.readouterr().err

@@ -46,6 +46,23 @@ def read_json(path: Path, what: str):
         raise NeurorackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
+WAVENET_WIDTHS = ("wavenet_channels", "wavenet_gates", "wavenet_skip")
+
+
+def trimmed_width_fields(config: dict) -> dict[str, str]:
+    """Card name -> config field of every width trimming can change in a model with ``config``
+    (a config.yaml as a dict): the ``*_width`` fields (named without the suffix), ``n_atoms``,
+    and the frame network's memory (the GRU's, or the WaveNet-style stack's widths)."""
+    wavenet = config.get("frame_network") == "wavenet"
+    out = {}
+    for field in config:
+        if field.endswith("_width") and not (wavenet and field == "gru_width"):
+            out[field.removesuffix("_width")] = field
+        elif field == "n_atoms" or (wavenet and field in WAVENET_WIDTHS):
+            out[field] = field
+    return out
+
+
 def round_lineage(round_dir: str | Path) -> dict:
     """The trimming history of one round folder, as it goes into the card.
 
@@ -65,9 +82,8 @@ def round_lineage(round_dir: str | Path) -> dict:
                              "'neurorack trim' writes")
     parent = settings.get("parent", {})
     dense_config = parent.get("config", {})
-    dense_widths = {name: dense_config.get(field) for name, field in
-                    (("input", "input_width"), ("gru", "gru_width"), ("trunk", "trunk_width"),
-                     ("residual", "residual_width"))}
+    fields = trimmed_width_fields(dense_config)
+    dense_widths = {name: dense_config.get(field) for name, field in fields.items()}
     kept_widths = this_round.get("widths", {})
     return {
         "method": METHOD,
@@ -76,7 +92,7 @@ def round_lineage(round_dir: str | Path) -> dict:
         "parent": {key: parent.get(key) for key in ("run", "weights", "early", "data")},
         "settings": settings.get("settings", {}),
         "dense_widths": dense_widths,
-        "widths": {name: kept_widths.get(f"{name}_width") for name in dense_widths},
+        "widths": {name: kept_widths.get(field) for name, field in fields.items()},
         "record": record,
         "rounds": [{key: r.get(key) for key in ("round", "params", "params_removed_pct", "error_multiplier",
                                                  "realtime_factor")} for r in records],

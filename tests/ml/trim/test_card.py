@@ -80,3 +80,15 @@ def test_card_command_needs_one_round_and_out(trimmed, capsys):
     run, _ = trimmed
     assert main(["trim", "card", str(run / "round_002")]) == 2
     assert "expected one round folder and --out" in capsys.readouterr().err
+
+
+def test_the_card_lists_every_width_trimming_can_change_for_each_family():
+    from neurorack.core.percussion_config import TINY_PERCUSSION, TINY_WAVENET
+    from neurorack.ml.architecture import TINY_CONFIG
+    from neurorack.ml.trim.card import trimmed_width_fields
+
+    assert set(trimmed_width_fields(TINY_CONFIG.to_dict())) == {"input", "gru", "trunk", "residual"}
+    assert set(trimmed_width_fields(TINY_PERCUSSION.to_dict())) == {"encoder", "input", "gru", "trunk", "residual",
+                                                                    "hit", "hit_mid", "n_atoms"}
+    wavenet = trimmed_width_fields(TINY_WAVENET.to_dict())
+    assert "gru" not in wavenet and {"wavenet_channels", "wavenet_gates", "wavenet_skip"} <= set(wavenet)
