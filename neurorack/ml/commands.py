@@ -221,7 +221,12 @@ def train_command(args: argparse.Namespace, config) -> int:
     if args.init and (args.tiny or args.resume):
         raise NeurorackError("--init starts a new run from a model's weights: leave out --tiny and --resume")
     if args.family == "percussion":
-        from neurorack.core.percussion_config import DENSE_WAVENET, TINY_PERCUSSION, TINY_WAVENET, PercussionConfig
+        from neurorack.core.percussion_config import (
+            DENSE_WAVENET,
+            TINY_PERCUSSION,
+            TINY_WAVENET,
+            PercussionConfig,
+        )
 
         if args.frame_network == "wavenet":
             architecture = TINY_WAVENET if args.tiny else DENSE_WAVENET
