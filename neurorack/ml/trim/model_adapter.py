@@ -155,10 +155,11 @@ class DescriptorTask:
         """Train ``model`` in place for ``steps`` steps.
 
         With ``checkpoint``, the state (model, optimiser, schedule, random states, train losses)
-        is saved there every ``checkpoint_every`` steps and at the end, and a retraining that
-        finds the file continues from it; the caller makes sure it belongs to the same retraining.
+        is saved there every ``checkpoint_every`` steps and at the end, with the loss curve as
+        ``losses.png`` beside it, and a retraining that finds the file continues from it; the
+        caller makes sure it belongs to the same retraining.
         """
-        from neurorack.ml.train import load_checkpoint, save_checkpoint
+        from neurorack.ml.train import load_checkpoint, plot_losses, save_checkpoint
 
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
@@ -167,9 +168,10 @@ class DescriptorTask:
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         # as in neurorack.ml.train: Adam, decayed to a tenth at the last step, gradient norm clipped at 1
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, 0.1 ** (1.0 / max(steps, 1)))
-        first, history = 0, {"step": [], "train": []}
+        first, history = 0, {"step": [], "train": [], "valid_step": [], "valid": []}
         if checkpoint is not None and checkpoint.is_file():
-            first, history = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
+            first, saved = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
+            history.update(saved)
         for step in range(first, steps):
             optimiser.zero_grad(set_to_none=True)
             loss = self.training_loss(model, self._batch(rng))
@@ -183,6 +185,7 @@ class DescriptorTask:
             history["train"].append(float(loss.detach()))
             if checkpoint is not None and ((step + 1) % self.checkpoint_every == 0 or step + 1 == steps):
                 save_checkpoint(checkpoint, model, optimiser, scheduler, rng, history, step + 1)
+                plot_losses(history, checkpoint.with_name("losses.png"))
             if progress is not None and (step % 10 == 9 or step == steps - 1):
                 progress((step + 1) / steps)
         model.cpu().eval()

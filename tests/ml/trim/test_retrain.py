@@ -169,6 +169,7 @@ def test_retrain_command_writes_a_round_that_exports_and_cards(trimmed, tmp_path
     source = json.loads((trimmed / "trim" / "round_002" / "round.json").read_text())["record"]
     assert record["params"] == source["params"]
     assert (long / "checkpoint.pt").is_file()
+    assert (long / "losses.png").read_bytes()[:4] == b"\x89PNG"  # the retraining's loss curve
 
     model = tmp_path / "model"
     assert main(["export", str(long / "round_002"), "--out", str(model)]) == 0
