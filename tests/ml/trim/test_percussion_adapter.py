@@ -95,9 +95,8 @@ def _task(dense, **options):
                           bench_seconds=0.05, bench_paths=("numpy",), **options)
 
 
-@pytest.mark.parametrize("criterion", ["mi", "activation", "gradient", "magnitude"])
-def test_every_criterion_scores_every_group_including_the_atoms(criterion):
-    model = _lively()
+def scores_of_every_group(model, criterion: str) -> dict:
+    """``criterion``'s scores of every group of ``model``, each checked: one finite score per unit."""
     task = _task(model, sound_figures=False)
     groups = ADAPTER.groups(model)
     scores = score_units(model, groups, criterion, None if criterion == "magnitude" else task.scoring_data(0),
@@ -105,7 +104,12 @@ def test_every_criterion_scores_every_group_including_the_atoms(criterion):
     for group in groups:
         assert scores[group.name].shape == (group.size,)
         assert torch.isfinite(scores[group.name]).all()
-    assert float(scores["atoms"].max()) > 0.0
+    return scores
+
+
+@pytest.mark.parametrize("criterion", ["mi", "activation", "gradient", "magnitude"])
+def test_every_criterion_scores_every_group_including_the_atoms(criterion):
+    assert float(scores_of_every_group(_lively(), criterion)["atoms"].max()) > 0.0
 
 
 def test_distillation_mixes_the_recording_and_the_parent_render():

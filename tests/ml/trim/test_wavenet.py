@@ -21,7 +21,6 @@ from neurorack.config.schema import ConfigError
 from neurorack.core.percussion_config import TINY_PERCUSSION, TINY_WAVENET, config_yaml
 from neurorack.ml.export import read_card
 from neurorack.ml.percussion_model import PercussionModel
-from neurorack.ml.trim.criteria import score_units
 from neurorack.ml.trim.groups import (
     GroupDeclarationError,
     UnitGroup,
@@ -44,7 +43,7 @@ from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice
 from tests.core.test_percussion import hit_curves, one_shot
 from tests.core.tiny_percussion import export_percussion
-from tests.ml.trim.test_percussion_adapter import _hits, _task
+from tests.ml.trim.test_percussion_adapter import _hits, _task, scores_of_every_group
 
 ADAPTER = PercussionAdapter()
 WAVENET_GROUPS = ("input", "wavenet_residual", "wavenet_gate_0", "wavenet_gate_1", "wavenet_gate_2", "wavenet_skip")
@@ -166,14 +165,7 @@ def test_the_numpy_runtime_plays_the_wavenet_model_as_torch_at_any_block_size(tm
 
 @pytest.mark.parametrize("criterion", ["mi", "activation", "gradient", "magnitude"])
 def test_every_criterion_scores_every_wavenet_group(criterion):
-    model = _lively()
-    task = _task(model, sound_figures=False)
-    groups = ADAPTER.groups(model)
-    scores = score_units(model, groups, criterion, None if criterion == "magnitude" else task.scoring_data(0),
-                         max_samples=256)
-    for group in groups:
-        assert scores[group.name].shape == (group.size,)
-        assert torch.isfinite(scores[group.name]).all()
+    scores = scores_of_every_group(_lively(), criterion)
     if criterion != "mi":  # (a tiny random model's MI may be 0 for a whole group)
         for name in WAVENET_GROUPS:
             assert float(scores[name].max()) > 0.0, name
