@@ -65,7 +65,7 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
     """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache).
 
     ``task_options`` go to the family's task (``DescriptorTask`` or ``PercussionTask``); a
-    descriptor model ignores the percussion-only ``distil`` and ``sound_figures``.
+    descriptor model ignores the percussion-only ``sound_figures`` and refuses ``distil``.
     """
     from neurorack.core.percussion_config import PercussionConfig
     from neurorack.ml.dataset import load_cache
@@ -95,7 +95,9 @@ def load_parent(run: str | Path, *, weights: str | None = None, early: str | Non
         from neurorack.ml.trim.model_adapter import DescriptorAdapter, DescriptorTask
 
         dense, adapter, make_task = DescriptorModel(config), DescriptorAdapter(), DescriptorTask
-        options.pop("distil", None)
+        if options.pop("distil", 0.0):
+            raise NeurorackError(f"{run / 'config.yaml'}: a descriptor model; --distil applies to percussion "
+                                 "models only")
         options.pop("sound_figures", None)
     state = load_weights_file(weights_path, "the dense parent's trained weights")
     snapshot = load_weights_file(early_path, "the early snapshot to rewind to")

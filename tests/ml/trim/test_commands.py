@@ -74,6 +74,9 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
     assert "records.json:2: not valid JSON" in capsys.readouterr().err
     assert main(["trim", str(parent)]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
+    (parent / "rewind.safetensors").write_bytes((parent / "weights.safetensors").read_bytes())
+    assert main(["trim", str(parent), "--distil", "0.5", "--out", str(tmp_path / "d")]) == 2
+    assert "a descriptor model; --distil applies to percussion models only" in capsys.readouterr().err
 
 
 def test_a_percussion_model_trims_with_distillation_and_exports_from_the_command_line(tmp_path, capsys):
