@@ -128,6 +128,7 @@ class PercussionRuntime:
         self._p, self._r = c.n_partials, c.noise_grid
         if c.wavenet:
             self._wavenet_weights(w)
+        self._memory_step = self._wavenet_step if c.wavenet else self._gru_step  # chosen once, not per frame
         position = np.arange(c.envelope_points * c.envelope_step) / c.envelope_step
         self._env_below = np.floor(position).astype(np.int64)
         self._env_fraction = (position - self._env_below).astype(np.float32)
@@ -234,15 +235,16 @@ class PercussionRuntime:
     def _frame_network(self, x: np.ndarray, state: PercussionState) -> np.ndarray:
         w, t = self._w, self.config.trunk_width
         inputs = np.maximum(self._input_desc @ x + state.z_input, 0.0)
-        if self.config.wavenet:
-            self._wavenet_step(inputs, state)
-        else:
-            state.hidden = gru_step(w, inputs, state.hidden, self.config.gru_width)
+        self._memory_step(inputs, state)
         trunk = w["trunk.weight"] @ state.hidden + w["trunk.bias"]
         y = trunk[:t] / (1.0 + np.exp(-trunk[t:]))
         inner = np.maximum(w["residual_in.weight"] @ y + w["residual_in.bias"], 0.0)
         y = y + w["residual_out.weight"] @ inner + w["residual_out.bias"]
         return w["head.weight"] @ y + w["head.bias"]
+
+    def _gru_step(self, inputs: np.ndarray, state: PercussionState) -> None:
+        """One frame of the GRU: ``state.hidden`` = its new state."""
+        state.hidden = gru_step(self._w, inputs, state.hidden, self.config.gru_width)
 
     def _wavenet_step(self, inputs: np.ndarray, state: PercussionState) -> None:
         """One frame of the WaveNet-style stack: ``state.hidden`` = ReLU of the skip sum."""

@@ -19,18 +19,25 @@ from neurorack.ml.train import save_weights
 
 def export_percussion(folder: Path, model: PercussionModel | None = None, seed: int = 0,
                       config: PercussionConfig = TINY_PERCUSSION) -> tuple[Path, PercussionModel]:
-    """Export ``model`` (default: a randomly initialised, livelier tiny one) to ``folder/model``."""
+    """Export ``model`` (default: ``lively(config, seed)``) to ``folder/model``."""
     if model is None:
-        torch.manual_seed(seed)
-        model = PercussionModel(config).eval()
-        with torch.no_grad():
-            for parameter in model.parameters():
-                parameter.add_(0.2 * torch.randn_like(parameter))
+        model = lively(config, seed)
     run = folder / "run"
     run.mkdir(parents=True, exist_ok=True)
     save_weights(model, run / "weights.safetensors")
     atomic_write_text(run / "config.yaml", config_yaml(model.config))
     return export_run(run, folder / "model", name="tiny-percussion"), model
+
+
+def lively(config: PercussionConfig = TINY_PERCUSSION, seed: int = 0) -> PercussionModel:
+    """A randomly initialised model of ``config`` with every weight nudged, so that every unit
+    matters to the sound (a fresh model leaves some outputs near zero)."""
+    torch.manual_seed(seed)
+    model = PercussionModel(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    return model
 
 
 def silenced(config: PercussionConfig = TINY_PERCUSSION) -> PercussionModel:

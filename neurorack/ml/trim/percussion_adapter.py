@@ -173,7 +173,6 @@ class PercussionTask(DescriptorTask):
         self.teacher = dense
         self.distil = float(distil)
         self.sound_figures_on = sound_figures
-        self.data = data
         super().__init__(data, **options)
         self.crop_frames = self.recipe.crop_frames
 
@@ -206,13 +205,14 @@ class PercussionTask(DescriptorTask):
         return multiscale_spectral_distance(PercussionTask.render(model, batch), batch[3])
 
     def training_loss(self, model, batch) -> torch.Tensor:
-        loss = self.objective(self.render(model, batch), batch[3])
+        rendered = self.render(model, batch)
+        loss = self.objective(rendered, batch[3])
         if self.distil <= 0.0:
             return loss
         self.teacher.to(self.device).eval()
         with torch.no_grad():
             taught = self.render(self.teacher, batch)
-        return (1.0 - self.distil) * loss + self.distil * self.objective(self.render(model, batch), taught)
+        return (1.0 - self.distil) * loss + self.distil * self.objective(rendered, taught)
 
     def scoring_data(self, seed: int) -> ScoringData:
         self._use_threads()
@@ -245,7 +245,7 @@ class PercussionTask(DescriptorTask):
             run = Path(folder) / "round"
             self.save_weights(model, run / "weights.safetensors")
             resynth = Resynthesizer(export_run(run, Path(folder) / "model"))
-            result = evaluate_sounds(resynth, self.data, splits=("test",), limit=SOUND_LIMIT,
+            result = evaluate_sounds(resynth, self.test, splits=("test",), limit=SOUND_LIMIT,
                                      control_limit=SOUND_CONTROL_LIMIT)
         split = result["splits"]["test"]
         return {key: split[section]["model"].get(figure) for key, (section, figure) in SOUND_FIGURES.items()}

@@ -27,7 +27,7 @@ from neurorack.ml.trim.surgery import (
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import streaming_model
 from tests.core.test_percussion import hit_curves, one_shot
-from tests.core.tiny_percussion import export_percussion
+from tests.core.tiny_percussion import export_percussion, lively
 from tests.ml.trim.test_model_adapter import _one_shots
 
 ADAPTER = PercussionAdapter()
@@ -36,12 +36,7 @@ REMOVAL = {"encoder": [0, 5], "input": [3], "gru": [1, 2, 6], "trunk": [0, 7], "
 
 
 def _lively(seed: int = 0) -> PercussionModel:
-    torch.manual_seed(seed)
-    model = PercussionModel(TINY_PERCUSSION).eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.2 * torch.randn_like(parameter))
-    return model
+    return lively(TINY_PERCUSSION, seed)
 
 
 def _hits(model: PercussionModel, count: int = 2):
@@ -62,10 +57,11 @@ def test_declared_groups_match_the_model_parameters_and_cover_every_hidden_width
                                                "residual_width", "hit_width", "hit_mid_width", "n_atoms"}
 
 
-def test_removing_units_of_every_group_sounds_exactly_like_masking_them():
-    model = _lively()
-    trimmed = remove_units(model, REMOVAL, ADAPTER)
-    masked = masked_copy(model, REMOVAL, ADAPTER)
+def trimmed_like_masked(model: PercussionModel, removal: dict) -> PercussionModel:
+    """``model`` with ``removal``'s units removed, checked to sound different from ``model`` and
+    exactly like ``model`` with those units masked; fewer parameters."""
+    trimmed = remove_units(model, removal, ADAPTER)
+    masked = masked_copy(model, removal, ADAPTER)
     descriptors, features, modes = _hits(model)
     with torch.no_grad():
         expected = masked(descriptors, features, modes, 123)
@@ -73,9 +69,14 @@ def test_removing_units_of_every_group_sounds_exactly_like_masking_them():
         untouched = model(descriptors, features, modes, 123)
     assert (expected - untouched).abs().max() > 1e-4  # the removal changes the sound ...
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)  # ... exactly as masking does
+    assert count_parameters(trimmed) < count_parameters(model)
+    return trimmed
+
+
+def test_removing_units_of_every_group_sounds_exactly_like_masking_them():
+    trimmed = trimmed_like_masked(_lively(), REMOVAL)
     assert trimmed.config.n_atoms == 2 and trimmed.config.hit_mid_width == TINY_PERCUSSION.hit_mid_width - 2
     assert tuple(trimmed.atoms.shape) == (2, TINY_PERCUSSION.atom_length)
-    assert count_parameters(trimmed) < count_parameters(model)
 
 
 def test_a_trimmed_model_plays_in_the_numpy_runtime_as_in_torch(tmp_path):

@@ -32,8 +32,6 @@ from neurorack.ml.trim.groups import (
 from neurorack.ml.trim.lottery import TrimSettings, run_lottery
 from neurorack.ml.trim.percussion_adapter import PercussionAdapter, percussion_groups
 from neurorack.ml.trim.surgery import (
-    count_parameters,
-    masked_copy,
     remove_units,
     shapes_of,
     smaller_widths,
@@ -42,8 +40,12 @@ from neurorack.runtime.loader import load_config, load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice
 from tests.core.test_percussion import hit_curves, one_shot
-from tests.core.tiny_percussion import export_percussion
-from tests.ml.trim.test_percussion_adapter import _hits, _task, scores_of_every_group
+from tests.core.tiny_percussion import export_percussion, lively
+from tests.ml.trim.test_percussion_adapter import (
+    _task,
+    scores_of_every_group,
+    trimmed_like_masked,
+)
 
 ADAPTER = PercussionAdapter()
 WAVENET_GROUPS = ("input", "wavenet_residual", "wavenet_gate_0", "wavenet_gate_1", "wavenet_gate_2", "wavenet_skip")
@@ -53,12 +55,7 @@ REMOVAL = {"encoder": [0, 5], "input": [0, 6], "wavenet_residual": [1], "wavenet
 
 
 def _lively(seed: int = 0) -> PercussionModel:
-    torch.manual_seed(seed)
-    model = PercussionModel(TINY_WAVENET).eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.2 * torch.randn_like(parameter))
-    return model
+    return lively(TINY_WAVENET, seed)
 
 
 def test_the_groups_match_the_parameters_and_each_layer_has_its_own_gate_width():
@@ -90,17 +87,7 @@ def test_the_gru_model_keeps_its_groups():
 @pytest.mark.parametrize("group", [*WAVENET_GROUPS, "all"])
 def test_removing_units_sounds_exactly_like_masking_them(group):
     model = _lively()
-    removal = REMOVAL if group == "all" else {group: REMOVAL[group]}
-    trimmed = remove_units(model, removal, ADAPTER)
-    masked = masked_copy(model, removal, ADAPTER)
-    descriptors, features, modes = _hits(model)
-    with torch.no_grad():
-        expected = masked(descriptors, features, modes, 123)
-        got = trimmed(descriptors, features, modes, 123)
-        untouched = model(descriptors, features, modes, 123)
-    assert (expected - untouched).abs().max() > 1e-4  # the removal changes the sound ...
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)  # ... exactly as masking does
-    assert count_parameters(trimmed) < count_parameters(model)
+    trimmed_like_masked(model, REMOVAL if group == "all" else {group: REMOVAL[group]})
 
 
 def test_a_gated_unit_loses_its_tanh_and_sigmoid_rows_and_its_readers_columns_together():
