@@ -47,3 +47,11 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text}")
     return value
+
+
+def group_floor(text: str) -> tuple[str, int]:
+    """``"gru=40"`` -> ``("gru", 40)``: a unit group's name and the fewest units it keeps."""
+    name, equals, count = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected GROUP=N (a unit group's name and a number of units), got '{text}'")
+    return name.strip(), positive_int(count)

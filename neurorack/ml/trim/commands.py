@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from neurorack.argtypes import fraction, non_negative_int, positive_int, weight
+from neurorack.argtypes import fraction, group_floor, non_negative_int, positive_int, weight
 from neurorack.errors import NeurorackError
 
 TRIM_DESCRIPTION = """\
@@ -86,6 +86,10 @@ def register(commands, benches) -> None:
                            "the run folder)")
     trim.add_argument("--checkpoint-every", type=positive_int, default=100, metavar="N",
                       help="retrain: steps between checkpoints (default: %(default)s)")
+    trim.add_argument("--patience", type=non_negative_int, default=0, metavar="N",
+                      help="retrain: early stopping: each checkpoint also measures the validation split; stop after "
+                           "N checkpoints without a lower validation loss and keep the best weights (default: "
+                           "%(default)s, off: train all --steps)")
     trim.add_argument("--data", metavar="CACHE",
                       help="the dataset cache (.npz) the parent was trained on, with the same splits "
                            "(default: RUN/dataset.npz)")
@@ -119,6 +123,10 @@ def register(commands, benches) -> None:
                       help="percussion models: while retraining, learn from the dense parent's render of each hit "
                            "with weight W (0..1) as well as from the recording with weight 1 - W (default: "
                            "%(default)s, off)")
+    trim.add_argument("--floor", type=group_floor, action="append", default=[], metavar="GROUP=N",
+                      help="keep at least N units of unit group GROUP (repeat for more groups; the groups are listed "
+                           "in the error for an unknown name), e.g. --floor gru=40 --floor atoms=4: spares the "
+                           "groups that carry the sound from a global selection")
     trim.add_argument("--no-sound-figures", action="store_true",
                       help="percussion models: skip the per-round 'neurorack eval' figures on the test split "
                            "(time-to-peak error, log-mel ratio to the vocoder, identity top-1, 1V/oct error, on 24 "
@@ -183,7 +191,8 @@ def _trim(args) -> int:
 
     settings = TrimSettings(criterion=args.criterion, scope=args.scope, rate=args.rate, rounds=args.rounds,
                             rewind=args.rewind, retrain_steps=args.retrain_steps, seed=args.seed,
-                            max_samples=args.max_samples, bins=args.bins, distil=args.distil)
+                            max_samples=args.max_samples, bins=args.bins, distil=args.distil,
+                            floors=dict(args.floor))
     options = (read_data_info(args.run) or {}).get("options") or {}
     batch = args.batch or options.get("batch") or BATCH
     crop_frames = args.crop_frames or options.get("crop_frames") or CROP_FRAMES
@@ -247,7 +256,8 @@ def _retrain(args) -> int:
                          weights=args.weights or (str(parent_dir / named["weights"]) if named.get("weights") else None),
                          early=args.early or (str(parent_dir / named["early"]) if named.get("early") else None),
                          task_options=_task_options(args, batch, crop_frames))
-    settings = RetrainSettings(steps=steps, rewind=args.rewind, seed=args.seed, distil=args.distil)
+    settings = RetrainSettings(steps=steps, rewind=args.rewind, seed=args.seed, distil=args.distil,
+                               patience=args.patience)
     schedule = {"parent_steps": options.get("steps"), "rewind_step": options.get("rewind_step"), "batch": batch,
                 "crop_frames": crop_frames}
     if not args.json:
@@ -266,5 +276,7 @@ def _retrain(args) -> int:
         folder = Path(args.out) / f"round_{last['round']:03d}"
         print(f"{folder}: {last['params']} parameters, "
               f"{last['retrain_steps']} steps: error x{last['error_multiplier']:.3f} (x{last['source_error_multiplier']:.3f} "
-              f"after {last['source_retrain_steps']} in {source.run.name}), {last['realtime_factor']:.0f}x real time")
+              f"after {last['source_retrain_steps']} in {source.run.name}), {last['realtime_factor']:.0f}x real time"
+              + (f"; the best validation loss was at step {last['best_step']}, its weights kept"
+                 if "best_step" in last else ""))
     return 0

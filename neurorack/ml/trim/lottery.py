@@ -19,7 +19,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -60,6 +60,8 @@ class TrimSettings:
         bins: bins per variable of the MI estimator.
         distil: weight of the dense parent's renders as a second target while retraining
             (0: off; the task applies it, see ``PercussionTask``).
+        floors: the fewest units a named group keeps (its own minimum still applies), to spare
+            the groups that carry the sound from a global selection.
     """
 
     criterion: str = "magnitude"
@@ -72,6 +74,7 @@ class TrimSettings:
     max_samples: int = 8192
     bins: int = 8
     distil: float = 0.0
+    floors: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.criterion not in CRITERIA:
@@ -84,6 +87,9 @@ class TrimSettings:
             raise NeurorackError(f"rate expected a fraction between 0 and 1 (exclusive), got {self.rate}")
         if not 0.0 <= self.distil <= 1.0:
             raise NeurorackError(f"distil expected a weight from 0 to 1, got {self.distil}")
+        for name, floor in self.floors.items():
+            if not isinstance(floor, int) or floor < 1:
+                raise NeurorackError(f"floor of group {name!r} expected a whole number of units >= 1, got {floor!r}")
         if self.rounds < 1 or self.retrain_steps < 0:
             raise NeurorackError(f"expected rounds >= 1 and retrain_steps >= 0, got {self.rounds}, "
                                  f"{self.retrain_steps}")
@@ -97,9 +103,11 @@ class TrimTask(Protocol):
         """Batches, loss and target features for data-driven criteria."""
 
     def retrain(self, model: nn.Module, steps: int, seed: int, progress: Callable[[float], None] | None,
-                checkpoint: Path | None = None) -> None:
+                checkpoint: Path | None = None, patience: int = 0) -> dict:
         """Train ``model`` in place for ``steps`` optimiser steps; with ``checkpoint``, save the
-        state there as it goes and continue from it when it exists (tasks may ignore it)."""
+        state there as it goes and continue from it when it exists (tasks may ignore it); with
+        ``patience``, stop early on the validation loss and keep the best weights. Returns
+        ``steps`` trained (and ``best_step``, ``best_valid`` when stopping early)."""
 
     def test_loss(self, model: nn.Module) -> float:
         """Spectral loss on the held-out test set (lower is better)."""
@@ -112,6 +120,11 @@ class TrimTask(Protocol):
 
     def load_weights(self, model: nn.Module, path: Path) -> None:
         """Load weights written by ``save_weights``."""
+
+
+def with_floors(groups: Sequence[UnitGroup], floors: Mapping[str, int]) -> list[UnitGroup]:
+    """``groups`` with each named group's minimum raised to its floor (never above its size)."""
+    return [dataclasses.replace(g, minimum=max(g.minimum, min(floors.get(g.name, 0), g.size))) for g in groups]
 
 
 def rewound_model(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapter: TrimAdapter,
@@ -158,6 +171,10 @@ def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapt
     out = Path(out_dir)
     dense_groups = list(adapter.groups(dense))
     validate_groups(dense_groups, shapes_of(dense.state_dict()), adapter.widths(dense))
+    unknown = sorted(set(settings.floors) - {g.name for g in dense_groups})
+    if unknown:
+        raise NeurorackError(f"floor names unknown unit group(s) {', '.join(unknown)}; this model's groups: "
+                             f"{', '.join(g.name for g in dense_groups)}")
     if shapes_of(early_state) != shapes_of(dense.state_dict()):
         raise NeurorackError("the early snapshot's shapes differ from the dense parent's")
     settings_doc = {"settings": dataclasses.asdict(settings), **dict(extra or {})}
@@ -173,7 +190,7 @@ def run_lottery(dense: nn.Module, early_state: Mapping[str, torch.Tensor], adapt
     for round_index in range(len(records), settings.rounds + 1):
         started = time.monotonic()
         seed = settings.seed + round_index
-        groups = list(adapter.groups(model))
+        groups = with_floors(adapter.groups(model), settings.floors)
         data = None if settings.criterion == "magnitude" else task.scoring_data(seed)
         scores = score_units(model, groups, settings.criterion, data, seed=seed,
                              max_samples=settings.max_samples, bins=settings.bins)

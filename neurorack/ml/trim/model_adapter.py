@@ -28,6 +28,7 @@ from neurorack.ml.trim.groups import UnitGroup, UnitSlice
 
 MI_BANDS = 8
 SCORING_BATCHES = 4
+BEST_WEIGHTS = "best.safetensors"  # beside a retraining's checkpoint: the weights of its best validation loss
 
 
 class DescriptorAdapter:
@@ -54,6 +55,12 @@ class DescriptorAdapter:
         from neurorack.ml.model import DescriptorModel
 
         return DescriptorModel(config).to(next(model.parameters()).device)
+
+
+def checkpoints_since_best(valid: list[float]) -> int:
+    """How many validation checkpoints came after the lowest loss (0: the last one is the best;
+    none measured yet: 0)."""
+    return len(valid) - 1 - int(np.argmin(valid)) if valid else 0
 
 
 def band_log_energies(audio: torch.Tensor, hop: int, sample_rate: int, bands: int = MI_BANDS) -> torch.Tensor:
@@ -97,6 +104,7 @@ class DescriptorTask:
                  threads: int | None = None, checkpoint_every: int = 100):
         self.train = data.subset("train")
         self.test = data.subset("test")
+        self.valid = data.subset("valid")
         if len(self.train) == 0 or len(self.test) == 0:
             raise NeurorackError("the dataset needs sounds in both its train and test splits")
         self.crop_frames = crop_frames
@@ -108,6 +116,7 @@ class DescriptorTask:
         self.bench_paths = bench_paths
         self.threads = threads
         self.checkpoint_every = checkpoint_every
+        self.test_crops = test_crops
         self.test_batch = self._test_batch(self.test, test_crops)
 
     def _test_batch(self, test, crops: int) -> tuple:
@@ -151,16 +160,29 @@ class DescriptorTask:
 
         return ScoringData(batches, self.loss, features)
 
-    def retrain(self, model: nn.Module, steps: int, seed: int, progress, checkpoint: Path | None = None) -> None:
+    def retrain(self, model: nn.Module, steps: int, seed: int, progress, checkpoint: Path | None = None,
+                patience: int = 0) -> dict:
         """Train ``model`` in place for ``steps`` steps.
 
         With ``checkpoint``, the state (model, optimiser, schedule, random states, train losses)
         is saved there every ``checkpoint_every`` steps and at the end, with the loss curve as
         ``losses.png`` beside it, and a retraining that finds the file continues from it; the
         caller makes sure it belongs to the same retraining.
-        """
-        from neurorack.ml.train import load_checkpoint, plot_losses, save_checkpoint
 
+        With ``patience`` (and a checkpoint), early stopping: each checkpoint also measures the
+        loss on fixed crops of the validation split (never the test split), keeps the best
+        weights as ``best.safetensors`` beside the checkpoint, stops once ``patience``
+        checkpoints in a row did not improve on it, and leaves the best weights in ``model``.
+
+        Returns:
+            ``steps`` (the steps trained), and with patience ``best_step`` and ``best_valid``.
+        """
+        from neurorack.ml.train import load_checkpoint, plot_losses, save_checkpoint, save_weights
+
+        if patience and checkpoint is None:
+            raise NeurorackError("early stopping needs a checkpoint file to keep the best weights beside")
+        valid_batch = self._valid_batch() if patience else None
+        best_path = None if checkpoint is None else checkpoint.with_name(BEST_WEIGHTS)
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         self._use_threads()
@@ -172,7 +194,8 @@ class DescriptorTask:
         if checkpoint is not None and checkpoint.is_file():
             first, saved = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
             history.update(saved)
-        for step in range(first, steps):
+        step = first
+        while step < steps and not (patience and checkpoints_since_best(history["valid"]) >= patience):
             optimiser.zero_grad(set_to_none=True)
             loss = self.training_loss(model, self._batch(rng))
             if not torch.isfinite(loss):
@@ -181,19 +204,39 @@ class DescriptorTask:
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             scheduler.step()
-            history["step"].append(step + 1)
+            step += 1
+            history["step"].append(step)
             history["train"].append(float(loss.detach()))
-            if checkpoint is not None and ((step + 1) % self.checkpoint_every == 0 or step + 1 == steps):
-                save_checkpoint(checkpoint, model, optimiser, scheduler, rng, history, step + 1)
+            if checkpoint is not None and (step % self.checkpoint_every == 0 or step == steps):
+                if valid_batch is not None:
+                    history["valid_step"].append(step)
+                    history["valid"].append(self._loss_on(model, valid_batch))
+                    if checkpoints_since_best(history["valid"]) == 0:
+                        save_weights(model, best_path)
+                    model.to(self.device).train()
+                save_checkpoint(checkpoint, model, optimiser, scheduler, rng, history, step)
                 plot_losses(history, checkpoint.with_name("losses.png"))
-            if progress is not None and (step % 10 == 9 or step == steps - 1):
-                progress((step + 1) / steps)
+            if progress is not None and (step % 10 == 0 or step == steps):
+                progress(step / steps)
         model.cpu().eval()
+        if not patience:
+            return {"steps": step}
+        best = int(np.argmin(history["valid"]))
+        self.load_weights(model, best_path)
+        return {"steps": step, "best_step": history["valid_step"][best], "best_valid": history["valid"][best]}
 
-    def test_loss(self, model: nn.Module) -> float:
+    def _valid_batch(self) -> tuple:
+        if len(self.valid) == 0:
+            raise NeurorackError("early stopping needs sounds in the dataset's validation split")
+        return self._test_batch(self.valid, self.test_crops)
+
+    def _loss_on(self, model: nn.Module, batch) -> float:
         model.cpu().eval()
         with torch.no_grad():
-            return float(self.loss(model, self.test_batch))
+            return float(self.loss(model, batch))
+
+    def test_loss(self, model: nn.Module) -> float:
+        return self._loss_on(model, self.test_batch)
 
     def measure(self, model: nn.Module) -> dict:
         """The figures of ``neurorack bench model`` for this round: the model is exported to a

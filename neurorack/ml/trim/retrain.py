@@ -69,16 +69,21 @@ class RetrainSettings:
             (the control).
         seed: seeds re-initialisation and retraining (plus the round, as in the lottery).
         distil: weight of the dense parent's renders as a second target (see ``TrimSettings``).
+        patience: early stopping: stop after this many checkpoints without a lower validation
+            loss and keep the best weights (0: off, train all ``steps``).
     """
 
     steps: int
     rewind: str = "rewind"
     seed: int = 0
     distil: float = 0.0
+    patience: int = 0
 
     def __post_init__(self):
         if self.rewind not in REWIND_MODES:
             raise NeurorackError(f"rewind expected one of {', '.join(REWIND_MODES)}, got {self.rewind!r}")
+        if self.patience < 0:
+            raise NeurorackError(f"patience expected a number of checkpoints >= 0, got {self.patience}")
         if self.steps < 1:
             raise NeurorackError(f"expected at least 1 retraining step, got {self.steps}")
 
@@ -179,12 +184,14 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
     model = starting_model(settings.rewind, dense, early_state, adapter, dense_groups, kept, seed)
     if not _same_widths(adapter.widths(model), source.document["widths"]):
         raise NeurorackError(f"{source.folder}: its kept units do not give the widths its round.json records")
-    task.retrain(model, settings.steps, seed, progress, checkpoint=out / CHECKPOINT)
+    trained = task.retrain(model, settings.steps, seed, progress, checkpoint=out / CHECKPOINT,
+                           patience=settings.patience) or {"steps": settings.steps}
     lottery = TrimSettings(**source.settings["settings"])
     record = record_round(index, model, kept, task, adapter, out, dataclasses.replace(lottery, rewind=settings.rewind,
                                                                          distil=settings.distil),
                           dense=dense_record, started=started,
-                          extra={"retrain_steps": settings.steps, "retrained_from": source.name,
+                          extra={"retrain_steps": trained["steps"], "retrained_from": source.name,
+                                 **{key: trained[key] for key in ("best_step", "best_valid") if key in trained},
                                  "source_error_multiplier": source.document["record"]["error_multiplier"],
                                  "source_retrain_steps": lottery.retrain_steps})
     records = [*source.records[:index], record]

@@ -106,3 +106,27 @@ def test_an_interrupted_run_resumes_from_its_last_round(tmp_path):
     assert [r["params"] for r in again] == [r["params"] for r in first]
     with pytest.raises(NeurorackError, match="other settings"):
         run_lottery(dense, early, ADAPTER, task, TrimSettings(rounds=4), tmp_path / "run")
+
+
+def test_floors_keep_a_group_wide_while_the_others_shrink(tmp_path):
+    task = TeacherTask()
+    dense, early = _parent(task, steps=0)
+    settings = TrimSettings(criterion="magnitude", scope="global", rate=0.5, rounds=3, retrain_steps=0,
+                            floors={"hidden": 12})
+    run_lottery(dense, early, ADAPTER, task, settings, tmp_path / "run")
+    kept = _kept(tmp_path / "run", 3)
+    assert len(kept["hidden"]) >= 12
+    assert len(kept["gated"]) < 12 and len(kept["embed"]) < 16  # the others paid for it
+    unfloored = TrimSettings(criterion="magnitude", scope="global", rate=0.5, rounds=3, retrain_steps=0)
+    run_lottery(dense, early, ADAPTER, task, unfloored, tmp_path / "plain")
+    assert len(_kept(tmp_path / "plain", 3)["hidden"]) < 12  # without the floor it would have gone lower
+
+
+def test_a_floor_on_an_unknown_group_names_the_groups_there_are(tmp_path):
+    task = TeacherTask()
+    dense, early = _parent(task, steps=0)
+    settings = TrimSettings(rounds=1, retrain_steps=0, floors={"gru": 4})
+    with pytest.raises(NeurorackError, match="unknown unit group.*gru.*embed, hidden, gated, stream"):
+        run_lottery(dense, early, ADAPTER, task, settings, tmp_path / "run")
+    with pytest.raises(NeurorackError, match="floor of group 'hidden'"):
+        TrimSettings(floors={"hidden": 0})

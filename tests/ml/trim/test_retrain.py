@@ -35,9 +35,9 @@ class RecordingTask(TeacherTask):
         super().__init__()
         self.starts = []
 
-    def retrain(self, model, steps, seed, progress, checkpoint=None):
+    def retrain(self, model, steps, seed, progress, checkpoint=None, patience=0):
         self.starts.append({k: v.clone() for k, v in model.state_dict().items()})
-        super().retrain(model, steps, seed, progress, checkpoint)
+        return super().retrain(model, steps, seed, progress, checkpoint)
 
 
 @pytest.fixture()
@@ -97,7 +97,7 @@ def test_the_ticket_is_rewound_to_the_early_snapshot_then_trained_the_steps_aske
     assert saved["record"] == record and saved["kept"] == kept
     settings = json.loads((tmp_path / "long" / "settings.json").read_text())
     assert settings["retrain"] == {"source": "run/round_002", "round": 2, "steps": 40, "rewind": "rewind", "seed": 0,
-                                  "distil": 0.0}
+                                  "distil": 0.0, "patience": 0}
     assert settings["settings"] == json.loads((run / "settings.json").read_text())["settings"]
 
 
@@ -206,7 +206,7 @@ def test_retrain_steps_batch_and_crops_default_to_the_parents(trimmed, tmp_path,
     assert json.loads(capsys.readouterr().out)["retrain_steps"] == 3
     retrain = json.loads((tmp_path / "long" / "settings.json").read_text())["retrain"]
     assert retrain == {"source": "trim/round_001", "round": 1, "steps": 3, "rewind": "rewind", "seed": 0,
-                       "distil": 0.0, "parent_steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
+                       "distil": 0.0, "patience": 0, "parent_steps": 5, "rewind_step": 2, "batch": 3, "crop_frames": 16}
 
 
 def test_another_test_set_is_refused(trimmed, tmp_path, capsys):
@@ -268,3 +268,32 @@ def test_learning_rate_rewinding_starts_from_the_parents_trained_slices(lottery,
         torch.testing.assert_close(start[name], trained_slices[name], rtol=0, atol=0)
     assert any(not torch.equal(start[n], early_slices[n]) for n in start)
     assert records[-1]["rewind"] == "lr-rewind"
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_loss(trimmed, tmp_path, monkeypatch, capsys):
+    measured = DescriptorTask._loss_on
+    script = iter([3.0, 2.0, 2.5, 2.7, 2.6, 2.4])  # the validation losses of steps 1, 2, 3, ...
+
+    def scripted(self, model, batch):
+        return measured(self, model, batch) if batch is self.test_batch else next(script)
+
+    monkeypatch.setattr(DescriptorTask, "_loss_on", scripted)
+    capsys.readouterr()
+    out = tmp_path / "early"
+    assert main(["trim", "retrain", str(trimmed / "trim" / "round_002"), "--steps", "50", "--checkpoint-every", "1",
+                 "--patience", "2", *RETRAIN, "--out", str(out), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["retrain_steps"], record["best_step"], record["best_valid"]) == (4, 2, 2.0)
+    kept, best = _weights(out / "round_002"), load_file(str(out / "best.safetensors"))
+    last = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
+    for name in kept:
+        torch.testing.assert_close(kept[name], best[name], rtol=0, atol=0)
+    assert any(not torch.equal(kept[n], last[n]) for n in kept)  # steps 3 and 4 moved on; their weights are not kept
+
+
+def test_checkpoints_since_best_counts_from_the_lowest_loss():
+    from neurorack.ml.trim.model_adapter import checkpoints_since_best
+
+    assert checkpoints_since_best([]) == 0
+    assert checkpoints_since_best([3.0, 2.0]) == 0
+    assert checkpoints_since_best([3.0, 2.0, 2.5, 2.1]) == 2
