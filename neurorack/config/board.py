@@ -159,6 +159,15 @@ class ButtonSettings:
                                    check=between(100, 5000, "ms"))
 
 
+def _sixty_four_rows(height: int) -> str | None:
+    if height == 64:
+        return None
+    if height == 32:
+        return ("expected 64: 128 x 32 OLEDs are not supported, the menu is drawn for 64 rows; "
+                "fit a 128 x 64 SSD1306 or SH1106 (0.96\" or 1.3\")")
+    return f"expected 64, got {height}"
+
+
 @dataclass(frozen=True)
 class DisplaySettings:
     """The OLED."""
@@ -168,7 +177,7 @@ class DisplaySettings:
     bus: int = setting(1, "I2C or SPI bus number.", check=between(0, 20))
     address: int = setting(0x3C, "I2C address (0x3C or 0x3D usually).", check=between(0x03, 0x77))
     width: int = setting(128, "Pixels across.", choices=(128,))
-    height: int = setting(64, "Pixels down.", choices=(32, 64))
+    height: int = setting(64, "Pixels down: 64 (the menu is drawn for 64 rows).", check=_sixty_four_rows)
     rotation: int = setting(0, "Quarter turns: 0, 1, 2 or 3 (2: upside down).", choices=(0, 1, 2, 3))
 
 

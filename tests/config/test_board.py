@@ -141,3 +141,14 @@ def test_the_boards_folder_can_be_moved_with_an_environment_variable(tmp_path, m
     monkeypatch.setenv(BOARDS_ENV, str(tmp_path))
     assert shipped_boards() == ["bench-rig"]
     assert load_board("bench-rig").name == "bench rig"
+
+
+def test_a_128_by_32_oled_is_refused_with_what_to_fit_instead(tmp_path):
+    path = write(tmp_path, """\
+        display:
+          height: 32
+        """)
+    [(line, key, message)] = problems_of(path)
+    assert (line, key) == (2, "display.height")
+    assert message.startswith("expected 64: 128 x 32 OLEDs are not supported") and "128 x 64" in message
+    assert problems_of(write(tmp_path, "display:\n  height: 48\n")) == [(2, "display.height", "expected 64, got 48")]
