@@ -98,7 +98,7 @@ def run_hw_check(config: ModuleConfig, board_name: str, seconds: float, out=prin
             status = panel.status()
             for name, seen in codes_seen.items():
                 seen.add(int(panel.poller.codes[board.input(name).channel]))
-            cvs = " ".join(f"{v:+6.3f}" for v in status.cv_volts)
+            cvs = " ".join(f"{round(v, 3) + 0.0:+6.3f}" for v in status.cv_volts)  # never -0.000
             pots = " ".join(f"{v:4.2f}" for v in status.pots)
             gates = "".join("H" if g else "." for g in status.gates)
             out(f"  cv {cvs} V | pots {pots} | gates {gates} | edges {len(edges)}"

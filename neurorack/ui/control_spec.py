@@ -77,9 +77,15 @@ class ControlSpec:
         """``-6.0 dB``, ``250 ms``, ``0.50``: as many decimals as the step needs."""
         if self.warp == "db" and value <= SILENCE_DB:
             return "-inf dB"
-        decimals = _decimals(self.step) if self.step > 0 else 2
-        text = f"{value:.{decimals}f}"
+        text = fixed(value, _decimals(self.step) if self.step > 0 else 2)
         return f"{text} {self.unit}" if self.unit else text
+
+
+def fixed(value: float, decimals: int, signed: bool = False) -> str:
+    """``value`` with ``decimals`` decimals (and a + or - sign when ``signed``), never ``-0.00``:
+    a value that rounds to zero reads as zero."""
+    rounded = round(value, decimals) + 0.0  # -0.0 + 0.0 is +0.0
+    return f"{rounded:+.{decimals}f}" if signed else f"{rounded:.{decimals}f}"
 
 
 def _decimals(step: float) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from neurorack.ui.control_spec import fixed
 from neurorack.ui.frame import Frame
 from neurorack.ui.menu import format_value, value_text
 from neurorack.ui.navigation import (
@@ -127,7 +128,7 @@ def _home(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
         y = 28 + index * 7
         stamp_text(draw, (0, y - 1), str(index + 1), font=small, fill=1)
         _bipolar_bar(draw, 8, y, 88, y + 4, volts / CV_RANGE_V)
-        stamp_text(draw, (92, y - 1), f"{volts:+.2f}", font=small, fill=1)
+        stamp_text(draw, (92, y - 1), fixed(volts, 2, signed=True), font=small, fill=1)
     for index, high in enumerate(frame.status.gates):
         x = index * 17
         draw.rectangle((x, 56, x + 15, 63), fill=1 if high else 0, outline=1)
@@ -205,7 +206,7 @@ def _calibration(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     if not inputs:
         _lines(draw, ["not available"])
         return
-    lines = [f"CV{_number(i.name)} x{i.scale:.4f} {i.offset_volts:+.3f} V" for i in inputs[:4]]
+    lines = [f"CV{_number(i.name)} x{i.scale:.4f} {fixed(i.offset_volts, 3, signed=True)} V" for i in inputs[:4]]
     if not all(i.calibrated for i in inputs):
         lines.append("* board file's values")
     _lines(draw, lines)
@@ -229,16 +230,16 @@ def _calibrate(draw: ImageDraw.ImageDraw, screen: CalibrateScreen, frame: Frame)
         return
     _title(draw, f"Calibrate CV {_number(progress.name)}")
     if progress.saved:
-        lines = ["Saved and applied:", f"x{progress.scale:.4f} {progress.offset_volts:+.3f} V", "", "press: done"]
+        lines = ["Saved and applied:", f"x{progress.scale:.4f} {fixed(progress.offset_volts, 3, signed=True)} V", "", "press: done"]
     elif progress.scale is not None:
-        lines = [f"scale x{progress.scale:.4f}", f"offset {progress.offset_volts:+.3f} V",
+        lines = [f"scale x{progress.scale:.4f}", f"offset {fixed(progress.offset_volts, 3, signed=True)} V",
                  f"1V/oct was {progress.before_cents:+.1f} cents", f"now within {progress.uncertainty_cents:.2f} cents",
                  "press: save  hold: cancel"]
     elif progress.reading:
-        lines = [f"Reading {progress.volts:.3f} V ...", "keep the cable in"]
+        lines = [f"Reading {fixed(progress.volts, 3)} V ...", "keep the cable in"]
     else:
         step = f"{progress.readings_done + 1}/2"
-        lines = [f"{step} Patch {progress.volts:.3f} V", f"into CV {_number(progress.name)}, then press.",
+        lines = [f"{step} Patch {fixed(progress.volts, 3)} V", f"into CV {_number(progress.name)}, then press.",
                  progress.error or "", "", "hold: cancel"]
     _lines(draw, lines)
 
@@ -255,7 +256,7 @@ def _routing(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     _lines(draw, [f"{i + 1} {r.target:<9}" for i, r in enumerate(routes)])
     small = font(9)
     for i, route in enumerate(routes):
-        text = f"{route.amount:+.2f} {route.offset:+.2f}"
+        text = f"{fixed(route.amount, 2, signed=True)} {fixed(route.offset, 2, signed=True)}"
         stamp_text(draw, (WIDTH - draw.textlength(text, font=small), LIST_TOP + i * ROW_H), text, font=small, fill=1)
 
 

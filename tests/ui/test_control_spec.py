@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurorack.ui.control_spec import ControlSpec
+from neurorack.ui.control_spec import ControlSpec, fixed
 
 
 def test_linear_maps_ends_and_middle():
@@ -37,3 +37,10 @@ def test_nudge_on_a_warped_range_always_moves():
     spec = ControlSpec(-60, 12, 0.5, "dB", "db")
     assert spec.nudge(-59.5, -1) < -59.5
     assert spec.nudge(11.5, 1) == 12
+
+
+def test_fixed_never_writes_minus_zero():
+    assert fixed(-0.001, 2, signed=True) == "+0.00"
+    assert fixed(-0.004, 2) == "0.00"
+    assert fixed(-0.006, 2, signed=True) == "-0.01"
+    assert fixed(1.5, 1, signed=True) == "+1.5"

@@ -105,6 +105,12 @@ def test_home_page_moves_with_the_cv():
     assert 26 <= top and bottom <= 35  # only the first CV row changed
 
 
+def test_a_cv_a_hair_below_zero_reads_as_zero_not_minus_zero():
+    zero = render(Frame(HomeScreen(), STATE, InputStatus((0.0, 0.0, 0.0, 0.0))))
+    hair = render(Frame(HomeScreen(), STATE, InputStatus((-0.001, -0.004, 0.0, 0.0))))
+    assert hair.tobytes() == zero.tobytes()
+
+
 def test_a_redrawn_page_stamps_strings_rasterised_before():
     render(Frame(HomeScreen(), STATE, STATUS))
     rasterised = _rasterised.cache_info().misses
