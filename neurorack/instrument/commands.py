@@ -101,7 +101,7 @@ def run_extract(args, config) -> int:
     from neurorack.instrument.bank_file import add_sound
 
     one_shot = Path(args.one_shot)
-    detail = args.detail if args.detail is not None else one_shot.parent.name
+    detail = args.detail if args.detail is not None else one_shot.resolve().parent.name
     model = None
     if not args.no_model:
         model_dir = extract_model_dir(args.model, Path(args.bank), config)

@@ -216,7 +216,9 @@ def _read_pcm_wav(path: Path) -> tuple[np.ndarray, int]:
             width, channels, rate = handle.getsampwidth(), handle.getnchannels(), handle.getframerate()
             raw = handle.readframes(handle.getnframes())
     except (wave.Error, EOFError, OSError) as exc:
-        raise TemplateError(f"{path}: not a PCM WAV file this reader understands: {exc}") from None
+        reason = str(exc) or ("it ends before a WAV header does" if isinstance(exc, EOFError) else type(exc).__name__)
+        raise TemplateError(f"{path}: not a PCM WAV file this reader understands ({reason}); expected a RIFF WAVE "
+                            "file of 8-, 16-, 24- or 32-bit PCM: convert it, e.g. 'sox IN -b 16 OUT.wav'") from None
     if width == 3:
         bytes_ = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
         ints = (bytes_[:, 0].astype(np.int32) | (bytes_[:, 1].astype(np.int32) << 8)

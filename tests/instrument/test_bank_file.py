@@ -158,3 +158,12 @@ def test_extracting_a_sound_again_keeps_its_place_in_the_menu(tmp_path):
     sounds = yaml.safe_load(bank_path.read_text())["sounds"]
     assert [s["name"] for s in sounds] == ["Kick", "Snare", "Hat", "Clap"]
     assert [s["z_model"] for s in sounds] == ["old", "new", "old", "new"]
+
+
+def test_a_relative_one_shot_path_gives_its_folder_as_the_detail(tmp_path, monkeypatch, capsys):
+    (tmp_path / "Kit808").mkdir()
+    write_wav(tmp_path / "Kit808" / "kick.wav")
+    monkeypatch.chdir(tmp_path / "Kit808")
+    args = parse(["sound", "extract", "kick.wav", "--name", "Kick", "--bank", "sounds.yaml", "--no-model"])
+    assert args.handler(args, ModuleConfig()) == 0
+    assert [s["detail"] for s in yaml.safe_load((tmp_path / "Kit808" / "sounds.yaml").read_text())["sounds"]] == ["Kit808"]

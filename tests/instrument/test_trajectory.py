@@ -78,3 +78,14 @@ def test_24_bit_stereo_wav_at_44_1_khz_is_read_as_mono_at_48_khz(tmp_path):
     audio = read_one_shot(path)
     assert len(audio) == 48000
     assert np.max(np.abs(audio)) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"RIFF\x04\x00\x00\x00WAVE", b""])
+def test_a_file_that_is_not_a_wav_says_what_was_expected(tmp_path, content):
+    path = tmp_path / "notes.wav"
+    path.write_bytes(content)
+    with pytest.raises(TemplateError) as info:
+        read_one_shot(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not a PCM WAV file this reader understands (") and "()" not in message
+    assert "expected a RIFF WAVE file" in message
