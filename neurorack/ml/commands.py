@@ -130,12 +130,12 @@ def register(commands, benches) -> None:
     bench = benches.add_parser(
         "model", help="a model's size and single-thread speed at 48 kHz, 128-sample blocks",
         description="Parameters, bytes, MACs per second of audio, and the real-time factor (audio seconds per "
-                    "compute second) on one thread with 128-sample blocks, for the NumPy runtime, torch eager "
-                    "and TorchScript (when torch is installed).")
+                    "compute second) on one thread with 128-sample blocks, for the NumPy runtime and torch eager "
+                    "(when torch is installed).")
     bench.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
     bench.add_argument("--seconds", type=float, default=10.0, help="audio rendered per path (default: %(default)s)")
     bench.add_argument("--block-size", type=int, default=128, help="samples per block (default: %(default)s)")
-    bench.add_argument("--paths", default="numpy,eager,torchscript",
+    bench.add_argument("--paths", default="numpy,eager",
                        help="comma-separated paths to measure (default: %(default)s)")
     bench.add_argument("--write", action="store_true", help="also record the figures in the model's model.yaml")
     bench.add_argument("--json", action="store_true", help="print JSON")

@@ -4,7 +4,9 @@ Paths:
 - ``numpy``: the NumPy runtime (``NumpyModel``, or ``PercussionRuntime`` for the percussion
   family) inside ``ModelVoice`` (what the daemon plays; no torch).
 - ``eager``: the torch ``DescriptorModel``, one frame per call, state carried.
-- ``torchscript``: the same one-frame step traced with ``torch.jit.trace`` and frozen.
+
+(A ``torchscript`` path, the step traced with ``torch.jit.trace``, was dropped: torch deprecates
+TorchScript, and the module never played it.)
 
 The percussion family streams in NumPy only (its torch twin renders whole hits for
 training), so its torch paths report that instead of a figure.
@@ -25,6 +27,10 @@ from neurorack.core.percussion_config import PercussionConfig
 from neurorack.runtime.loader import WEIGHTS, family_of, load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice, drum_template
+
+
+PATHS = ("numpy", "eager")
+TORCHSCRIPT_GONE = ": torchscript was dropped (torch deprecates torch.jit.trace; the module plays numpy)"
 
 
 def _timed_blocks(render_block, seconds: float, block_size: int, sample_rate: int) -> dict:
@@ -98,22 +104,10 @@ def _torch_step(loaded):
 
 
 def _bench_torch_path(name: str, loaded, template: np.ndarray, seconds: float, block_size: int) -> dict:
-    """One torch path (eager or torchscript), timed as ``_timed_blocks`` does."""
-    import torch
-
+    """The torch path (eager), timed as ``_timed_blocks`` does."""
+    if name != "eager":
+        return {"error": f"unknown path {name!r} (numpy, eager)" + (TORCHSCRIPT_GONE if name == "torchscript" else "")}
     step, state = _torch_step(loaded)
-    if name == "torchscript":
-        try:
-            import warnings
-
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", torch.jit.TracerWarning)  # constants folded on purpose
-                example = torch.from_numpy(template[:1])[None]
-                step = torch.jit.freeze(torch.jit.trace(step, (example, *state), check_trace=False))
-        except Exception as exc:  # noqa: BLE001 (report why this path could not be measured)
-            return {"error": f"tracing failed: {exc}"}
-    elif name != "eager":
-        return {"error": f"unknown path {name!r} (numpy, eager, torchscript)"}
     voice = _FrameVoice(step, state, template, loaded.config.hop)
     return _timed_blocks(voice.render, seconds, block_size, loaded.config.sample_rate)
 
@@ -121,7 +115,7 @@ def _bench_torch_path(name: str, loaded, template: np.ndarray, seconds: float, b
 def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 128,
                 paths: list[str] | None = None) -> dict:
     """Measure a model folder. Returns the figures (JSON-ready); ``path`` names the fastest."""
-    paths = paths or ["numpy", "eager", "torchscript"]
+    paths = paths or list(PATHS)
     loaded = load_model(model_dir)
     config = loaded.config
     template = drum_template(decay_s=max(seconds, 1.0), peak_db=-6.0)

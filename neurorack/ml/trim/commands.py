@@ -105,7 +105,7 @@ def register(commands, benches) -> None:
                       help="crops of the test split (from each onset) for the test spectral loss (default: %(default)s)")
     trim.add_argument("--bench-seconds", type=float, default=2.0, metavar="S",
                       help="audio streamed to measure each round's real-time factor (default: %(default)s)")
-    trim.add_argument("--bench-paths", default="numpy,eager,torchscript", metavar="PATHS",
+    trim.add_argument("--bench-paths", default="numpy,eager", metavar="PATHS",
                       help="inference paths measured per round, as 'neurorack bench model' does; the fastest "
                            "counts (default: %(default)s)")
     trim.add_argument("--device", default="auto", help="where retraining runs: auto (a GPU when there is one), "

@@ -100,7 +100,7 @@ class DescriptorTask:
 
     def __init__(self, data, *, crop_frames: int = 48, batch_size: int = 16, learning_rate: float = 2e-3,
                  test_crops: int = 64, device: str = "cpu", bench_seconds: float = 2.0,
-                 data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager", "torchscript"),
+                 data_info: dict | None = None, bench_paths: tuple[str, ...] = ("numpy", "eager"),
                  threads: int | None = None, checkpoint_every: int = 100):
         self.train = data.subset("train")
         self.test = data.subset("test")
