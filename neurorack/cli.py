@@ -38,9 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurorack", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neurorack {__version__}")
-    parser.add_argument("--config", metavar="FILE",
-                        help=f"module config YAML (default: ${CONFIG_ENV} if set, else built-in defaults)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="override the config's log_level (default: info)")
+    _add_common_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -111,7 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--check", metavar="FILE", help="validate FILE and report every problem")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(commands, benches)
+    _accept_common_options_after_commands(commands)
     return parser
+
+
+def _add_common_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help=f"module config YAML (default: ${CONFIG_ENV} if set, else built-in defaults)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=default,
+                        help="override the config's log_level (default: info)")
+
+
+def _accept_common_options_after_commands(commands) -> None:
+    """``--config`` and ``--log-level`` also after a command (``neurorack run --config X``), at
+    any depth (``neurorack bench offline --config X``). SUPPRESS as the default keeps a value
+    given before the command when none is given after it."""
+    for parser in set(commands.choices.values()):
+        _add_common_options(parser, default=argparse.SUPPRESS)
+        for action in parser._actions:  # noqa: SLF001 - argparse lists subcommands only there
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                _accept_common_options_after_commands(action)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,12 +42,26 @@ def test_default_config_round_trips_through_the_checker(tmp_path):
 def test_bad_config_names_file_key_and_line_without_traceback(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("audio:\n  block_size: 100\noutput:\n  ceiling_db: 3\n")
-    for args in (["config", "--check", str(path)], ["--config", str(path), "demo"]):
+    for args in (["config", "--check", str(path)], ["--config", str(path), "demo"], ["demo", "--config", str(path)]):
         result = run_neurorack(*args)
         assert result.returncode == 2
         assert f"{path}:2: audio.block_size: expected one of 32, 64, 128, 256, 512, 1024, got 100" in result.stderr
         assert f"{path}:4: output.ceiling_db: expected a value from -40 to 0 dBFS, got 3.0" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv, config, level", [
+    (["run", "--mock"], None, None),
+    (["--config", "a.yaml", "run", "--mock"], "a.yaml", None),
+    (["run", "--mock", "--config", "b.yaml", "--log-level", "debug"], "b.yaml", "debug"),
+    (["--config", "a.yaml", "bench", "offline", "--config", "c.yaml"], "c.yaml", None),
+    (["--log-level", "error", "hw", "check", "--config", "d.yaml"], "d.yaml", "error"),
+])
+def test_config_and_log_level_are_read_before_or_after_the_command(argv, config, level):
+    from neurorack.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.config, args.log_level) == (config, level)
 
 
 def test_malformed_yaml_is_reported_with_its_line(tmp_path):
