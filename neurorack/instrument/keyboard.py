@@ -5,14 +5,19 @@ Everything goes through the same parts as on a real panel: a gate key raises tha
 jack voltage for ``GATE_S`` on the simulated MCP3008, so the real driver, the ADC poller and
 the Schmitt trigger produce the timestamped edge; encoder and button keys play bouncy
 contact sequences on the simulated GPIO chip, so the real quadrature decoder and button
-timing produce the events the UI reads. CV keys move a CV jack's voltage (on top of a
-scenario file's signal, if one is given).
+timing produce the events the UI reads. A turn key is one quick detent (``KEY_DETENT_S``),
+queued after the detents still playing, so fast presses are a fast turn, never a jumble;
+each press is one step (the keys turn the encoder without acceleration).
+The encoder turns clockwise for the next item (the highlight goes down a list, a value
+up, the home page to the next sound); Up and ``k`` turn it anticlockwise, so they move
+the highlight up. CV keys move a CV jack's voltage (on top of a scenario file's signal,
+if one is given).
 
 Keys (``KEY_HELP``)::
 
     g / h           gate 1 / gate 2
-    k, up, right    encoder one detent clockwise
-    j, down, left   encoder one detent anticlockwise
+    j, down, right  encoder one detent clockwise: highlight down, value up, next sound
+    k, up, left     encoder one detent anticlockwise: highlight up, value down, previous sound
     space, enter    short press          l   long press
     1 - 4           pick the CV the next keys move
     + / -           that CV up / down 1/12 V (a semitone on the pitch route)
@@ -47,8 +52,9 @@ GATE_VOLTS = 8.0       # a typical Eurorack gate level
 SEMITONE_VOLTS = 1.0 / 12.0
 CV_LIMIT_VOLTS = 5.0   # a CV key stops at the jack's range
 SHORT_HOLD_S = 0.08
-KEY_HELP = ("keys: g/h gate 1/2 | arrows or j/k turn | space/enter press, l long press | "
-            "1-4 pick a CV, +/- 1/12 V, </> 1 V, 0 reset | q quit")
+KEY_DETENT_S = 0.008   # one detent of a quick turn
+KEY_HELP = ("keys: g/h gate 1/2 | up/k/left, down/j/right: turn (highlight up/down, previous/next sound) | "
+            "space/enter press, l long press | 1-4 pick a CV, +/- 1/12 V, </> 1 V, 0 reset | q quit")
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,13 @@ class KeyAction:
     value: object = None
 
 
-ESCAPES = {b"\x1b[A": KeyAction("turn", 1), b"\x1b[C": KeyAction("turn", 1),
-           b"\x1b[B": KeyAction("turn", -1), b"\x1b[D": KeyAction("turn", -1),
-           b"\x1bOA": KeyAction("turn", 1), b"\x1bOC": KeyAction("turn", 1),
-           b"\x1bOB": KeyAction("turn", -1), b"\x1bOD": KeyAction("turn", -1)}
+ESCAPES = {b"\x1b[A": KeyAction("turn", -1), b"\x1b[D": KeyAction("turn", -1),
+           b"\x1b[B": KeyAction("turn", 1), b"\x1b[C": KeyAction("turn", 1),
+           b"\x1bOA": KeyAction("turn", -1), b"\x1bOD": KeyAction("turn", -1),
+           b"\x1bOB": KeyAction("turn", 1), b"\x1bOC": KeyAction("turn", 1)}
 KEYS = {
     b"g": KeyAction("gate", 0), b"h": KeyAction("gate", 1),
-    b"k": KeyAction("turn", 1), b"j": KeyAction("turn", -1),
+    b"k": KeyAction("turn", -1), b"j": KeyAction("turn", 1),
     b" ": KeyAction("press", "short"), b"\r": KeyAction("press", "short"), b"\n": KeyAction("press", "short"),
     b"l": KeyAction("press", "long"),
     b"1": KeyAction("pick_cv", 0), b"2": KeyAction("pick_cv", 1), b"3": KeyAction("pick_cv", 2),
@@ -193,6 +199,8 @@ class KeyboardControls:
         self.fd = self.stream.fileno()
         self.actions = 0
         self._saved_mode = None
+        self._turn_free_at = 0.0  # when the queued detents have played
+        panel.encoder.acceleration = 0.0  # a key is one step: its auto-repeat is no fast hand
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="neurorack-keyboard", daemon=True)
 
@@ -255,7 +263,10 @@ class KeyboardControls:
             return
         board, gpio = self.panel.board, self.panel.gpio
         if action.kind == "turn":
-            gpio.play(encoder_turn(action.value, board.encoder.pin_a, board.encoder.pin_b))
+            start = max(time.monotonic(), self._turn_free_at)  # after the detents still playing
+            self._turn_free_at = start + abs(action.value) * KEY_DETENT_S
+            gpio.play(encoder_turn(action.value, board.encoder.pin_a, board.encoder.pin_b, detent_s=KEY_DETENT_S),
+                      start=start)
             log.info("key: encoder %+d", action.value)
         elif action.kind == "press":
             hold_s = board.button.long_press_ms / 1000.0 + 0.1 if action.value == "long" else SHORT_HOLD_S

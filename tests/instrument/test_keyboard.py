@@ -15,28 +15,39 @@ import numpy as np
 import pytest
 import yaml
 
+from neurorack.config.board import load_board
+from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.hardware.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Lfo, Scenario
 from neurorack.instrument.keyboard import (
     GATE_S,
     GATE_VOLTS,
     SEMITONE_VOLTS,
     KeyAction,
+    KeyboardControls,
     KeyboardPatch,
     mock_inputs,
     parse_keys,
 )
+from neurorack.state import ModuleState
+from neurorack.ui.frame import capture_frame
+from neurorack.ui.menu import load_menu
+from neurorack.ui.mock_facade import DEMO_SOUNDS, MockFacade
+from neurorack.ui.navigation import Navigator
+from neurorack.ui.render import LIST_TOP, ROW_H, render
 from tests.instrument.model_fixture import make_model
+from tests.ui.conftest import Clock
 
 
 def test_keys_and_arrow_escapes_become_actions_and_other_escapes_are_skipped():
     actions = parse_keys(b"gh\x1b[A\x1b[Dkj l\r1+-><0q")
     assert [(a.kind, a.value) for a in actions] == [
-        ("gate", 0), ("gate", 1), ("turn", 1), ("turn", -1), ("turn", 1), ("turn", -1), ("press", "short"),
+        ("gate", 0), ("gate", 1), ("turn", -1), ("turn", -1), ("turn", -1), ("turn", 1), ("press", "short"),
         ("press", "long"), ("press", "short"), ("pick_cv", 0), ("nudge_cv", SEMITONE_VOLTS),
         ("nudge_cv", -SEMITONE_VOLTS), ("nudge_cv", 1.0), ("nudge_cv", -1.0), ("reset_cv", None), ("quit", None)]
     # Ctrl-right (ESC [ 1 ; 5 C), a function key (ESC O P), a lone Escape and unknown keys do nothing.
     assert parse_keys(b"\x1b[1;5C\x1bOP\x1bxz") == []
-    assert parse_keys(b"\x1bOBg") == [KeyAction("turn", -1), KeyAction("gate", 0)]
+    assert parse_keys(b"\x1bOBg") == [KeyAction("turn", 1), KeyAction("gate", 0)]  # down: clockwise
 
 
 def test_gate_key_holds_the_gate_high_over_the_scenarios_own_gate():
@@ -143,7 +154,7 @@ def test_keys_fire_gates_turn_the_encoder_and_q_quits(module_config):
         terminal.press(b"g")
         assert terminal.wait_for_log("key: gate 1", 5)
         time.sleep(0.5)
-        terminal.press(b"k")  # the home page: the next sound
+        terminal.press(b"j")  # the home page: the next sound
         assert terminal.wait_for_log("key: encoder +1", 5)
         time.sleep(0.4)
         terminal.press(b"q")
@@ -188,3 +199,85 @@ def test_without_a_terminal_the_mock_plays_its_scenario_and_never_reads_stdin(mo
         with wave.open(str(wav)) as handle:
             samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16) / 32768.0
         assert np.abs(samples).max() > 0.02  # the built-in drum pattern on gate 1
+
+
+# -- fast turns through the simulated contacts, and which way the highlight goes ----------------
+
+
+class KeyRig:
+    """The mock panel (simulated GPIO, real decoder) played by the keys, driving the real UI."""
+
+    def __init__(self, panel, keys: KeyboardControls):
+        self.panel = panel
+        self.keys = keys
+        self.navigator = Navigator(load_menu(), MockFacade(time.monotonic), ModuleState(sound="Kick 808"))
+
+    def press(self, data: bytes, spacing_s: float) -> None:
+        """Press the keys ``spacing_s`` apart, wait for the contacts, and hand the UI its events
+        (a button press's after its settle timer)."""
+        actions = parse_keys(data)
+        for action in actions:
+            self.keys.handle(action)
+            time.sleep(spacing_s)
+        assert self.panel.gpio.wait_idle()
+        presses = sum(action.kind == "press" for action in actions)
+        while presses or not self.panel.events.empty():
+            event = self.panel.events.get(timeout=2.0)
+            presses -= isinstance(event, ButtonEvent) and event.kind == "short"
+            self.navigator.handle(event)
+
+
+@pytest.fixture(scope="module")
+def mock_panel():
+    patch = KeyboardPatch()
+    with open_panel(load_board("mock"), lambda edge: None, patch.scenario) as panel, open(os.devnull) as stream:
+        yield panel, KeyboardControls(patch, panel, lambda: None, stream)
+
+
+@pytest.mark.parametrize("spacing_s", [0.005, 0.01, 0.02, 0.05])
+def test_fast_key_turns_move_one_step_per_press_on_the_home_page_and_in_menus(mock_panel, spacing_s):
+    rig = KeyRig(*mock_panel)
+    sounds = [sound.name for sound in DEMO_SOUNDS]
+    rig.press(b"jjjjj", spacing_s)  # down: the next sounds
+    assert rig.navigator.state.sound == sounds[5]
+    rig.press(b"\x1b[A" * 3, spacing_s)  # up: the previous ones
+    assert rig.navigator.state.sound == sounds[2]
+    rig.press(b" ", 0.0)
+    rig.press(b"\x1b[B" * 5, spacing_s)
+    assert rig.navigator.screen.cursor == 5
+    rig.press(b"kkkk", spacing_s)
+    assert rig.navigator.screen.cursor == 1
+
+
+def _highlight_top(navigator: Navigator) -> int:
+    """The first pixel row of the inverted list row, as the OLED, the terminal and the GIF show it."""
+    image = render(capture_frame(navigator, navigator.facade))
+    return next(y for y in range(LIST_TOP, 52) if image.getpixel((0, y)))
+
+
+@pytest.mark.parametrize("labels", [(), ("Sounds",), ("Models",), ("CV routing",), ("CV routing", "CV 1"),
+                                    ("CV routing", "CV 1", "Target"), ("Calibration", "Calibrate CVs"),
+                                    ("Settings",), ("Settings", "Block size"), ("System",)])
+def test_up_moves_the_highlight_up_and_down_moves_it_down_on_every_list_page(labels):
+    clock = Clock()
+    navigator = Navigator(load_menu(), MockFacade(clock), ModuleState(sound="Kick 808", model="drums-trimmed"))
+
+    def press(data: bytes) -> None:
+        for action in parse_keys(data):
+            clock.now += 0.1
+            if action.kind == "turn":
+                navigator.handle(EncoderTurn(action.value, clock.now))
+            else:
+                navigator.handle(ButtonEvent("short", clock.now))
+
+    press(b" ")
+    for label in labels:
+        items = [item.label for item in navigator.screen.menu.items]
+        press(b"\x1b[B" * items.index(label) + b"\r")
+    press(b"\x1b[A" * 10)  # to the top of the list
+    assert _highlight_top(navigator) == LIST_TOP
+    for down, up in ((b"\x1b[B", b"\x1b[A"), (b"j", b"k")):
+        press(down)
+        assert _highlight_top(navigator) == LIST_TOP + ROW_H
+        press(up)
+        assert _highlight_top(navigator) == LIST_TOP
