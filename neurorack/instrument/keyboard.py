@@ -150,9 +150,12 @@ class KeyboardPatch:
 
     Args:
         base: a scenario for what the keys do not play (None: every jack at 0 V, pots mid-way).
+        until_first_key: the base scenario's gates and CVs play only until the first key (the
+            built-in pattern, so that the module is heard at once); then the keys alone play them.
     """
 
-    def __init__(self, base: Scenario | None = None):
+    def __init__(self, base: Scenario | None = None, until_first_key: bool = False):
+        self.until_first_key = until_first_key
         signals = dict(base.signals) if base is not None else {}
         self.cvs = tuple(KeyCv(signals.get(name)) for name in CV_INPUTS)
         self.gates = tuple(KeyGate(signals.get(name)) for name in GATE_INPUTS)
@@ -161,6 +164,16 @@ class KeyboardPatch:
         self.scenario = Scenario({name: signal for name, signal in merged.items() if signal is not None},
                                  noise_volts=base.noise_volts if base is not None else 0.0)
         self.selected = 0
+
+    def hand_over(self) -> bool:
+        """At a key: stop the base scenario's gates and CVs if they play only until the first
+        key. Returns whether they stopped now."""
+        if not self.until_first_key:
+            return False
+        self.until_first_key = False
+        for jack in (*self.gates, *self.cvs):
+            jack.base = None
+        return True
 
     def apply(self, action: KeyAction, t: float) -> str | None:
         """Apply a gate or CV action at scenario time ``t``; returns what changed, for the log."""
@@ -257,6 +270,8 @@ class KeyboardControls:
     def handle(self, action: KeyAction) -> None:
         """Play one action on the panel."""
         self.actions += 1
+        if self.patch.hand_over():
+            log.info("keys take over: the built-in pattern stops")
         if action.kind == "quit":
             log.info("key q: quitting")
             self.on_quit()
@@ -282,7 +297,8 @@ class KeyboardControls:
 def mock_inputs(scenario_path: str | None, mock: bool, interactive: bool
                 ) -> tuple[Scenario | None, KeyboardPatch | None]:
     """What the mock module's jacks play: the scenario file (None: the built-in scenario),
-    under the keys when ``interactive`` (a terminal on stdin).
+    under the keys when ``interactive`` (a terminal on stdin). With keys and no scenario file,
+    the built-in pattern plays until the first key, so the module is heard at once.
 
     Returns:
         The scenario for the simulated ADC, and the patch the keys play (None: no keys).
@@ -298,5 +314,10 @@ def mock_inputs(scenario_path: str | None, mock: bool, interactive: bool
     scenario = load_scenario(scenario_path) if scenario_path is not None else None
     if not (mock and interactive):
         return scenario, None
-    patch = KeyboardPatch(scenario)
+    if scenario is None:
+        from neurorack.hardware.scenario import default_scenario
+
+        patch = KeyboardPatch(default_scenario(), until_first_key=True)
+    else:
+        patch = KeyboardPatch(scenario)
     return patch.scenario, patch

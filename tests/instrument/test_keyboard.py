@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 import wave
@@ -92,6 +95,17 @@ def test_no_keys_without_a_terminal_and_no_scenario_without_mock(tmp_path):
         mock_inputs(str(path), mock=False, interactive=True)
 
 
+def test_with_keys_and_no_scenario_the_built_in_pattern_plays_until_the_first_key():
+    scenario, keys = mock_inputs(None, mock=True, interactive=True)
+    hit = 0.11  # a hit of the built-in pattern
+    assert scenario.jack_volts("gate1", hit) > 0 and scenario.jack_volts("cv2", 1.0) != 0.0
+    with open_panel(load_board("mock"), lambda edge: None, scenario) as panel, open(os.devnull) as stream:
+        KeyboardControls(keys, panel, lambda: None, stream).handle(KeyAction("press", "short"))
+    assert scenario.jack_volts("gate1", hit) == 0.0 and scenario.jack_volts("cv2", 1.0) == 0.0  # the keys alone
+    assert scenario.jack_volts("pot1", 1.0) == 0.5  # the pots stay where the pattern left them
+    assert not keys.hand_over()  # once
+
+
 # -- the daemon in a pseudo-terminal ---------------------------------------------------------
 
 
@@ -107,8 +121,9 @@ def module_config(tmp_path_factory):
 class Terminal:
     """A daemon with a pseudo-terminal on stdin and stdout; stderr (the log) kept line by line."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, size: tuple[int, int] = (128, 40)):
         master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))  # columns, rows
         self.master = master
         self.process = subprocess.Popen([sys.executable, "-m", "neurorack", *args], stdin=slave, stdout=slave,
                                         stderr=subprocess.PIPE, text=True)
@@ -168,15 +183,15 @@ def test_keys_fire_gates_turn_the_encoder_and_q_quits(module_config):
     # The encoder turn went through the simulated contacts, the decoder and the UI: the saved sound moved on.
     saved = yaml.safe_load((root / "state" / "state.yaml").read_text())
     assert saved["sound"] == "Snare"
-    # The OLED was drawn live in the terminal (half-block characters, cursor homed per frame).
-    assert terminal.screen.count("\u2580".encode()) > 100 and terminal.screen.count(b"\x1b[H") >= 2
+    # The OLED was drawn live in the 128x40 terminal (half-block characters, each line at its row).
+    assert terminal.screen.count("\u2580".encode()) > 100 and b"\x1b[32;1H" in terminal.screen
     if "WAV file" in log:  # no sound device here: the real-time WAV stand-in played
         with wave.open(str(wav)) as handle:
             rate = handle.getframerate()
             samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16) / 32768.0
         loud = np.nonzero(np.abs(samples) > 0.02)[0]
-        assert len(loud) > 0, "the gate key played nothing"
-        assert loud[0] / rate > 0.3  # silent until the key: nothing else plays the gates
+        assert len(loud) > 0, "nothing played"
+        assert loud[0] / rate < 0.3  # the built-in pattern is heard at once, before any key
 
 
 def test_without_a_terminal_the_mock_plays_its_scenario_and_never_reads_stdin(module_config, tmp_path):
