@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", metavar="FILE",
                      help="with --mock: what is patched into the simulated jacks, a scenario YAML (default: the "
                           "built-in one, a drum pattern on gate 1 and slow LFOs on the CVs; with a terminal on "
-                          "stdin, nothing until you play the keys: g/h gates, arrows or j/k turn, space/enter "
-                          "press, l long press, 1-4 pick a CV, +/- 1/12 V, </> 1 V, 0 reset, q quit)")
+                          "stdin it plays until your first key, then the keys alone: g/h gates, up/k and down/j "
+                          "turn, space/enter press, l long press, 1-4 pick a CV, +/- 1/12 V, </> 1 V, 0 reset, "
+                          "q quit)")
 
     demo = commands.add_parser(
         "demo", help="render a scripted performance to a WAV file and the screen to a GIF",
