@@ -2,6 +2,7 @@
 
 The data goes to a temporary file in the same folder, is flushed and fsynced, then renamed
 over the target (atomic on POSIX), and the folder is fsynced so the rename itself survives.
+``atomic_remove`` deletes a file the same way: it is there or gone, and the removal is fsynced.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 
 @contextlib.contextmanager
@@ -45,6 +47,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_remove(path: str | Path) -> bool:
+    """Remove ``path`` (unlink is atomic on POSIX) and fsync its folder so the removal
+    survives a power cut; returns whether it existed."""
+    path = Path(path)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    _fsync_folder(path.parent)
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

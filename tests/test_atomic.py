@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from neurorack.atomic import atomic_open, atomic_write_text
+from neurorack.atomic import atomic_open, atomic_remove, atomic_write_text
 
 
 def test_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -33,3 +33,11 @@ def test_creates_missing_folders(tmp_path):
 def test_the_new_file_is_readable_by_others(tmp_path):
     target = atomic_write_text(tmp_path / "demo.gif", "x")
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_remove_deletes_the_file_and_says_whether_it_was_there(tmp_path):
+    target = tmp_path / "calibration.yaml"
+    target.write_text("x")
+    assert atomic_remove(target) is True
+    assert os.listdir(tmp_path) == []
+    assert atomic_remove(target) is False

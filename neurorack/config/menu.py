@@ -38,7 +38,7 @@ from neurorack.state import field_type, state_field
 from neurorack.ui.control_spec import WARPS
 
 ITEM_KINDS = ("submenu", "action", "choice", "slider", "toggle", "info")
-ACTIONS = ("calibrate", "shutdown", "reboot", "restart_audio")
+ACTIONS = ("calibrate", "reset_calibration", "shutdown", "reboot", "restart_audio")
 INFO_PAGES = ("home", "system", "calibration", "routing")
 SOURCES = ("sounds", "models")
 

@@ -24,6 +24,12 @@ offset are computed, the 1V/oct error is shown in cents, and the result is saved
 state directory (calibration.yaml), where 'neurorack run' picks it up. Stop the running
 module first (sudo systemctl stop neurorack): both would use the ADC.
 
+A clipped reading, two readings too close together or the wrong way round, and a scale
+more than 20 % or an offset more than 0.5 V from the board file's are refused. The result
+is shown and saved only when you answer y to "save? [y/N]"; --yes saves without asking
+(without a terminal, nothing is saved unless --yes is given). --reset forgets the saved
+calibration of the --inputs: they go back to the board file's values.
+
 With --mock, a simulated module whose resistors are a little off is calibrated, and the
 voltages are patched for you.
 """
@@ -48,8 +54,12 @@ def register(commands, benches) -> None:
                            help="second known voltage (default: %(default)s V)")
     calibrate.add_argument("--reads", type=int, default=DEFAULT_READS, metavar="N",
                            help="reads averaged per voltage, about 0.3 ms each (default: %(default)s)")
-    calibrate.add_argument("--mock", action="store_true", help="calibrate a simulated module, no prompts")
+    calibrate.add_argument("--mock", action="store_true",
+                           help="calibrate a simulated module; the voltages are patched for you")
     calibrate.add_argument("--board", help="board name or file (default: the config's board)")
+    calibrate.add_argument("--yes", action="store_true", help="save the result without asking")
+    calibrate.add_argument("--reset", action="store_true",
+                           help="forget the saved calibration: go back to the board file's values")
     calibrate.set_defaults(handler=calibrate_command)
 
     hw = commands.add_parser("hw", help="hardware bring-up tools", description="Hardware bring-up tools.")
@@ -175,6 +185,7 @@ def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
     from neurorack.controls.calibration import (
         TwoPointRoutine,
         describe,
+        reset_calibration,
         save_calibration,
     )
     from neurorack.errors import NeurorackError
@@ -189,6 +200,11 @@ def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
     if args.high == args.low:
         raise NeurorackError("--low and --high: expected two different voltages")
     board = load_board("mock" if args.mock else (args.board or config.board))
+    if args.reset:
+        forgotten = reset_calibration(config.resolved_state_dir(), board, names)
+        print(f"{', '.join(forgotten)}: back to the board file's values" if forgotten
+              else "no saved calibration: the board file's values are in use")
+        return 0
     patched: dict = {}
     if args.mock:
         adc = open_simulated_adc(board, Scenario(patched), noise_lsb=0.5, scales=MOCK_HARDWARE_SCALES)
@@ -216,9 +232,32 @@ def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
         raise NeurorackError("calibration needs answers on the terminal; nothing was saved") from None
     finally:
         adc.close()
+    if not confirm_save(args.yes):
+        print("not saved: the calibration in use is unchanged")
+        return 1
     path = save_calibration(config.resolved_state_dir(), board, results)
     print(f"saved to {path}")
     return 0
+
+
+def confirm_save(yes: bool) -> bool:
+    """Ask "save? [y/N]" on the terminal; True with ``yes``.
+
+    Raises:
+        NeurorackError: no terminal to ask on, and no ``yes``.
+    """
+    from neurorack.errors import NeurorackError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise NeurorackError("not saved: there is no terminal to answer 'save? [y/N]'; "
+                             "pass --yes to save without asking")
+    try:
+        answer = input("save? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 # -- neurorack hw check --------------------------------------------------------------------

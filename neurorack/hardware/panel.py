@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neurorack.audio.engine import GateEdge
-from neurorack.config.board import BoardConfig
+from neurorack.config.board import CV_INPUTS, BoardConfig
 from neurorack.controls.button import Button
 from neurorack.controls.calibration import load_calibration
 from neurorack.controls.encoder import RotaryEncoder
@@ -76,15 +76,16 @@ class Panel:
         return self.poller.status()
 
     def reload_calibration(self) -> list[str]:
-        """Apply ``calibration.yaml`` (after the on-screen routine saved it) to the running
-        poller; returns the inputs it covers.
+        """Apply ``calibration.yaml`` (after the on-screen routine saved or reset it) to the
+        running poller: CV inputs it does not cover get the board file's values again.
+        Returns the inputs it covers.
 
         Raises:
             ConfigError: a damaged calibration file.
         """
         calibration = load_calibration(self.state_dir, self.board)
         for name, conditioning in board_conditioning(self.board, calibration).items():
-            if name in calibration:
+            if name in CV_INPUTS:
                 self.poller.set_conditioning(name, conditioning)
         log.info("calibration applied to %s", ", ".join(sorted(calibration)) or "no input")
         return sorted(calibration)

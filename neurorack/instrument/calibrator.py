@@ -3,7 +3,8 @@
 The routine itself (``TwoPointRoutine``, ``save_calibration``) is the one ``neurorack
 calibrate`` uses; this class runs its readings on a worker thread so the UI keeps drawing,
 reports them as a task with a progress bar, saves the result atomically into
-``<state dir>/calibration.yaml`` and tells the panel to apply it.
+``<state dir>/calibration.yaml`` (once the player confirms it) and tells the panel to apply
+it. ``reset`` removes the file again: the panel goes back to the board file's values.
 
 Reads go through the ADC driver while the poller also reads it: the driver locks the SPI
 bus around each transfer, so the two interleave.
@@ -25,6 +26,7 @@ from neurorack.controls.calibration import (
     TwoPointRoutine,
     calibration_path,
     load_calibration,
+    reset_calibration,
     save_calibration,
 )
 from neurorack.errors import NeurorackError
@@ -184,6 +186,24 @@ class ModuleCalibrator:
         if self.on_saved is not None:
             self.on_saved()
         return path
+
+    def reset(self) -> list[str]:
+        """Forget every saved calibration (atomically), then apply the board file's values
+        (``on_saved``); returns the inputs that had one.
+
+        Raises:
+            NeurorackError: a reading is running, or there is no state folder.
+        """
+        self._refuse_while_reading()
+        if self.state_dir is None:
+            raise NeurorackError("no state folder: there is no saved calibration")
+        try:
+            forgotten = reset_calibration(self.state_dir, self.board)
+        except OSError as exc:
+            raise NeurorackError(f"cannot remove the calibration: {exc.strerror or exc}") from None
+        if self.on_saved is not None:
+            self.on_saved()
+        return forgotten
 
     def cancel(self) -> None:
         """Forget the routine (a running reading finishes and is dropped)."""

@@ -167,7 +167,8 @@ class ModuleFacade(Protocol):
 
     def run_action(self, action: str) -> None:
         """Run a menu action: ``shutdown``, ``reboot`` or ``restart_audio`` (``calibrate`` is
-        the on-screen routine below, driven by the navigator)."""
+        the on-screen routine below, driven by the navigator; ``reset_calibration`` calls
+        ``reset_calibration``)."""
 
     def calibration(self) -> CalibrationInfo:
         """The CV calibration in use (from ``calibration.yaml``, else the board file's)."""
@@ -187,6 +188,9 @@ class ModuleFacade(Protocol):
 
     def cancel_calibration(self) -> None:
         """Forget the calibration in progress (nothing saved)."""
+
+    def reset_calibration(self) -> None:
+        """Forget the saved calibration, atomically: the board file's values apply again."""
 
 
 class CalibrationMethods:
@@ -215,6 +219,9 @@ class CalibrationMethods:
     def cancel_calibration(self) -> None:
         if self.calibrator is not None:
             self.calibrator.cancel()
+
+    def reset_calibration(self) -> None:
+        self._calibrator().reset()
 
     def _calibrator(self):
         if self.calibrator is None:

@@ -9,6 +9,9 @@ confirms; a long press goes back; no input for ``Menu.home_after_s`` returns hom
       ^              |  <--long----   (toggle: flips in place; action: runs or asks)
       +----long------+                Confirm --short on Yes--> action (error -> Message)
 
+The guided calibration (``CalibrateScreen``) picks an input, reads two voltages, then shows
+the result with Cancel / Save (Cancel first): only a press on Save saves it.
+
 Every screen is an immutable value; the navigator swaps them, so a snapshot of the UI is
 just the top screen plus the module state.
 """
@@ -89,11 +92,13 @@ class ConfirmScreen:
 class CalibrateScreen:
     """The guided CV calibration. With ``name`` None the player picks an input (``cursor``
     over ``inputs``); then the facade's routine asks for two voltages in turn (patch, press),
-    shows the result, and a press saves it. A long press leaves without saving."""
+    shows the result with Cancel / Save (``save``: Save is highlighted; Cancel first), and a
+    press on Save saves it. A long press leaves without saving."""
 
     inputs: tuple = ("cv1", "cv2", "cv3", "cv4")
     cursor: int = 0
     name: str | None = None
+    save: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class MessageScreen:
 Screen = (HomeScreen | MenuScreen | ChoiceScreen | SliderScreen | InfoScreen | ConfirmScreen | CalibrateScreen
           | MessageScreen)
 CALIBRATE_ACTION = "calibrate"  # the menu action that opens ``CalibrateScreen``
+RESET_CALIBRATION_ACTION = "reset_calibration"  # forgets the saved calibration
 
 
 class Navigator:
@@ -129,6 +135,7 @@ class Navigator:
         self._stack: list[Screen] = [HomeScreen()]
         self._last_input = now
         self._reported_task_error: str | None = None
+        self._reported_calibration_error: str | None = None
 
     @property
     def screen(self) -> Screen:
@@ -159,9 +166,22 @@ class Navigator:
             self._reported_task_error = task.error
             self._stack.append(MessageScreen("Error", f"{task.label}: {task.error}"))
             self._last_input = now
+        self._report_calibration_error(now)
         calibrating = any(isinstance(screen, CalibrateScreen) for screen in self._stack)
         if len(self._stack) > 1 and now - self._last_input >= self.menu.home_after_s and not calibrating:
             self._stack = [HomeScreen()]
+
+    def _report_calibration_error(self, now: float) -> None:
+        """A refused reading or result, once, in a dialog: the page has room for one line."""
+        screen = self.screen
+        if not isinstance(screen, CalibrateScreen) or screen.name is None:
+            return
+        progress = self._safe(self.facade.calibration_progress, None)
+        error = progress.error if progress is not None else None
+        if error and error != self._reported_calibration_error:
+            self._stack.append(MessageScreen("Not calibrated", error))
+            self._last_input = now
+        self._reported_calibration_error = error
 
     def go_home(self) -> None:
         self._stack = [HomeScreen()]
@@ -184,6 +204,10 @@ class Navigator:
             self._replace(replace(screen, yes=steps > 0))
         elif isinstance(screen, CalibrateScreen) and screen.name is None:
             self._replace(replace(screen, cursor=_clamp(screen.cursor + steps, len(screen.inputs))))
+        elif isinstance(screen, CalibrateScreen):
+            progress = self._safe(self.facade.calibration_progress, None)
+            if progress is not None and progress.scale is not None and not progress.saved:
+                self._replace(replace(screen, save=steps > 0))  # Cancel / Save
         elif isinstance(screen, HomeScreen):
             self._step_sound(steps)
 
@@ -226,11 +250,15 @@ class Navigator:
             info = self._safe(self.facade.calibration, None)
             names = tuple(i.name for i in info.inputs) if info is not None and info.inputs else None
             self._stack.append(CalibrateScreen(names) if names else CalibrateScreen())
+        elif item.action == RESET_CALIBRATION_ACTION:
+            if self._run(self.facade.reset_calibration):
+                self._stack.append(MessageScreen(item.label, "The CV inputs use the board file's values again."))
         else:
             self._run(lambda: self.facade.run_action(item.action))
 
     def _calibrate_press(self, screen: CalibrateScreen) -> None:
-        """Pick the input; then read the patched voltage, twice; then save; then leave."""
+        """Pick the input; then read the patched voltage, twice; then save or cancel (back
+        to the inputs); then leave."""
         if screen.name is None:
             name = screen.inputs[screen.cursor]
             if self._run(lambda: self.facade.start_calibration(name)):
@@ -241,8 +269,11 @@ class Navigator:
             self._stack.pop()
         elif progress.reading:
             return  # wait for the reading to finish
-        elif progress.scale is not None:
+        elif progress.scale is not None and screen.save:
             self._run(self.facade.save_calibration)
+        elif progress.scale is not None:
+            self._run(self.facade.cancel_calibration)
+            self._replace(replace(screen, name=None, save=False))
         else:
             self._run(self.facade.calibration_read)
 

@@ -228,13 +228,16 @@ def _calibrate(draw: ImageDraw.ImageDraw, screen: CalibrateScreen, frame: Frame)
         _list(draw, rows, screen.cursor, visible=4)
         _footer(draw, "press: start  hold: back")
         return
+    if progress.scale is not None and not progress.saved:  # the result: Cancel / Save
+        _title(draw, f"Save CV {_number(progress.name)} calibration?")
+        _lines(draw, [f"scale x{progress.scale:.4f}", f"offset {fixed(progress.offset_volts, 3, signed=True)} V",
+                      f"1V/oct was {progress.before_cents:+.1f} cents",
+                      f"now within {progress.uncertainty_cents:.2f} cents"])
+        _answers(draw, ("Cancel", "Save"), 1 if screen.save else 0)
+        return
     _title(draw, f"Calibrate CV {_number(progress.name)}")
     if progress.saved:
         lines = ["Saved and applied:", f"x{progress.scale:.4f} {fixed(progress.offset_volts, 3, signed=True)} V", "", "press: done"]
-    elif progress.scale is not None:
-        lines = [f"scale x{progress.scale:.4f}", f"offset {fixed(progress.offset_volts, 3, signed=True)} V",
-                 f"1V/oct was {progress.before_cents:+.1f} cents", f"now within {progress.uncertainty_cents:.2f} cents",
-                 "press: save  hold: cancel"]
     elif progress.reading:
         lines = [f"Reading {fixed(progress.volts, 3)} V ...", "keep the cable in"]
     else:
@@ -263,12 +266,17 @@ def _routing(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
 def _confirm(draw: ImageDraw.ImageDraw, screen: ConfirmScreen) -> None:
     _title(draw, screen.item.label)
     _lines(draw, wrap(screen.item.confirm or "", font(9), WIDTH - 4)[:3])
-    for index, (label, chosen) in enumerate((("No", not screen.yes), ("Yes", screen.yes))):
+    _answers(draw, ("No", "Yes"), 1 if screen.yes else 0)
+
+
+def _answers(draw: ImageDraw.ImageDraw, labels: tuple, chosen: int) -> None:
+    """Two answer boxes along the bottom, the chosen one inverted."""
+    for index, label in enumerate(labels):
         x = 20 + index * 56
         box = (x, 52, x + 32, 63)
-        draw.rectangle(box, fill=1 if chosen else 0, outline=1)
+        draw.rectangle(box, fill=1 if index == chosen else 0, outline=1)
         width = draw.textlength(label, font=font(9))
-        stamp_text(draw, (x + (33 - width) // 2, 52), label, font=font(9), fill=0 if chosen else 1)
+        stamp_text(draw, (x + (33 - width) // 2, 52), label, font=font(9), fill=0 if index == chosen else 1)
 
 
 def _message(draw: ImageDraw.ImageDraw, screen: MessageScreen) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+
+import pytest
 
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.controls.calibration import load_calibration
+from neurorack.hardware import commands
 from neurorack.hardware.commands import MOCK_HARDWARE_SCALES
 
 
@@ -23,15 +27,78 @@ def test_bench_controls_prints_json_figures(capsys):
 def test_calibrate_mock_finds_the_simulated_resistors_and_saves_them(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
-    assert main(["calibrate", "--mock", "--inputs", "cv1,cv4", "--reads", "1500"]) == 0
+    assert main(["calibrate", "--mock", "--inputs", "cv1,cv4", "--reads", "1500", "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "cv1: scale" in out and "cents" in out
+    assert "cv1: scale" in out and "cents" in out and "save?" not in out
     saved = load_calibration(tmp_path / "neurorack", load_board("mock"))
     assert set(saved) == {"cv1", "cv4"}
     for name in saved:
         true_scale, true_offset = MOCK_HARDWARE_SCALES[name]
         assert abs(saved[name].scale / true_scale - 1) < 0.002
         assert abs(saved[name].offset_volts - true_offset) < 0.01
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal, with the player's answers in it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    return tmp_path / "neurorack"
+
+
+CALIBRATE_CV2 = ["calibrate", "--mock", "--inputs", "cv2", "--reads", "300"]
+
+
+def test_calibrate_shows_the_result_and_saves_when_the_answer_is_yes(state_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert main(CALIBRATE_CV2) == 0
+    out = capsys.readouterr().out
+    assert out.index("cv2: scale") < out.index("save? [y/N]") < out.index("saved to")
+    assert "cents per volt, up to" in out
+    assert set(load_calibration(state_dir, load_board("mock"))) == {"cv2"}
+
+
+@pytest.mark.parametrize("answer", ["\n", "n\n", ""])
+def test_calibrate_saves_nothing_unless_the_answer_is_yes(answer, state_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", Terminal(answer))
+    assert main(CALIBRATE_CV2) == 1
+    assert "not saved: the calibration in use is unchanged" in capsys.readouterr().out
+    assert not (state_dir / "calibration.yaml").exists()
+
+
+def test_calibrate_without_a_terminal_refuses_to_save_unless_yes(state_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped, not a terminal
+    assert main(CALIBRATE_CV2) == 2
+    captured = capsys.readouterr()
+    assert "cv2: scale" in captured.out
+    assert ("neurorack: error: not saved: there is no terminal to answer 'save? [y/N]'; "
+            "pass --yes to save without asking") in captured.err
+    assert not (state_dir / "calibration.yaml").exists()
+
+
+def test_calibrate_refuses_hardware_that_reads_the_wrong_way_round(state_dir, capsys, monkeypatch):
+    monkeypatch.setattr(commands, "MOCK_HARDWARE_SCALES", {"cv2": (-3.0303, 5.0)})  # an inverting front end
+    assert main([*CALIBRATE_CV2, "--yes"]) == 2
+    assert "the wrong way round (scale -3.0" in capsys.readouterr().err
+    assert not (state_dir / "calibration.yaml").exists()
+
+
+def test_calibrate_reset_goes_back_to_the_board_files_values(state_dir, capsys):
+    assert main(["calibrate", "--mock", "--inputs", "cv1,cv2", "--reads", "300", "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", "--mock", "--reset", "--inputs", "cv2"]) == 0
+    assert capsys.readouterr().out == "cv2: back to the board file's values\n"
+    assert set(load_calibration(state_dir, load_board("mock"))) == {"cv1"}
+    assert main(["calibrate", "--mock", "--reset"]) == 0
+    assert not (state_dir / "calibration.yaml").exists() and list(state_dir.iterdir()) == []
+    assert main(["calibrate", "--mock", "--reset"]) == 0
+    assert "no saved calibration: the board file's values are in use" in capsys.readouterr().out
 
 
 def test_calibrate_refuses_unknown_inputs(capsys):

@@ -23,6 +23,7 @@ from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import MockFacade
 from neurorack.ui.navigation import (
     CalibrateScreen,
+    ConfirmScreen,
     MenuScreen,
     MessageScreen,
     Navigator,
@@ -52,12 +53,12 @@ def turn(navigator, steps):
     navigator.handle(EncoderTurn(steps, time.monotonic()))
 
 
-def open_calibrate(navigator):
+def open_calibrate(navigator, item="Calibrate CVs"):
     press(navigator)  # home -> menu
     labels = [item.label for item in navigator.screen.menu.items]
     turn(navigator, labels.index("Calibration"))
     press(navigator)
-    turn(navigator, 1)  # "Calibrate CVs"
+    turn(navigator, [i.label for i in navigator.screen.menu.items].index(item))
     press(navigator)
 
 
@@ -97,6 +98,9 @@ def test_calibrate_cv3_from_the_menu_saves_and_the_panel_reads_true_volts(module
     patched["cv3"] = Constant(5.0)  # where the board file's nominal values are off most
     time.sleep(0.05)
     before = panel.status().cv_volts[2]
+    assert not navigator.screen.save  # Cancel first
+    turn(navigator, 1)
+    assert navigator.screen.save
     press(navigator)  # save
     assert facade.calibration_progress().saved
     saved = load_calibration(tmp_path, board)
@@ -140,3 +144,73 @@ def test_without_an_adc_calibrating_says_why():
     press(navigator)
     assert isinstance(navigator.screen, MessageScreen) and "panel's ADC" in navigator.screen.text
 
+
+def read_both(navigator, facade, calibrator, patched, name="cv3"):
+    """Pick ``name`` (the picker is open) and read 1 V, then 3 V, patched on it."""
+    turn(navigator, ["cv1", "cv2", "cv3", "cv4"].index(name) - navigator.screen.cursor)
+    press(navigator)
+    for volts in (1.0, 3.0):
+        patched[name] = Constant(volts)
+        time.sleep(0.03)
+        press(navigator)
+        wait_reading(navigator, facade, calibrator)
+    return facade.calibration_progress()
+
+
+def test_cancel_on_the_result_saves_nothing_and_goes_back_to_the_inputs(module, tmp_path):
+    navigator, facade, calibrator, _, patched, _ = module
+    open_calibrate(navigator)
+    assert read_both(navigator, facade, calibrator, patched).scale is not None
+    turn(navigator, 1)
+    turn(navigator, -1)  # back on Cancel
+    press(navigator)
+    assert isinstance(navigator.screen, CalibrateScreen) and navigator.screen.name is None
+    assert navigator.screen.cursor == 2
+    assert facade.calibration_progress() is None
+    assert not (tmp_path / "calibration.yaml").exists()
+
+
+def test_a_refused_reading_is_shown_whole_in_a_dialog_then_the_player_reads_again(module, tmp_path):
+    navigator, facade, calibrator, _, patched, _ = module
+    open_calibrate(navigator)
+    turn(navigator, 2)
+    press(navigator)
+    patched["cv3"] = Constant(-8.0)  # below the input's range: clipped
+    time.sleep(0.03)
+    press(navigator)
+    wait_reading(navigator, facade, calibrator)
+    navigator.tick(time.monotonic())
+    assert isinstance(navigator.screen, MessageScreen)
+    assert navigator.screen.text.startswith("cv3 clips at 1 V: the ADC reads 0.00")
+    press(navigator)  # dismissed: back to the routine, asking for 1 V again
+    navigator.tick(time.monotonic())
+    assert isinstance(navigator.screen, CalibrateScreen)
+    assert facade.calibration_progress().volts == 1.0 and facade.calibration_progress().readings_done == 0
+    assert not (tmp_path / "calibration.yaml").exists()
+
+
+def test_reset_to_board_from_the_menu_forgets_the_calibration_and_the_panel_follows(module, tmp_path):
+    navigator, facade, calibrator, panel, patched, _ = module
+    patched["cv1"] = Constant(5.0)  # where the board file's nominal values are off most
+    time.sleep(0.05)
+    uncalibrated = panel.status().cv_volts[0]
+    open_calibrate(navigator)
+    read_both(navigator, facade, calibrator, patched, "cv1")
+    turn(navigator, 1)
+    press(navigator)  # save
+    patched["cv1"] = Constant(5.0)
+    time.sleep(0.05)
+    assert abs(panel.status().cv_volts[0] - 5.0) < 0.02 < abs(uncalibrated - 5.0)
+    navigator.go_home()
+    open_calibrate(navigator, "Reset to board")
+    assert isinstance(navigator.screen, ConfirmScreen)
+    press(navigator)  # No: nothing happens
+    assert (tmp_path / "calibration.yaml").exists()
+    press(navigator)  # the item again
+    turn(navigator, 1)
+    press(navigator)  # Yes
+    assert isinstance(navigator.screen, MessageScreen) and "board file's values" in navigator.screen.text
+    assert not (tmp_path / "calibration.yaml").exists() and list(tmp_path.iterdir()) == []
+    assert [i.calibrated for i in facade.calibration().inputs] == [False] * 4
+    time.sleep(0.05)
+    assert panel.status().cv_volts[0] == pytest.approx(uncalibrated, abs=0.01)  # the board file's values again

@@ -278,7 +278,7 @@ def test_every_item_of_the_shipped_menu_can_be_entered_and_left(rig):
             out += [item.label] + (labels(item) if isinstance(item, Submenu) else [])
         return out
 
-    assert visited == labels(player.navigator.menu.root) and len(visited) == 36
+    assert visited == labels(player.navigator.menu.root) and len(visited) == 37
     player.long()
     assert isinstance(player.navigator.screen, HomeScreen)
 
