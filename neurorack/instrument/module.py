@@ -113,11 +113,12 @@ class LatestFrame:
 
 
 def open_display(board, mock: bool):
-    """The board's OLED; in mock mode the terminal (when stdout is one) or an in-memory screen."""
+    """The board's OLED; in mock mode the terminal (when stdout is one, with the log drawn
+    below the screen) or an in-memory screen."""
     from neurorack.ui.display import TerminalView, open_oled
 
     if mock:
-        return TerminalView() if sys.stdout.isatty() else LatestFrame()
+        return TerminalView().capture_log() if sys.stdout.isatty() else LatestFrame()
     d = board.display
     return open_oled(d.driver, d.interface, d.bus, d.address, rotate=d.rotation)
 

@@ -200,7 +200,8 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     Args:
         facade: the module as the UI sees it.
         events: the queue the controls layer puts ``EncoderTurn``/``ButtonEvent`` into.
-        display: a ``Display`` (``open_oled(...)``, ``PngFrames``, ``TerminalView``, ...).
+        display: a ``Display`` (``open_oled(...)``, ``PngFrames``, ``TerminalView``, ...); one
+            with a ``max_fps`` attribute is redrawn at most that often (default ``MAX_FPS``).
         state_dir: where ``state.yaml`` lives (None: settings are not saved).
         menu: a loaded ``Menu``, a menu file, or None for the shipped ``menu.yaml``.
 
@@ -216,7 +217,8 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     state = store.load() if store is not None else ModuleState()
     warnings = (store.warning,) if store is not None and store.warning else ()
     navigator = Navigator(menu, facade, state, now=clock())
-    loop = UiLoop(navigator, facade, display, store, clock, warnings=warnings)
+    max_fps = getattr(display, "max_fps", MAX_FPS)  # a display may ask for fewer frames (the terminal)
+    loop = UiLoop(navigator, facade, display, store, clock, max_fps, warnings)
     return UiThread(loop, events).start()
 
 

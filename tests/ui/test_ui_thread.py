@@ -122,6 +122,19 @@ def test_start_ui_restores_state_runs_and_saves_on_stop(tmp_path):
     assert ("select_sound", "Tom low") in facade.calls
 
 
+def test_a_display_with_max_fps_is_redrawn_at_most_that_often():
+    from neurorack.ui.display import TerminalView
+
+    terminal = CountingDisplay()
+    terminal.max_fps = TerminalView.max_fps  # its text drawing competes with the render thread
+    intervals = []
+    for display in (terminal, CountingDisplay()):
+        ui = start_ui(MockFacade(time.monotonic), queue.Queue(), display, None)
+        ui.stop()
+        intervals.append(ui.loop.min_interval_s)
+    assert intervals == [0.1, 0.05]
+
+
 def test_corrupt_state_shows_a_warning_on_the_home_page(tmp_path):
     (tmp_path / "state.yaml").write_text("levels: {gain_db: [")
     display = CountingDisplay()
