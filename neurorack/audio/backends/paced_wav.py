@@ -3,6 +3,10 @@
 For ``neurorack run --mock`` on machines with no sound device. A thread calls the
 engine's callback every block period, exactly as a device would, and appends the
 samples to the file.
+
+The file records what a listener would have heard: a block the render thread did not
+finish in time is played short, padded with silence, as a sound card would. Such blocks
+are counted, and ``stop`` reports them (the machine was too busy to play in real time).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class PacedWavBackend:
     Attributes:
         error: why the clock thread died (e.g. out of memory), or None while it plays; the
             callbacks stop with it, which the daemon notices.
+        late_blocks: blocks the render thread had not (completely) rendered when they were due.
+        silent_frames: the frames of silence those blocks were padded with.
     """
 
     def __init__(self, engine: Engine, path: str | Path):
@@ -39,9 +45,11 @@ class PacedWavBackend:
         self._clock_thread = threading.Thread(target=self._play_or_record_error, name="neurorack-wav-clock",
                                               daemon=True)
         self.error: str | None = None
+        self.late_blocks = 0
+        self.silent_frames = 0
 
     def start(self) -> None:
-        self._wave = wave.open(str(self.path), "wb")
+        self._wave = wave.open(str(self.path), "wb")  # noqa: SIM115 - open until stop()
         self._wave.setnchannels(1)
         self._wave.setsampwidth(2)
         self._wave.setframerate(self.engine.sample_rate)
@@ -68,7 +76,12 @@ class PacedWavBackend:
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            read = self.engine.fifo.read_index
             self.engine.pull(batch[filled:filled + block], time.monotonic(), k * period)
+            missing = block - (self.engine.fifo.read_index - read)
+            if missing:
+                self.late_blocks += 1
+                self.silent_frames += missing
             filled += block
             k += 1
             if filled == len(batch):
@@ -77,7 +90,7 @@ class PacedWavBackend:
         self._wave.writeframes(to_pcm16(batch[:filled, 0]))
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        """Fade out, let the fade play, then close the file."""
+        """Fade out, let the fade play, close the file and log what the late blocks left in it."""
         self.engine.fade_out_and_wait(timeout_s)
         self._stop_requested.set()
         self._clock_thread.join(timeout_s)
@@ -86,3 +99,13 @@ class PacedWavBackend:
             self._wave.close()
         except (OSError, MemoryError) as exc:
             log.error("closing %s: %s", self.path, exc)
+        if self.late_blocks:
+            log.warning("%s", self.gaps_message())
+
+    def gaps_message(self) -> str | None:
+        """What the late blocks left in the file, or None if there were none."""
+        if not self.late_blocks:
+            return None
+        blocks = f"{self.late_blocks} late block" + ("s" if self.late_blocks > 1 else "")
+        silent_ms = 1000.0 * self.silent_frames / self.engine.sample_rate
+        return f"{blocks} ({silent_ms:.0f} ms of silence) while recording {self.path}; the machine was too busy"
