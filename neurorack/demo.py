@@ -319,7 +319,7 @@ def _screen_facade(config: ModuleConfig, module_voice, engine: Engine, first_sou
 def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", seconds: float = 8.0,
                 progress=None, performance: Performance | None = None,
                 on_cv_read: Callable[[float, tuple[float, float, float, float]], None] | None = None,
-                screen: bool = True) -> dict:
+                screen: bool = True, test_voice: bool = False) -> dict:
     """Play the demo performance; write the WAV to ``out`` and the screen beside it (``.gif``).
 
     Args:
@@ -331,17 +331,19 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         on_cv_read: called with ``(time_s, cv_volts)`` each time the instrument reads the CVs
             (once per rendered block; player seconds, jack volts): what its routing received.
         screen: also render the screen animation (False: only the audio, for ``bench offline``).
+        test_voice: play the built-in test voice, not the installed model (``bench offline``).
 
     Returns:
-        Paths, what played (voice, model, scenario, sound switches, the gate edges the
-        detector stamped, the constant gate latency that places each onset), the polling,
-        the screen frames, and the speed of the two passes: ``jacks_s`` reads the jacks
+        Paths, what played (voice, model and its folder, block size, scenario, sound
+        switches, the gate edges the detector stamped, the constant gate latency that places
+        each onset), the polling, the screen frames, and the speed of the two passes: ``jacks_s`` reads the jacks
         through the simulated ADC (the poller at the board's rate, before the audio),
         ``render_s`` renders the audio through the engine on the offline backend
         (``realtime_factor``); ``realtime_factor_with_jacks`` counts both.
     """
+    from neurorack.audio.voices import TestVoice
     from neurorack.instrument.facade import InstrumentFacade
-    from neurorack.instrument.module import models_dir, open_instrument
+    from neurorack.instrument.module import ModuleVoice, models_dir, open_instrument
     from neurorack.ui.menu import load_menu
     from neurorack.ui.navigation import Navigator
     from neurorack.ui.recording import render_gif
@@ -351,12 +353,16 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
     readings = sample_jacks(load_board("mock"), performance.scenario, performance.seconds)
     jacks_s = time.perf_counter() - started
     player = _Player(performance, readings, on_cv_read=on_cv_read)
-    module_voice = open_instrument(config, player.volts, ModuleState())
+    if test_voice:
+        module_voice = ModuleVoice(TestVoice(config.audio.sample_rate), None)
+    else:
+        module_voice = open_instrument(config, player.volts, ModuleState())
     engine = Engine(module_voice.voice, config.audio, config.output)
     player.engine = engine
     instrument = module_voice.instrument
     if instrument is None:
-        log.warning("the demo plays the built-in test voice: install a model (see README) to hear the instrument")
+        if not test_voice:
+            log.warning("the demo plays the built-in test voice: install a model (see README) to hear the instrument")
         first_sound, model_name = "test voice", None
     else:
         instrument.attach(engine)
@@ -383,6 +389,9 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         "scenario": performance.source,
         "voice": engine.voice.name,
         "model": model_name,
+        "model_dir": str(models_dir(config) / model_name) if model_name else None,
+        "block_size": engine.block_size,
+        "sample_rate": engine.sample_rate,
         "warnings": list(module_voice.warnings),
         "sounds": [{"time_s": at, "sound": name} for at, name in player.sounds],
         "hits": [{"time_s": edge.time_s, "gate": edge.gate + 1, "velocity": edge.velocity} for edge in hits],

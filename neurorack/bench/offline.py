@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from neurorack.argtypes import positive_float, positive_int
@@ -46,17 +45,18 @@ def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: i
 
     results = []
     with tempfile.TemporaryDirectory(prefix="neurorack-bench-") as folder:
-        if voice == "test":
-            empty = Path(folder) / "no-models"
-            empty.mkdir()
-            config = replace(config, models_dir=str(empty))
         for run in range(runs):
-            results.append(render_demo(config, Path(folder) / f"run{run}.wav", seconds, screen=False))
+            results.append(render_demo(config, Path(folder) / f"run{run}.wav", seconds, screen=False,
+                                       test_voice=voice == "test"))
     median = sorted(results, key=lambda r: r["render_s"])[len(results) // 2]
     return {
         "seconds": median["seconds"],
         "voice": median["voice"],
         "model": median["model"],
+        "model_dir": median["model_dir"],
+        "sounds": list(dict.fromkeys(s["sound"] for s in median["sounds"])),
+        "block_size": median["block_size"],
+        "sample_rate": median["sample_rate"],
         "runs": runs,
         "render_s": median["render_s"],
         "realtime_factor": median["realtime_factor"],
@@ -74,8 +74,16 @@ def run_offline_command(args: argparse.Namespace, config) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['seconds']:.1f} s of the demo with {result['voice']}: audio rendered at "
+        print(f"{result['seconds']:.1f} s of the demo with {played(result)}: audio rendered at "
               f"{result['realtime_factor']:.0f}x real time (median of {result['runs']}); the simulated jacks "
               f"({result['adc_reads']} ADC reads at {result['poll_hz']:.0f} Hz) took {result['jacks_s']:.2f} s, "
               f"{result['realtime_factor_with_jacks']:.0f}x with both passes")
     return 0
+
+
+def played(result: dict) -> str:
+    """What the bench measured: the voice (the model's folder and the sounds it played) and the blocks."""
+    blocks = f"{result['block_size']}-frame blocks at {result['sample_rate']} Hz"
+    if result["model"] is None:
+        return f"the built-in test voice ({blocks})"
+    return f"model {result['model_dir']}, sounds {', '.join(result['sounds'])} ({blocks})"

@@ -3,12 +3,14 @@ speed is asserted here; the bench's figures are measured by hand and reported)."
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 from dataclasses import replace
 
 import pytest
 
-from neurorack.bench.offline import run_offline_bench
+from neurorack.bench.offline import run_offline_bench, run_offline_command
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
@@ -42,6 +44,29 @@ def test_the_command_prints_json_and_writes_nothing(tmp_path, monkeypatch, capsy
     result = json.loads(capsys.readouterr().out)
     assert result["voice"] == "test voice" and result["runs"] == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_says_what_it_measured_without_model_warnings(tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.INFO):
+        assert main(["bench", "offline", "--seconds", str(SECONDS), "--runs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("0.5 s of the demo with the built-in test voice (128-frame blocks at 48000 Hz): ")
+    assert "no model installed" not in captured.err + caplog.text and "install a model" not in captured.err + caplog.text
+
+
+def test_with_the_model_voice_the_command_names_the_model_folder_and_the_sounds(tmp_path, capsys, caplog):
+    make_model(tmp_path / "models" / "tiny")
+    config = replace(ModuleConfig(), models_dir=str(tmp_path / "models"), state_dir=str(tmp_path / "state"))
+    args = argparse.Namespace(seconds=SECONDS, voice="model", runs=1, json=False)
+    with caplog.at_level(logging.WARNING):
+        assert run_offline_command(args, config) == 0
+    out = capsys.readouterr().out
+    result = run_offline_bench(config, SECONDS, voice="model", runs=1)
+    assert result["model_dir"] == str(tmp_path / "models" / "tiny") and result["block_size"] == 128
+    assert out.startswith(f"0.5 s of the demo with model {tmp_path / 'models' / 'tiny'}, sounds "
+                          f"{', '.join(result['sounds'])} (128-frame blocks at 48000 Hz): ")
+    assert result["sounds"] and "no model installed" not in caplog.text
 
 
 @pytest.mark.parametrize("option", [["--runs", "0"], ["--seconds", "-1"]])
