@@ -127,7 +127,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
         log.warning("mock mode: playing in real time into %s instead", wav_path)
         backend = PacedWavBackend(engine, wav_path)
         backend.start()
-    ui = start_module_ui(config, board, mock, module_voice, engine, controls)
+    ui = start_module_ui(config, board, mock, module_voice, engine, controls, encoder_feel=keys is None)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     keyboard = KeyboardControls(keys, controls, stop.set).start() if keys is not None else None

@@ -123,10 +123,12 @@ def open_display(board, mock: bool):
     return open_oled(d.driver, d.interface, d.bus, d.address, rotate=d.rotation)
 
 
-def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: ModuleVoice, engine, panel):
+def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: ModuleVoice, engine, panel,
+                    encoder_feel: bool = True):
     """Start the UI thread on the panel's events, with the instrument's facade (or, when the
     test voice plays, a facade with no sounds), the panel's ADC for on-screen calibration and
-    the engine's and panel's problems on the home page."""
+    the engine's and panel's problems on the home page. With ``encoder_feel`` the encoder's
+    acceleration follows the menu's setting (off when keys turn it: one key, one step)."""
     from neurorack.instrument.calibrator import ModuleCalibrator
     from neurorack.instrument.facade import InstrumentFacade, live_warnings
     from neurorack.ui.mock_facade import MockFacade
@@ -145,7 +147,7 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
         facade.warning_list = list(module_voice.warnings)
         facade.live_warnings = lambda: live_warnings(panel.status(), engine)
     display = open_display(board, mock)
-    ui = start_ui(facade, panel.events, display, state_dir)
+    ui = start_ui(facade, panel.events, display, state_dir, encoder=panel.encoder if encoder_feel else None)
     instrument = module_voice.instrument
     if instrument is not None:
         navigator = ui.loop.navigator  # record what plays (the saved sound or model may be gone)

@@ -54,8 +54,9 @@ class UiLoop:
 
     def __init__(self, navigator: Navigator, facade: ModuleFacade, display: Display,
                  store: StateStore | None = None, clock: Callable[[], float] = time.monotonic,
-                 max_fps: float = MAX_FPS, warnings: tuple = ()):
+                 max_fps: float = MAX_FPS, warnings: tuple = (), encoder=None):
         self.navigator = navigator
+        self.encoder = encoder  # the panel's decoder: its acceleration follows the setting
         self.facade = facade
         self.display = display
         self.store = store
@@ -92,6 +93,8 @@ class UiLoop:
         if brightness != self._brightness:
             self._brightness = brightness
             self.display.set_brightness(brightness)
+        if self.encoder is not None:  # a float swap the decoder's thread reads per detent
+            self.encoder.acceleration = self.navigator.state.encoder.acceleration
         if now - self._last_shown_at < self.min_interval_s:
             return False
         frame = capture_frame(self.navigator, self.facade, self.warnings, asleep=self._asleep(now))
@@ -194,7 +197,8 @@ class UiThread:
 
 
 def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_dir: str | Path | None,
-             menu: Menu | str | Path | None = None, clock: Callable[[], float] = time.monotonic) -> UiThread:
+             menu: Menu | str | Path | None = None, clock: Callable[[], float] = time.monotonic,
+             encoder=None) -> UiThread:
     """Restore the settings, load the menu and start the UI thread.
 
     Args:
@@ -204,6 +208,8 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
             with a ``max_fps`` attribute is redrawn at most that often (default ``MAX_FPS``).
         state_dir: where ``state.yaml`` lives (None: settings are not saved).
         menu: a loaded ``Menu``, a menu file, or None for the shipped ``menu.yaml``.
+        encoder: the panel's encoder decoder, whose ``acceleration`` follows the Encoder >
+            Acceleration setting (None: leave it as the board file set it).
 
     Returns:
         The running ``UiThread``; ``ui.state`` holds the restored settings.
@@ -218,7 +224,7 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     warnings = (store.warning,) if store is not None and store.warning else ()
     navigator = Navigator(menu, facade, state, now=clock())
     max_fps = getattr(display, "max_fps", MAX_FPS)  # a display may ask for fewer frames (the terminal)
-    loop = UiLoop(navigator, facade, display, store, clock, max_fps, warnings)
+    loop = UiLoop(navigator, facade, display, store, clock, max_fps, warnings, encoder)
     return UiThread(loop, events).start()
 
 

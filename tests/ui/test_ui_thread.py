@@ -188,3 +188,20 @@ def test_out_of_memory_in_the_ui_is_one_log_line_and_the_ui_keeps_trying(tmp_pat
     assert len(failures) == 1 and failures[0].exc_info is None
     assert "out of memory" in failures[0].getMessage()
     assert isinstance(ui.error, OSError) and display.closed
+
+
+def test_the_encoders_acceleration_follows_the_setting(tmp_path):
+    from neurorack.config.board import load_board
+    from neurorack.hardware.panel import open_panel
+
+    with open_panel(load_board("mock"), lambda edge: None) as panel:
+        clock = Clock()
+        facade = MockFacade(clock)
+        navigator = Navigator(load_menu(), facade, ModuleState().with_value("encoder.acceleration", 0.0), now=0.0)
+        loop = UiLoop(navigator, facade, CountingDisplay(), None, clock, encoder=panel.encoder)
+        assert panel.encoder.acceleration == 1.0  # the mock board file's
+        loop.step()
+        assert panel.encoder.acceleration == 0.0  # the saved setting
+        navigator.state = navigator.state.with_value("encoder.acceleration", 2.5)  # the menu's slider
+        loop.step()
+        assert panel.encoder.acceleration == 2.5
