@@ -21,7 +21,7 @@ import yaml
 from neurorack.atomic import atomic_write_text
 from neurorack.config.module import SUPPORTED_BLOCK_SIZES
 from neurorack.config.schema import ConfigError, between, build, coerce, setting
-from neurorack.config.yaml_source import parse_yaml
+from neurorack.config.yaml_source import parse_yaml, read_yaml_text
 from neurorack.errors import NeurorackError
 
 log = logging.getLogger(__name__)
@@ -198,12 +198,12 @@ class StateStore:
         """The saved state, or the defaults (with ``warning`` set) if it is corrupt or unreadable."""
         self.warning = None
         self._remove_leftovers()
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists():
             return ModuleState()
-        except (OSError, UnicodeDecodeError) as exc:
-            return self._defaults_because(f"cannot read {self.path}: {exc}")
+        try:
+            text = read_yaml_text(self.path)
+        except ConfigError as exc:
+            return self._defaults_because(f"cannot read {exc.problems[0]}")
         try:
             document = parse_yaml(text, str(self.path))
             if isinstance(document.data, dict):

@@ -57,6 +57,15 @@ def test_unreadable_state_file_gives_defaults(tmp_path):
     assert "cannot read" in store.warning
 
 
+def test_an_oversized_state_file_gives_defaults_without_being_read_whole(tmp_path):
+    with open(tmp_path / "state.yaml", "wb") as stream:
+        stream.truncate(50 * 1024 * 1024)
+    store = StateStore(tmp_path)
+    assert store.load() == ModuleState()
+    assert store.warning == (f"settings reset: cannot read {tmp_path / 'state.yaml'}: is 50 MB, over the 256 KB "
+                             "limit for this kind of YAML file; check that it is the file you meant, or make it smaller")
+
+
 def test_save_into_an_unwritable_place_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")

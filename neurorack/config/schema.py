@@ -71,8 +71,12 @@ def between(low: float, high: float, unit: str = "") -> Check:
     return check
 
 
-def build(cls: type, document: Any) -> Any:
+def build(cls: type, document: Any, *, extra_keys: bool = False) -> Any:
     """Validate ``document`` (a ``YamlDocument``) against dataclass ``cls``.
+
+    Args:
+        extra_keys: allow keys the schema does not know, at every level, and ignore them
+            (files that other tools add to, such as model cards).
 
     Returns:
         An instance of ``cls``; absent keys take their defaults.
@@ -81,13 +85,14 @@ def build(cls: type, document: Any) -> Any:
         ConfigError: listing every problem in the document, not just the first.
     """
     problems: list[Problem] = []
-    result = _build(cls, document.data, (), document, problems)
+    result = _build(cls, document.data, (), document, problems, extra_keys)
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return result
 
 
-def _build(cls: type, data: Any, path: KeyPath, document: Any, problems: list[Problem]) -> Any:
+def _build(cls: type, data: Any, path: KeyPath, document: Any, problems: list[Problem],
+           extra_keys: bool = False) -> Any:
     def problem(key_path: KeyPath, message: str) -> None:
         problems.append(Problem(document.source, dotted(key_path), document.line_of(key_path), message))
 
@@ -98,7 +103,7 @@ def _build(cls: type, data: Any, path: KeyPath, document: Any, problems: list[Pr
     hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
     for key in data:
-        if key not in known:
+        if key not in known and not extra_keys:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
             problem((*path, key), f"unknown key; {hint}")
@@ -111,11 +116,15 @@ def _build(cls: type, data: Any, path: KeyPath, document: Any, problems: list[Pr
         value = data[f.name]
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
-            values[f.name] = _build(kind, value if value is not None else {}, key_path, document, problems)
+            values[f.name] = _build(kind, value if value is not None else {}, key_path, document, problems,
+                                    extra_keys)
             continue
         converted, error = coerce(value, kind)
         if error is None:
             error = _check(f, converted)
+        elif f.metadata.get("choices") is not None:
+            numbers = all(isinstance(c, (int, float)) for c in f.metadata["choices"])
+            error = f"expected one of {_choices_text(f)}, got {_describe(value, numbers)}"
         if error is not None:
             problem(key_path, error)
         else:
@@ -130,9 +139,13 @@ def _check(f: dataclasses.Field, value: Any) -> str | None:
         return None
     choices = f.metadata.get("choices")
     if choices is not None and value not in choices:
-        return f"expected one of {', '.join(str(c) for c in choices)}, got {value!r}"
+        return f"expected one of {_choices_text(f)}, got {value!r}"
     check = f.metadata.get("check")
     return check(value) if check is not None else None
+
+
+def _choices_text(f: dataclasses.Field) -> str:
+    return ", ".join(str(c) for c in f.metadata["choices"])
 
 
 def coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
@@ -147,7 +160,8 @@ def coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
             converted, error = coerce(value, option)
             if error is None:
                 return converted, None
-        return None, f"expected {' or '.join(_type_name(o) for o in options)}, got {_describe(value)}"
+        numbers = int in options or float in options
+        return None, f"expected {' or '.join(_type_name(o) for o in options)}, got {_describe(value, numbers)}"
     if kind is type(None):
         return (None, None) if value is None else (None, f"expected null, got {_describe(value)}")
     if kind is bool:
@@ -155,7 +169,7 @@ def coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value, None
-        return None, f"expected a whole number, got {_describe(value)}"
+        return None, f"expected a whole number, got {_describe(value, number_expected=True)}"
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
@@ -165,7 +179,7 @@ def coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
             if not math.isfinite(number):
                 return None, f"expected a finite number, got {_describe(value)}"
             return number, None
-        return None, f"expected a number, got {_describe(value)}"
+        return None, f"expected a number, got {_describe(value, number_expected=True)}"
     if kind is str:
         return (value, None) if isinstance(value, str) else (None, f"expected text, got {_describe(value)}")
     if typing.get_origin(kind) is list:
@@ -197,7 +211,8 @@ def _type_name(kind: Any) -> str:
     return getattr(kind, "__name__", str(kind))
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, number_expected: bool = False) -> str:
+    """``value`` for "got ..."; with ``number_expected``, a number in quotes is said to be one."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -206,9 +221,16 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, str):
-        return repr(value)
+    if number_expected and isinstance(value, str) and _is_number(value):
+        return f"the string {value!r} (a number in quotes; remove the quotes)"
     return repr(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text.replace("_", "")))
+    except ValueError:
+        return False
 
 
 def dotted(path: KeyPath) -> str:

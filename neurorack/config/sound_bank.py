@@ -46,7 +46,7 @@ from neurorack.config.schema import (
     dotted,
     setting,
 )
-from neurorack.config.yaml_source import YamlDocument, load_yaml
+from neurorack.config.yaml_source import MAX_LARGE_BYTES, YamlDocument, load_yaml
 from neurorack.state import Routing
 
 MODES = ("one_shot", "drone")
@@ -161,10 +161,11 @@ class SoundBank:
         raise KeyError(name)
 
     def template_path(self, sound: SoundSpec) -> Path | None:
-        """The sound's template file, resolved against the bank's folder."""
+        """The sound's template file, joined to the bank's folder as written (symlinks are not
+        resolved: ``neurorack.instrument.sound_bank.load_bank`` checks where it leads)."""
         if sound.template is None:
             return None
-        return (self.source.parent / sound.template).resolve()
+        return self.source.parent / sound.template
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def load_sound_bank(path: str | Path) -> SoundBank:
     Raises:
         ConfigError: every problem, with file, key, line and what was expected.
     """
-    document = load_yaml(path)
+    document = load_yaml(path, MAX_LARGE_BYTES)
     return parse_sound_bank(document, Path(path))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,26 +35,58 @@ class YamlDocument:
         return None
 
 
-def load_yaml(path: str | Path) -> YamlDocument:
-    """Read and parse a YAML file.
+MAX_BYTES = 256 * 1024  # config, board, menu, state, calibration, scenario: the shipped ones are under 4 KB
+MAX_LARGE_BYTES = 1024 * 1024  # sound banks and model cards (trimming records): the shipped ones are under 40 KB
+
+
+def load_yaml(path: str | Path, max_bytes: int = MAX_BYTES) -> YamlDocument:
+    """Read and parse a YAML file of at most ``max_bytes``.
 
     Raises:
-        ConfigError: the file is missing, unreadable, not UTF-8 or not valid YAML.
+        ConfigError: the file is missing, unreadable, too large, not UTF-8 or not valid YAML.
+    """
+    return parse_yaml(read_yaml_text(path, max_bytes), str(path))
+
+
+def read_yaml_text(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
+    """The text of a YAML file, reading no more than ``max_bytes`` (+1 to see that it is larger).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, larger than ``max_bytes`` or not UTF-8.
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            raw = stream.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                size = os.fstat(stream.fileno()).st_size
+                raise ConfigError([Problem(source, "", None, _too_large(size, max_bytes))])
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([Problem(source, "", None, "file not found")]) from None
     except IsADirectoryError:
         raise ConfigError([Problem(source, "", None, "is a folder, expected a YAML file")]) from None
     except PermissionError:
         raise ConfigError([Problem(source, "", None, "permission denied while reading it")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(source, "", None, f"cannot be read: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             [Problem(source, "", None, f"is not UTF-8 text (byte {exc.start}); expected a YAML file")]
         ) from None
-    return parse_yaml(text, source)
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    what = f"is {_size_text(size)}" if size > max_bytes else "is larger"  # a pipe or device has no size
+    return (f"{what}, over the {_size_text(max_bytes)} limit for this kind of YAML file; "
+            "check that it is the file you meant, or make it smaller")
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{size} bytes"
 
 
 MAX_DEPTH = 64  # levels of sections and lists
@@ -86,7 +119,7 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     """
     loader = _ConfigLoader(text)
     try:
-        _check_depth(text, source)
+        aliased = _check_depth(text, source)
         try:
             node = loader.get_single_node()
         except RecursionError:
@@ -96,7 +129,7 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
             return YamlDocument(source, {}, {})
         lines: dict[KeyPath, int] = {}
         problems: list[Problem] = []
-        _index_lines(node, (), lines, problems, source, [MAX_NODES])
+        _index_lines(node, (), lines, problems, source, [MAX_NODES], aliased)
         if problems:
             raise ConfigError(problems)
         data = loader.construct_document(node)
@@ -112,11 +145,17 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     return YamlDocument(source, data, lines)
 
 
-def _check_depth(text: str, source: str) -> None:
+def _check_depth(text: str, source: str) -> bool:
     """Refuse nesting deeper than ``MAX_DEPTH`` at its key and line, before the (recursive)
-    composer sees it; the event parser itself is iterative."""
+    composer sees it; the event parser itself is iterative.
+
+    Returns:
+        whether the text uses aliases (``*name``).
+    """
     frames: list[list] = []  # per open collection: [is_mapping, key or index, expecting a key, next index]
+    aliased = False
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        aliased = aliased or isinstance(event, yaml.AliasEvent)
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frames.pop()
             continue
@@ -138,18 +177,23 @@ def _check_depth(text: str, source: str) -> None:
                 raise ConfigError([Problem(source, dotted(path), event.start_mark.line + 1,
                                            f"nests more than {MAX_DEPTH} levels deep; expected a small config file")])
             frames.append([isinstance(event, yaml.MappingStartEvent), None, True, 0])
+    return aliased
 
 
 def _index_lines(
     node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem], source: str,
-    budget: list[int],
+    budget: list[int], aliased: bool,
 ) -> None:
     """Record key lines and repeated keys; stop at absurd depth or size (aliases that expand
     exponentially, a "billion laughs" file) with one problem instead of hanging."""
     budget[0] -= 1
     if budget[0] < 0 or len(path) > MAX_DEPTH:
-        reason = (f"nests more than {MAX_DEPTH} levels deep" if len(path) > MAX_DEPTH
-                  else f"expands to more than {MAX_NODES} values (anchors and aliases?)")
+        if len(path) > MAX_DEPTH:
+            reason = f"nests more than {MAX_DEPTH} levels deep"
+        elif aliased:
+            reason = f"expands to more than {MAX_NODES} values through its anchors and aliases (*name)"
+        else:
+            reason = f"holds more than {MAX_NODES} values"
         raise ConfigError([Problem(source, dotted(path), node.start_mark.line + 1,
                                    f"{reason}; expected a small config file")])
     if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
@@ -164,9 +208,9 @@ def _index_lines(
                 problems.append(Problem(source, dotted(child), key_node.start_mark.line + 1, "appears twice; keep one"))
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, problems, source, budget)
+            _index_lines(value_node, child, lines, problems, source, budget, aliased)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, problems, source, budget)
+            _index_lines(item, child, lines, problems, source, budget, aliased)

@@ -15,6 +15,7 @@ from typing import Any
 
 from neurorack import __version__
 from neurorack.audio.engine import Engine
+from neurorack.config.schema import ConfigError
 from neurorack.controls.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
@@ -31,36 +32,26 @@ log = logging.getLogger(__name__)
 
 
 def installed_models(models_dir: str | Path) -> list[tuple[ModelInfo, Path]]:
-    """The model folders under ``models_dir`` that have a readable card, by name."""
-    import yaml
+    """The model folders under ``models_dir`` that have a card, by name; a model whose card is
+    unreadable or wrong is listed with ``error`` set (the file, the key and what is wrong)."""
+    from neurorack.config.model_card import load_card
 
     found = []
     root = Path(models_dir)
     if not root.is_dir():
         return found
     for card_path in sorted(root.glob("*/model.yaml")):
+        name = card_path.parent.name
         try:
-            card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            log.warning("%s: unreadable model card, skipped: %s", card_path, exc)
+            card, _ = load_card(card_path)
+        except NeurorackError as exc:
+            problem = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
+            log.warning("model %s is unavailable: %s", name, problem)
+            found.append((ModelInfo(name, 0, 0, error=str(problem)), card_path.parent))
             continue
-        if not isinstance(card, dict):
-            continue
-        rtf = _realtime_factor(card)
-        info = ModelInfo(card_path.parent.name, int(card.get("parameters") or 0), int(card.get("bytes") or 0),
-                         rtf)
+        info = ModelInfo(name, card.parameters or 0, card.bytes or 0, card.realtime_factor)
         found.append((info, card_path.parent))
     return found
-
-
-def _realtime_factor(card: dict) -> float | None:
-    """The single-thread real-time factor ``neurorack bench model --write`` measured, else the
-    one trimming recorded under ``metrics``."""
-    for section, key in (("speed", "rtf_1thread"), ("metrics", "realtime_factor")):
-        values = card.get(section)
-        if isinstance(values, dict) and isinstance(values.get(key), (int, float)):
-            return float(values[key])
-    return None
 
 
 class InstrumentFacade(CalibrationMethods):
@@ -133,11 +124,14 @@ class InstrumentFacade(CalibrationMethods):
 
     def load_model(self, name: str) -> None:
         self.models()
-        paths = {info.name: path for info, path in self._models_cache[1]}
-        if name not in paths:
+        installed = {info.name: (info, path) for info, path in self._models_cache[1]}
+        if name not in installed:
             raise NeurorackError(f"model '{name}' is not installed in {self.models_dir}")
+        info, path = installed[name]
+        if info.error:
+            raise NeurorackError(f"model '{name}' is unavailable: {info.error}")
         try:
-            self.instrument.switch_model(paths[name])
+            self.instrument.switch_model(path)
         except RuntimeError as exc:
             raise NeurorackError(str(exc)) from None
 

@@ -32,12 +32,15 @@ class ModelInfo:
         parameters: parameter count.
         size_bytes: weights on disk, in bytes.
         realtime_factor: measured single-thread real-time factor (None: not measured).
+        error: why the model cannot be loaded (its card is wrong: the file, the key and what is
+            wrong); None: it can.
     """
 
     name: str
     parameters: int
     size_bytes: int
     realtime_factor: float | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

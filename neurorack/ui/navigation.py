@@ -314,11 +314,13 @@ class Navigator:
         value = screen.options[screen.cursor]
         item = screen.item
         self._stack.pop()
+        taken = True  # a sound or model the facade refused is not recorded in the state
         if item.source == "sounds":
-            self._run(lambda: self.facade.select_sound(value))
+            taken = self._run(lambda: self.facade.select_sound(value))
         elif item.source == "models":
-            self._run(lambda: self.facade.load_model(value))
-        self._set(item.setting, value, notify=item.source is None)
+            taken = self._run(lambda: self.facade.load_model(value))
+        if taken:
+            self._set(item.setting, value, notify=item.source is None)
 
     # -- helpers --------------------------------------------------------------------------
 

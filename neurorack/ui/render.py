@@ -156,6 +156,9 @@ def _choice(draw: ImageDraw.ImageDraw, screen: ChoiceScreen, frame: Frame) -> No
             _footer(draw, screen.item.note)
         return
     _list(draw, rows, screen.cursor, visible=3)
+    if card.error:
+        _footer(draw, "! model.yaml is wrong")
+        return
     rtf = f"{card.realtime_factor:.0f}x RT" if card.realtime_factor is not None else "RT ?"
     _footer(draw, f"{_count(card.parameters)} par  {_bytes(card.size_bytes)}  {rtf}")
 

@@ -76,8 +76,19 @@ def test_wrong_type_says_what_was_expected_and_what_was_given(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_module_config(path)
     assert [(p.key, p.line, p.message) for p in info.value.problems] == [
-        ("audio.block_size", 2, "expected a whole number, got 'big'"),
+        ("audio.block_size", 2, "expected one of 32, 64, 128, 256, 512, 1024, got 'big'"),
         ("audio.device", 3, "expected a whole number or text or null, got a list"),
+    ]
+
+
+def test_a_number_in_quotes_is_named_as_a_string_with_the_values_allowed(tmp_path):
+    path = write(tmp_path, "audio:\n  sample_rate: '48000'\n  lookahead_blocks: '1.5'\n")
+    with pytest.raises(ConfigError) as info:
+        load_module_config(path)
+    assert [(p.key, p.message) for p in info.value.problems] == [
+        ("audio.sample_rate",
+         "expected one of 44100, 48000, 96000, got the string '48000' (a number in quotes; remove the quotes)"),
+        ("audio.lookahead_blocks", "expected a number, got the string '1.5' (a number in quotes; remove the quotes)"),
     ]
 
 

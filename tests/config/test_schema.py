@@ -115,6 +115,11 @@ def test_coerce_turns_an_int_into_a_float_for_float_fields():
         ([1, "two"], list[int], "item 2: expected a whole number, got 'two'"),
         ([1], int | str | None, "expected a whole number or text or null, got a list"),
         (None, int, "expected a whole number, got null"),
+        ("48000", int, "expected a whole number, got the string '48000' (a number in quotes; remove the quotes)"),
+        ("-1.5", float, "expected a number, got the string '-1.5' (a number in quotes; remove the quotes)"),
+        ("7", int | None, "expected a whole number or null, got the string '7' (a number in quotes; remove the quotes)"),
+        ("nan", float, "expected a number, got 'nan'"),
+        ("1", bool, "expected true or false, got '1'"),
     ],
 )
 def test_coerce_rejects_wrong_types_with_expected_and_got(value, kind, message):
@@ -175,6 +180,22 @@ def test_build_unknown_key_without_close_match_lists_known_keys():
     (problem,) = info.value.problems
     assert problem.key == "zzzz"
     assert problem.message == "unknown key; known keys: level, mode"
+
+
+def test_build_with_extra_keys_ignores_unknown_keys_at_every_level_and_still_checks_known_ones():
+    text = "lineage: {parent: x}\ninner:\n  notes: [1, 2]\n  mode: hard\ncount: 2\n"
+    assert build(Outer, doc(text), extra_keys=True) == Outer(inner=Inner(mode="hard"), count=2)
+    with pytest.raises(ConfigError) as info:
+        build(Outer, doc("lineage: x\ninner:\n  level: .inf\n"), extra_keys=True)
+    (problem,) = info.value.problems
+    assert (problem.key, problem.line, problem.message) == ("inner.level", 3, "expected a finite number, got inf")
+
+
+def test_a_value_of_the_wrong_type_for_a_choice_lists_the_choices():
+    with pytest.raises(ConfigError) as info:
+        build(Inner, doc("mode: 3\n"))
+    (problem,) = info.value.problems
+    assert problem.message == "expected one of soft, hard, got 3"
 
 
 def test_build_rejects_a_non_mapping_file():

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
+from neurorack.config import yaml_source
 from neurorack.config.schema import ConfigError
-from neurorack.config.yaml_source import YamlDocument, load_yaml, parse_yaml
+from neurorack.config.yaml_source import (
+    MAX_BYTES,
+    MAX_LARGE_BYTES,
+    YamlDocument,
+    load_yaml,
+    parse_yaml,
+)
 
 
 def only_problem(info):
@@ -142,7 +152,7 @@ def test_exponential_alias_expansion_is_refused_quickly_instead_of_hanging():
     lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
     with pytest.raises(ConfigError) as info:
         parse_yaml("\n".join(lines) + "\n", "laughs.yaml")
-    assert "expands to more than" in only_problem(info).message
+    assert "expands to more than 100000 values through its anchors and aliases" in only_problem(info).message
 
 
 def test_a_whole_number_with_thousands_of_digits_names_its_key_and_line():
@@ -159,3 +169,54 @@ def test_deep_nesting_under_a_key_names_that_key():
         parse_yaml(text, "deep.yaml")
     problem = only_problem(info)
     assert problem.key.startswith("audio.block_size[1][1]") and problem.line == 2
+
+
+def test_a_file_over_the_size_cap_is_refused_with_its_size_the_cap_and_what_to_do(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as stream:
+        stream.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing on disk
+    with pytest.raises(ConfigError) as info:
+        load_yaml(path)
+    assert str(info.value) == (f"{path}: is 50 MB, over the 256 KB limit for this kind of YAML file; "
+                               "check that it is the file you meant, or make it smaller")
+
+
+def test_a_file_of_keys_just_over_the_cap_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "keys.yaml"
+    path.write_text("".join(f"key_{i:07d}: {i}\n" for i in range(MAX_BYTES // 16)), encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="over the 256 KB limit"):
+        load_yaml(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_each_kind_of_file_may_have_its_own_cap(tmp_path):
+    path = tmp_path / "card.yaml"
+    path.write_text("".join(f"key_{i:07d}: {i}\n" for i in range(100)), encoding="utf-8")  # 1600 bytes
+    with pytest.raises(ConfigError, match="is 1.6 KB, over the 1 KB limit"):
+        load_yaml(path, max_bytes=1024)
+    assert load_yaml(path, max_bytes=2048).data["key_0000099"] == 99
+
+
+def test_an_endless_file_is_read_only_up_to_the_cap():
+    with pytest.raises(ConfigError) as info:
+        load_yaml("/dev/zero")
+    assert str(info.value).startswith("/dev/zero: is larger, over the 256 KB limit")
+
+
+def test_shipped_yaml_files_fit_their_caps_ten_times_over():
+    root = Path(__file__).resolve().parents[2]
+    cards = list(root.glob("models/*/model.yaml")) + list(root.glob("sounds/*.yaml"))
+    others = list(root.glob("hardware/boards/*.yaml")) + list(root.glob("neurorack/ui/*.yaml"))
+    assert cards and others
+    assert max(p.stat().st_size for p in cards) * 10 < MAX_LARGE_BYTES
+    assert max(p.stat().st_size for p in others) * 10 < MAX_BYTES
+
+
+def test_many_values_without_aliases_are_not_blamed_on_anchors(monkeypatch):
+    monkeypatch.setattr(yaml_source, "MAX_NODES", 50)
+    text = "values: [" + ", ".join("1" for _ in range(60)) + "]\n"
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "many.yaml")
+    assert "holds more than 50 values" in only_problem(info).message
+    assert "alias" not in only_problem(info).message

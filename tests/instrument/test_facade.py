@@ -4,6 +4,7 @@ and the encoder on the home page stepping through the sounds."""
 import time
 
 import numpy as np
+import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine, GateEdge
@@ -144,3 +145,35 @@ def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
         (tmp_path / name / "model.yaml").write_text(card)
     speeds = {info.name: info.realtime_factor for info, _ in installed_models(tmp_path)}
     assert speeds == {"benched": 31.5, "trimmed": 44.0, "unmeasured": None}
+
+
+def test_one_bad_card_marks_only_its_model_unavailable(tmp_path):
+    from neurorack.controls.events import ButtonEvent
+    from neurorack.errors import NeurorackError
+    from neurorack.instrument.facade import installed_models
+    from neurorack.ui.navigation import ChoiceScreen, MessageScreen
+
+    for name, card in (("good", "parameters: 10\nbytes: 40\n"),
+                       ("text", "parameters: 24,555 weights\nbytes: 40\n"),
+                       ("infinite", "parameters: 5\nbytes: .inf\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.yaml").write_text(card)
+    listed = {info.name: info for info, _ in installed_models(tmp_path)}
+    assert list(listed) == ["good", "infinite", "text"] and listed["good"].error is None
+    assert listed["good"].parameters == 10
+    assert listed["text"].error == (f"{tmp_path / 'text' / 'model.yaml'}:1: parameters: expected a whole number "
+                                    "or null, got '24,555 weights'")
+    assert listed["infinite"].error.startswith(f"{tmp_path / 'infinite' / 'model.yaml'}:2: bytes: ")
+    facade = InstrumentFacade(None, None, tmp_path)
+    with pytest.raises(NeurorackError, match=r"model 'text' is unavailable: .*text/model.yaml:1: parameters"):
+        facade.load_model("text")
+    navigator = Navigator(load_menu(), facade, ModuleState())
+    navigator.handle(ButtonEvent("short", 1.0))
+    labels = [item.label for item in navigator.screen.menu.items]
+    navigator.handle(EncoderTurn(labels.index("Models"), 1.1))
+    navigator.handle(ButtonEvent("short", 1.2))
+    assert isinstance(navigator.screen, ChoiceScreen) and navigator.screen.options == ("good", "infinite", "text")
+    navigator.handle(EncoderTurn(2, 1.3))
+    navigator.handle(ButtonEvent("short", 1.4))  # picking the unavailable one: a dialog, no change of model
+    assert isinstance(navigator.screen, MessageScreen) and "parameters" in navigator.screen.text
+    assert navigator.state.model != "text"

@@ -13,6 +13,7 @@ from neurorack.ui.facade import (
     CalibrationInfo,
     CalibrationProgress,
     InputCalibration,
+    ModelInfo,
     SystemInfo,
     TaskStatus,
 )
@@ -39,6 +40,8 @@ STATE = (ModuleState(sound="Kick 808", model="drums-trimmed")
 CALIBRATION = CalibrationInfo((InputCalibration("cv1", 3.0712, -5.083, True), InputCalibration("cv2", 3.0, -5.0),
                                InputCalibration("cv3", 3.0498, -5.021, True), InputCalibration("cv4", 3.0, -5.0)))
 STATUS = InputStatus((2.5, -1.2, 0.0, 4.9), (0.3, 0.7), (True, False))
+BROKEN = ModelInfo("broken", 0, 0, error="models/broken/model.yaml:7: parameters: expected a whole number or "
+                                         "null, got '24,555 weights'")
 SYSTEM = SystemInfo(__version__, "192.168.1.23", 23.0, 48.5, 212.0, 3791.0, 3 * 3600 + 25 * 60)
 
 
@@ -65,6 +68,8 @@ def frames():
         "models": Frame(ChoiceScreen(item("Models"), models, 1, DEMO_MODELS), STATE),
         "models-loading": Frame(ChoiceScreen(item("Models"), models, 1, DEMO_MODELS), STATE,
                                 task=TaskStatus("loading drums-dense", 0.4)),
+        "models-unavailable": Frame(ChoiceScreen(item("Models"), (*models, "broken"), 3, (*DEMO_MODELS, BROKEN)),
+                                    STATE),
         "slider-db": Frame(SliderScreen(item("Settings", "Output level")), STATE),
         "slider-bipolar": Frame(SliderScreen(item("CV routing", "CV 2", "Amount")), STATE),
         "slider-restart-note": Frame(SliderScreen(item("Settings", "Lookahead")), STATE),
