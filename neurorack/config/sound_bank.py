@@ -161,11 +161,10 @@ class SoundBank:
         raise KeyError(name)
 
     def template_path(self, sound: SoundSpec) -> Path | None:
-        """The sound's template file, joined to the bank's folder as written (symlinks are not
-        resolved: ``neurorack.instrument.sound_bank.load_bank`` checks where it leads)."""
+        """The sound's template file, resolved against the bank's folder."""
         if sound.template is None:
             return None
-        return self.source.parent / sound.template
+        return (self.source.parent / sound.template).resolve()
 
 
 @dataclass(frozen=True)
