@@ -15,17 +15,24 @@ A model folder (the contract with the runtime, the trimming tools and the instru
                           --write' puts the speed figures into the card's ``speed``
 
 Load it with ``neurorack.runtime.loader.load_model(path)``; it checks all of this.
+
+Exporting installs the folder whole (``neurorack.atomic.atomic_folder``): it is written beside
+``out_dir`` and swapped in with one rename, so a power cut leaves the previous model or the new
+one, never new weights beside old checksums. Re-exporting over a model folder replaces the
+files above and keeps the others (an evaluation, trimming records).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import yaml
 
-from neurorack.atomic import atomic_write_bytes, atomic_write_text
+from neurorack.atomic import atomic_folder, atomic_write_bytes, atomic_write_text
 from neurorack.core import percussion_config
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
@@ -40,6 +47,8 @@ CARD = "model.yaml"
 CHECKSUMS = "SHA256SUMS"
 CHECKSUMMED = (WEIGHTS, CONFIG)
 REWIND = "rewind.safetensors"
+LOSSES = "losses.png"
+EXPORTED = (WEIGHTS, CONFIG, CARD, CHECKSUMS, REWIND, LOSSES)  # what a re-export replaces
 
 
 def sha256_of(path: str | Path) -> str:
@@ -108,17 +117,44 @@ def export_run(run_dir: str | Path, out_dir: str | Path, name: str | None = None
                      "export": extra_command},
         "metrics": {},
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if (run_dir / REWIND).is_file():  # the lottery rewind point, for trimming from this folder
-        atomic_write_bytes(out_dir / REWIND, (run_dir / REWIND).read_bytes())
-        card["training"]["rewind_weights"] = f"{REWIND} (step {data.get('options', {}).get('rewind_step')})"
-    atomic_write_bytes(out_dir / WEIGHTS, raw)
-    atomic_write_text(out_dir / CONFIG, config_yaml(config))
-    write_card(out_dir, card)
-    write_checksums(out_dir)
-    if (run_dir / "losses.png").is_file():
-        atomic_write_bytes(out_dir / "losses.png", (run_dir / "losses.png").read_bytes())
+    if out_dir.exists() and not _is_model_folder(out_dir):
+        raise NeurorackError(f"{out_dir}: exists and is not a model folder; export into a new folder")
+    with atomic_folder(out_dir) as folder:
+        if (run_dir / REWIND).is_file():  # the lottery rewind point, for trimming from this folder
+            atomic_write_bytes(folder / REWIND, (run_dir / REWIND).read_bytes())
+            card["training"]["rewind_weights"] = f"{REWIND} (step {data.get('options', {}).get('rewind_step')})"
+        atomic_write_bytes(folder / WEIGHTS, raw)
+        atomic_write_text(folder / CONFIG, config_yaml(config))
+        write_card(folder, card)
+        write_checksums(folder)
+        if (run_dir / LOSSES).is_file():
+            atomic_write_bytes(folder / LOSSES, (run_dir / LOSSES).read_bytes())
+        _keep_the_others(out_dir, folder)
     return out_dir
+
+
+def _is_model_folder(folder: Path) -> bool:
+    return folder.is_dir() and (not any(folder.iterdir()) or any((folder / name).is_file() for name in EXPORTED[:4]))
+
+
+def _keep_the_others(previous: Path, folder: Path) -> None:
+    """Hard-link (else copy) into ``folder`` what ``previous`` holds beyond an export's files."""
+    if not previous.is_dir():
+        return
+    for entry in previous.iterdir():
+        if entry.name in EXPORTED:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, folder / entry.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, folder / entry.name)
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _architecture_summary(config) -> dict:

@@ -57,3 +57,28 @@ def test_an_unfinished_run_is_named(tmp_path):
     (run / "weights.safetensors").unlink()
     with pytest.raises(NeurorackError, match="missing; has the run finished"):
         export_run(run, tmp_path / "out")
+
+
+def test_a_re_export_replaces_the_export_s_files_and_keeps_the_others(tmp_path):
+    run = make_run(tmp_path / "run")
+    (run / "rewind.safetensors").write_bytes((run / "weights.safetensors").read_bytes())
+    model = export_run(run, tmp_path / "models" / "tiny")
+    (model / "evaluation.json").write_text("{}")
+    (model / "trimming" / "lottery").mkdir(parents=True)
+    (model / "trimming" / "lottery" / "records.csv").write_text("round\n")
+    (run / "rewind.safetensors").unlink()  # a run without a rewind point: the old one must not stay
+    export_run(run, model)
+    assert sorted(p.name for p in model.iterdir()) == ["SHA256SUMS", "config.yaml", "evaluation.json", "model.yaml",
+                                                      "trimming", "weights.safetensors"]
+    assert (model / "trimming" / "lottery" / "records.csv").read_text() == "round\n"
+    assert "rewind.safetensors" not in (model / "SHA256SUMS").read_text()
+    assert sorted(p.name for p in model.parent.iterdir()) == ["tiny"]
+
+
+def test_a_folder_that_is_not_a_model_is_not_exported_over(tmp_path):
+    run = make_run(tmp_path / "run")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    with pytest.raises(NeurorackError, match="exists and is not a model folder"):
+        export_run(run, tmp_path / "notes")
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["todo.txt"]
