@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from neurorack.config.board import load_board, shipped_boards
 from neurorack.config.module import load_module_config
 from neurorack.errors import NeurorackError
 from neurorack.service.install import (
@@ -157,6 +158,35 @@ def test_security_exposure_is_at_most_4(tmp_path):
     assert float(found.group(1)) <= 4.0
     for kept_off in ("PrivateDevices=", "RestrictRealtime=", "MemoryDenyWriteExecute="):
         assert re.search(rf"✗ {kept_off}", result.stdout), kept_off  # devices and real time stay usable
+
+
+def board_devices(board) -> set[str]:
+    """The DeviceAllow= entries the devices a board file names need (sound: ALSA, always)."""
+    needed = {"char-alsa rw"}
+    if board.adc.backend == "spidev" or board.display.interface == "spi":
+        needed.add("char-spidev rw")
+    if board.display.interface == "i2c":
+        needed.add("char-i2c rw")
+    if board.gpio.backend != "simulated":  # RPi.GPIO on a Pi 4 maps /dev/gpiomem; the others use gpiochips
+        needed.add("/dev/gpiomem rw" if board.gpio.backend == "rpi-gpio" else "char-gpiochip rw")
+    return needed
+
+
+def test_devices_are_closed_but_for_those_of_every_board_file():
+    lines = UNIT_TEMPLATE.read_text().splitlines()
+    assert "DevicePolicy=closed" in lines
+    allowed = {line.split("=", 1)[1] for line in lines if line.startswith("DeviceAllow=")}
+    for name in shipped_boards():
+        assert board_devices(load_board(name)) <= allowed, name
+
+
+@needs_analyze
+def test_security_sees_a_device_acl(tmp_path):
+    install(tmp_path)
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={tmp_path}",
+                             "/" + UNIT], check=False, capture_output=True, text=True)
+    acl = re.search(r"DeviceAllow=\s+(.*)", result.stdout)
+    assert acl and "has a device ACL" in acl.group(1) and "char-spidev:rw" in acl.group(1), result.stdout
 
 
 def test_render_unit_needs_every_line_it_fills_in():
