@@ -42,8 +42,9 @@ FAMILIES: dict[str, tuple[str, int, str]] = {
               "kill -9 at random moments during settings saves"),
     "pressure": ("neurorack.bench.faults_pressure", 4,
                  "a CPU hog on every core, and memory limits, on the real-time paced daemon"),
-    "security": ("neurorack.bench.faults_security", 4,
-                 "pickled code in model files, the systemd unit's privileges, files written by the daemon"),
+    "security": ("neurorack.bench.faults_security", 11,
+                 ("pickled code in model files, the systemd unit's privileges, files written by the daemon, "
+                  "model folders naming FIFOs, devices or files outside them")),
 }
 
 

@@ -17,10 +17,17 @@ Cases, in turn:
   state directory and the WAV file named on the command line. Python's own bytecode cache
   is turned off for the run (``PYTHONDONTWRITEBYTECODE``): it belongs to the interpreter,
   and under the unit the installation is read-only anyway.
+* model files (``MODEL_FILE_CASES``): an installed model folder whose sound bank names a FIFO,
+  ``/dev/zero`` (directly, or through a symlink inside the folder) or a symlink leading out
+  of the folder to a file holding a secret, or whose weights or bank are such a file. The
+  module is started in a subprocess (``open_instrument``, as the daemon does) under a time
+  and a memory limit: it must start, fall back to the test voice (or leave the sound out),
+  name the file and say what it is, and never print the secret.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -35,7 +42,13 @@ import numpy as np
 from neurorack.bench.faults import FamilyResult
 from neurorack.bench.faults_pressure import NO_JACK
 
-CASES = ("pickle", "unit", "writes")
+# case -> what the message about the file must say
+MODEL_FILE_CASES = {"fifo_template": "a FIFO", "zero_template": "device", "zero_template_link": "device",
+                    "escaping_template": "outside", "fifo_weights": "a FIFO", "zero_weights_link": "device",
+                    "escaping_weights": "outside", "escaping_bank": "outside"}
+CASES = ("pickle", "unit", "writes", *MODEL_FILE_CASES)
+START_LIMIT_S = 30.0
+START_MEMORY_BYTES = 1 << 30  # address space of the started module: reading /dev/zero must not take the machine
 RUN_SECONDS = 2.0
 RUN_LIMIT_S = 60.0
 UNPICKLING = (re.compile(r"\bpickle\.loads?\("), re.compile(r"allow_pickle\s*=\s*True"),
@@ -185,6 +198,114 @@ def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
     return True, f"{len(written)} paths written ({how}), all under the state directory or the WAV file", shared
 
 
+def _model_with_bank(models: Path) -> Path:
+    """An installed model folder with its own bank: a template sound and a curves sound."""
+    from neurorack.bench.faults_model import write_model
+    from neurorack.config.sound_bank import Curves
+    from neurorack.instrument.trajectory import from_curves, save_template
+
+    folder = write_model(models / "victim", np.random.default_rng(0))
+    curves = "curves: {duration_s: 0.5, pitch_hz: [[0, 55]]}"
+    (folder / "sounds.yaml").write_text(f"sounds:\n  - name: Kick\n    template: templates/kick.csv\n"
+                                        f"  - name: Drone\n    mode: drone\n    {curves}\n", encoding="utf-8")
+    save_template(folder / "templates" / "kick.csv", from_curves(Curves(duration_s=0.2, pitch_hz=[[0.0, 60.0]])))
+    return folder
+
+
+def break_model_files(folder: Path, outside: Path, case: str, secret: str) -> Path:
+    """Make ``case``'s bad file in the model folder; returns the file as the folder names it."""
+    from neurorack.ml.descriptors import DESCRIPTOR_NAMES
+
+    bank, kick, weights = folder / "sounds.yaml", folder / "templates" / "kick.csv", folder / "weights.safetensors"
+    outside.mkdir(exist_ok=True)
+    if case == "zero_template":
+        bank.write_text(bank.read_text().replace("templates/kick.csv", "/dev/zero"))
+        return Path("/dev/zero")
+    target = {"fifo_template": kick, "zero_template_link": kick, "escaping_template": kick, "fifo_weights": weights,
+              "zero_weights_link": weights, "escaping_weights": weights, "escaping_bank": bank}[case]
+    moved = outside / target.name
+    shutil.copyfile(target, moved)
+    target.unlink()
+    if case.startswith("fifo"):
+        os.mkfifo(target)
+    elif case.startswith("zero"):
+        target.symlink_to("/dev/zero")
+    else:
+        if case == "escaping_template":  # a secret a template error would echo
+            moved.write_text(f"{','.join(DESCRIPTOR_NAMES)}\n{secret}\n", encoding="utf-8")
+        elif case == "escaping_bank":
+            (outside / "templates").mkdir(exist_ok=True)
+            shutil.copyfile(kick, outside / "templates" / "kick.csv")
+        target.symlink_to(os.path.relpath(moved, target.parent))
+    return target
+
+
+def start_and_report(argv: list[str]) -> None:
+    """Open the instrument as the daemon does (models folder, state folder, saved model from
+    ``argv``), logging to stderr; print what plays as JSON: the sounds (null: the test voice)
+    and the home page's warnings. Run by ``model_file_case`` in a subprocess."""
+    import logging
+    from dataclasses import replace
+
+    from neurorack.config.module import ModuleConfig
+    from neurorack.instrument.module import open_instrument
+    from neurorack.state import ModuleState
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    models, state_dir, model = argv
+    config = replace(ModuleConfig(), models_dir=models, state_dir=state_dir)
+    voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState(model=model))
+    sounds = list(voice.instrument.sound_names) if voice.instrument is not None else None
+    print(json.dumps({"sounds": sounds, "warnings": voice.warnings}))
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (START_MEMORY_BYTES, START_MEMORY_BYTES))
+
+
+def judge_start(done: subprocess.CompletedProcess | None, named: Path, says: str, secret: str) -> tuple[bool, str]:
+    """Survived: the module started in time, plays the test voice or leaves the sound ``Kick``
+    out, its log names ``named`` and ``says`` what is wrong with it, and shows no ``secret``."""
+    if done is None:
+        return False, f"the module did not start within {START_LIMIT_S:g} s (hang)"
+    output = done.stdout + done.stderr
+    if secret in output:
+        return False, "the content of a file outside the model folder reached the log"
+    if done.returncode != 0 or "Traceback" in done.stderr:
+        return False, f"start-up failed: exit {done.returncode}: {done.stderr.strip()[-200:]!r}"
+    try:
+        sounds = json.loads(done.stdout.strip().splitlines()[-1])["sounds"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        return False, f"no report from the started module: {done.stdout.strip()[-200:]!r}"
+    if sounds is not None and "Kick" in sounds:
+        return False, f"played the model with {named.name} as if nothing were wrong"
+    lines = [line for line in done.stderr.splitlines() if str(named) in line]
+    if not lines:
+        return False, f"no message names {named}: {done.stderr.strip()[-200:]!r}"
+    if not any(says in line for line in lines):
+        return False, f"the message does not say '{says}': {lines[0][-200:]!r}"
+    return True, lines[0][-160:]
+
+
+def model_file_case(workdir: Path, case: str) -> tuple[bool, str]:
+    """A model folder naming a FIFO, a device or a file outside it must not hang, exhaust or leak."""
+    secret = f"SECRET-{os.urandom(8).hex()}"
+    folder = _model_with_bank(workdir / "models")
+    named = break_model_files(folder, workdir / "outside", case, secret)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEURORACK_")}
+    env.update(PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1")
+    code = "import sys; from neurorack.bench.faults_security import start_and_report; start_and_report(sys.argv[1:])"
+    command = [sys.executable, "-c", code, str(workdir / "models"), str(workdir / "state"), folder.name]
+    try:
+        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=START_LIMIT_S,
+                              preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        done = None
+    return judge_start(done, named, MODEL_FILE_CASES[case], secret)
+
+
 def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:
     """``trials`` cases cycling through ``CASES``."""
     result = FamilyResult("security")
@@ -196,6 +317,8 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
             ok, why = pickle_case(folder, rng)
         elif case == "unit":
             ok, why = unit_case(unit_path())
+        elif case in MODEL_FILE_CASES:
+            ok, why = model_file_case(folder, case)
         else:
             ok, why, shared = writes_case(folder)
             result.notes["shared_memory_files"] = shared

@@ -161,10 +161,11 @@ class SoundBank:
         raise KeyError(name)
 
     def template_path(self, sound: SoundSpec) -> Path | None:
-        """The sound's template file, resolved against the bank's folder."""
+        """The sound's template file, joined to the bank's folder as written (symlinks are not
+        resolved: ``neurorack.instrument.sound_bank.load_bank`` checks where it leads)."""
         if sound.template is None:
             return None
-        return (self.source.parent / sound.template).resolve()
+        return self.source.parent / sound.template
 
 
 @dataclass(frozen=True)

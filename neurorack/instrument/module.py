@@ -2,12 +2,15 @@
 and the UI on the board's OLED (or a terminal / an in-memory screen in mock mode).
 
 ``open_instrument`` never stops the module from starting: with no installed model or a
-broken one it falls back to the built-in test voice and says why in the warnings.
+broken one (whatever fails while loading it or its bank) it falls back to the built-in test
+voice and says why in the warnings. The saved model is a name in the models folder, never a
+path: a saved ``/tmp/x`` or ``../x`` is ignored with a warning.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ from neurorack.audio.voices import TestVoice
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
+from neurorack.instrument.sound_bank import MAX_BANK_BYTES
+from neurorack.safe_read import check_file
 from neurorack.state import ModuleState, StateStore
 
 log = logging.getLogger(__name__)
@@ -33,9 +38,18 @@ def models_dir(config: ModuleConfig) -> Path:
     return Path(config.models_dir).expanduser() if config.models_dir else SHIPPED_MODELS
 
 
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` names a folder directly in the models folder (not a path, ``.`` or ``..``)."""
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
 def choose_model(root: Path, wanted: str | None) -> Path | None:
-    """``wanted`` if it is installed, else ``DEFAULT_MODEL``, else the first installed model by
-    name, else None."""
+    """``wanted`` if it is a model name (not a path: see ``is_model_name``) installed in
+    ``root``, else ``DEFAULT_MODEL``, else the first installed model by name, else None."""
+    if wanted is not None and not is_model_name(wanted):
+        log.warning("the saved model %r is not a model name (a path?); ignored, models are only loaded from %s",
+                    wanted, root)
+        wanted = None
     for name in (wanted, DEFAULT_MODEL):
         if name and (root / name / "model.yaml").is_file():
             return root / name
@@ -44,11 +58,12 @@ def choose_model(root: Path, wanted: str | None) -> Path | None:
 
 
 def choose_bank(config: ModuleConfig, model_dir: Path) -> Path:
-    """The configured bank, else the model's own ``sounds.yaml``, else the shipped default bank."""
+    """The configured bank, else the model's own ``sounds.yaml`` (whatever it is: ``open_instrument``
+    refuses one that is not a regular file inside the folder), else the shipped default bank."""
     if config.sound_bank:
         return Path(config.sound_bank).expanduser()
     own = model_dir / BANK_FILE
-    return own if own.is_file() else SHIPPED_BANK
+    return own if os.path.lexists(own) else SHIPPED_BANK
 
 
 @dataclass
@@ -72,21 +87,25 @@ def open_instrument(config: ModuleConfig, read_volts: Callable[[], tuple], state
     state = state or ModuleState()
     root = models_dir(config)
     model_dir = choose_model(root, state.model)
+    refused = [] if state.model is None or is_model_name(state.model) else ["saved model was a path"]
     if model_dir is None:
         message = f"no model installed in {root}: playing the test voice"
         log.warning("%s", message)
-        return ModuleVoice(TestVoice(config.audio.sample_rate), None, ["no model: test voice"])
+        return ModuleVoice(TestVoice(config.audio.sample_rate), None, ["no model: test voice", *refused])
     bank = choose_bank(config, model_dir)
     try:
+        if bank.parent == model_dir:  # the model's own bank stays in its folder
+            check_file(bank, MAX_BANK_BYTES, model_dir)
         instrument = Instrument(model_dir, bank, read_volts, state.routing)
-    except NeurorackError as exc:
-        log.warning("cannot play %s with %s, playing the test voice: %s", model_dir.name, bank, exc)
-        return ModuleVoice(TestVoice(config.audio.sample_rate), None, [f"model failed: {model_dir.name}"])
+    except Exception as exc:  # noqa: BLE001 - whatever fails (even MemoryError), the module starts
+        reason = str(exc) if isinstance(exc, NeurorackError) else f"{type(exc).__name__}: {exc}"
+        log.warning("cannot play %s with %s, playing the test voice: %s", model_dir.name, bank, reason)
+        return ModuleVoice(TestVoice(config.audio.sample_rate), None, [f"model failed: {model_dir.name}", *refused])
     if state.sound in instrument.sound_names:
         instrument.select_sound(state.sound)
     log.info("model %s, sound bank %s (%d sounds), sound %s", model_dir.name, bank, len(instrument.sound_names),
              instrument.current_sound)
-    return ModuleVoice(instrument.voice, instrument)
+    return ModuleVoice(instrument.voice, instrument, refused)
 
 
 def saved_state(config: ModuleConfig) -> ModuleState:

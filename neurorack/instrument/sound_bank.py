@@ -2,7 +2,11 @@
 sound's trajectory read from its template file or sampled from its curves, gain and tuning
 applied, morph partners resolved to indices, and each sound's timbre code ``z`` with the
 model it belongs to (its ``z_model``, else the bank's ``model``); the voice checks them
-against the model it plays (``neurorack.instrument.poly.timbre_for_model``)."""
+against the model it plays (``neurorack.instrument.poly.timbre_for_model``).
+
+The bank file must be a regular file, and every template it names a regular file inside the
+bank's folder once symlinks are resolved (``neurorack.safe_read``): a FIFO, ``/dev/zero`` or
+a link to a system file is refused, naming it, and never read."""
 
 from __future__ import annotations
 
@@ -22,6 +26,9 @@ from neurorack.instrument.trajectory import (
     load_template,
 )
 from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+from neurorack.safe_read import check_file
+
+MAX_BANK_BYTES = 4 << 20  # 128 sounds with 256-number timbre codes are under 1 MB
 
 
 @dataclass(frozen=True)
@@ -45,18 +52,28 @@ class LoadedBank:
         return None if self.bank.gate2_sound is None else self.bank.index_of(self.bank.gate2_sound)
 
 
-def load_bank(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE) -> LoadedBank:
-    """Load a bank file and every template it names.
+def load_bank(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE,
+              folder: str | Path | None = None) -> LoadedBank:
+    """Load a bank file and every template it names (each inside the bank's folder).
+
+    Args:
+        folder: when given, the bank file (symlinks resolved) must lie inside it: a model
+            folder's own bank.
 
     Raises:
+        FileRefused: the bank file is not a regular file, is too large or lies outside ``folder``;
         ConfigError: the bank file is wrong; TemplateError: a template file is.
     """
+    try:
+        check_file(path, MAX_BANK_BYTES, folder)  # before anything opens it: a FIFO would block
+    except FileNotFoundError:
+        pass  # load_sound_bank says so, as for any YAML file
     bank = load_sound_bank(path)
     names = [s.name for s in bank.sounds]
     sounds = []
     for spec in bank.sounds:
         template = bank.template_path(spec)
-        trajectory = (load_template(template, hop, sample_rate) if template is not None
+        trajectory = (load_template(template, hop, sample_rate, bank.source.parent) if template is not None
                       else from_curves(spec.curves, hop, sample_rate))
         frames = trajectory.frames.copy()
         frames[:, LOUDNESS] += spec.gain_db

@@ -27,11 +27,14 @@ from neurorack.ml.descriptors import (
     SILENCE_DB,
     extract,
 )
+from neurorack.safe_read import FileRefused, read_file
 
 LOUDNESS, CENTROID, FLATNESS, PITCH, CONFIDENCE = range(5)
 DEFAULTS = {"loudness_db": -20.0, "centroid_hz": 1000.0, "flatness": 0.01, "pitch_hz": 110.0}
 TAIL_DB = -60.0  # a one-shot template ends where it falls this far below its peak
 MAX_TEMPLATE_S = 8.0
+MAX_TEMPLATE_BYTES = 4 << 20  # an 8 s template is about 100 kB
+MAX_ONE_SHOT_BYTES = 256 << 20  # a few minutes of 96 kHz stereo 24-bit audio; a template keeps 8 s
 
 
 class TemplateError(NeurorackError):
@@ -138,19 +141,26 @@ def save_template(path: str | Path, trajectory: Trajectory, comment: str = "") -
     return atomic_write_text(path, buffer.getvalue())
 
 
-def load_template(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE) -> Trajectory:
+def load_template(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RATE,
+                  folder: str | Path | None = None) -> Trajectory:
     """Read a CSV template written by ``save_template``.
 
+    Args:
+        folder: when given, the template (symlinks resolved) must lie inside it.
+
     Raises:
-        TemplateError: missing, unreadable, wrong columns, non-finite values, or another hop.
+        TemplateError: missing, not a regular file, outside ``folder``, larger than
+        ``MAX_TEMPLATE_BYTES``, unreadable, wrong columns, non-finite values, or another hop.
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_file(path, MAX_TEMPLATE_BYTES, folder).decode("utf-8").splitlines()
     except FileNotFoundError:
         raise TemplateError(f"{path}: template file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"{path}: cannot read the template: {exc}") from None
+    except FileRefused as exc:
+        raise TemplateError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{path}: cannot read the template: not UTF-8 text (byte {exc.start})") from None
     meta = lines[0] if lines and lines[0].startswith("#") else ""
     body = lines[1:] if meta else lines
     if not body or body[0].strip() != ",".join(DESCRIPTOR_NAMES):
@@ -187,13 +197,18 @@ def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarra
     ``soundfile`` package.
 
     Raises:
-        TemplateError: the file is missing, unreadable or in an unsupported format.
+        TemplateError: the file is missing, not a regular file, larger than ``MAX_ONE_SHOT_BYTES``,
+        unreadable or in an unsupported format.
     """
     path = Path(path)
-    if not path.is_file():
-        raise TemplateError(f"{path}: no such file")
+    try:
+        raw = read_file(path, MAX_ONE_SHOT_BYTES)
+    except FileNotFoundError:
+        raise TemplateError(f"{path}: no such file") from None
+    except FileRefused as exc:
+        raise TemplateError(str(exc)) from None
     if path.suffix.lower() == ".wav":
-        audio, rate = _read_pcm_wav(path)
+        audio, rate = _read_pcm_wav(path, raw)
     else:
         try:
             import soundfile
@@ -201,7 +216,7 @@ def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarra
             raise TemplateError(f"{path}: reading {path.suffix} files needs the 'soundfile' package "
                                 "(pip install soundfile); WAV files work without it") from None
         try:
-            data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+            data, rate = soundfile.read(io.BytesIO(raw), dtype="float64", always_2d=True)
         except Exception as exc:  # noqa: BLE001 - soundfile raises several kinds; all mean "unreadable"
             raise TemplateError(f"{path}: cannot read it as audio: {exc}") from None
         audio = data.mean(axis=1)
@@ -210,9 +225,9 @@ def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarra
     return resample(audio, int(rate), sample_rate)
 
 
-def _read_pcm_wav(path: Path) -> tuple[np.ndarray, int]:
+def _read_pcm_wav(path: Path, data: bytes) -> tuple[np.ndarray, int]:
     try:
-        with wave.open(str(path), "rb") as handle:
+        with wave.open(io.BytesIO(data), "rb") as handle:
             width, channels, rate = handle.getsampwidth(), handle.getnchannels(), handle.getframerate()
             raw = handle.readframes(handle.getnframes())
     except (wave.Error, EOFError, OSError) as exc:

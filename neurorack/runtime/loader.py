@@ -1,6 +1,8 @@
 """Load an exported model folder (see ``neurorack.ml.export``), checking everything first.
 
-No torch and no unpickling: the weights are safetensors, read as NumPy arrays.
+No torch and no unpickling: the weights are safetensors, read as NumPy arrays. Every file
+must be a regular file inside the folder (symlinks resolved) and below its size cap
+(``neurorack.safe_read``), so a FIFO, a device or a link out of the folder is refused, not read.
 A corrupt, truncated or mismatched model raises ``ModelLoadError`` naming the file and the
 problem; nothing is half-loaded, so the caller keeps playing its previous model.
 """
@@ -18,11 +20,15 @@ from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
 from neurorack.ml import architecture
 from neurorack.ml.architecture import ModelConfig
+from neurorack.safe_read import FileRefused, check_file, read_file
 
 WEIGHTS = "weights.safetensors"
 CONFIG = "config.yaml"
 CARD = "model.yaml"
 CHECKSUMS = "SHA256SUMS"
+MAX_WEIGHTS_BYTES = 64 << 20  # the largest shipped model is about 2 MB
+MAX_TEXT_BYTES = 1 << 20  # config.yaml, model.yaml (a card with training curves is about 30 kB), SHA256SUMS
+LIMITS = {WEIGHTS: MAX_WEIGHTS_BYTES, CONFIG: MAX_TEXT_BYTES, CARD: MAX_TEXT_BYTES, CHECKSUMS: MAX_TEXT_BYTES}
 
 
 def load_config(path) -> ModelConfig | PercussionConfig:
@@ -85,7 +91,8 @@ class LoadedModel:
 def load_model(path: str | Path) -> LoadedModel:
     """Read and check a model folder.
 
-    Checks, in order: the folder and its files exist; ``SHA256SUMS`` matches the weights and
+    Checks, in order: the folder and its files exist, are regular files inside it and below
+    their size caps (``LIMITS``); ``SHA256SUMS`` matches the weights and
     config; the config is valid; the weights parse as safetensors; every tensor the config
     implies is there with its shape, as finite float32, and nothing else.
 
@@ -95,10 +102,9 @@ def load_model(path: str | Path) -> LoadedModel:
     folder = Path(path)
     if not folder.is_dir():
         raise ModelLoadError(f"{folder}: no such model folder")
-    for name in (WEIGHTS, CONFIG, CARD, CHECKSUMS):
-        if not (folder / name).is_file():
-            raise ModelLoadError(f"{folder}: {name} is missing; is this a model exported by 'neurorack export'?")
-    raw = (folder / WEIGHTS).read_bytes()
+    for name in LIMITS:
+        _read(folder, name, check_only=True)
+    raw = _read(folder, WEIGHTS)
     _verify_checksums(folder, {WEIGHTS: raw})
     config = load_config(folder / CONFIG)
     weights = _parse_weights(folder / WEIGHTS, raw)
@@ -112,9 +118,23 @@ def load_model(path: str | Path) -> LoadedModel:
     return LoadedModel(folder, str(checked.name or folder.name), config, weights, card)
 
 
+def _read(folder: Path, name: str, check_only: bool = False) -> bytes:
+    """The bytes of ``folder / name`` (nothing with ``check_only``), read as ``neurorack.safe_read`` does."""
+    try:
+        if check_only:
+            check_file(folder / name, LIMITS[name], folder)
+            return b""
+        return read_file(folder / name, LIMITS[name], folder)
+    except FileNotFoundError:
+        raise ModelLoadError(f"{folder}: {name} is missing; is this a model exported by 'neurorack export'?") from None
+    except FileRefused as exc:
+        raise ModelLoadError(str(exc)) from None
+
+
 def _verify_checksums(folder: Path, already_read: dict[str, bytes]) -> None:
     listed: dict[str, str] = {}
-    for number, line in enumerate((folder / CHECKSUMS).read_text(errors="replace").splitlines(), start=1):
+    text = _read(folder, CHECKSUMS).decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -126,7 +146,7 @@ def _verify_checksums(folder: Path, already_read: dict[str, bytes]) -> None:
             raise ModelLoadError(f"{folder / CHECKSUMS}: no checksum for {name}")
         data = already_read.get(name)
         if data is None:
-            data = (folder / name).read_bytes()
+            data = _read(folder, name)
         actual = hashlib.sha256(data).hexdigest()
         if actual != listed[name]:
             raise ModelLoadError(f"{folder / name}: corrupt or modified: sha256 {actual[:12]}... differs from "

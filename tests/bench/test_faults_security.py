@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import random
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from neurorack.bench import faults_security
 from neurorack.bench.faults_security import (
+    MODEL_FILE_CASES,
+    judge_start,
+    model_file_case,
     parse_unit,
     pickle_case,
     unit_case,
@@ -61,3 +68,29 @@ def test_mock_run_writes_only_its_state_dir_and_wav(tmp_path):
     ok, why, shared = writes_case(tmp_path)
     assert ok, why
     assert all(path.startswith("/dev/shm/") for path in shared)
+
+
+@pytest.mark.parametrize("case", MODEL_FILE_CASES)
+def test_a_model_folder_naming_a_fifo_a_device_or_an_outside_file_cannot_hang_exhaust_or_leak(tmp_path, case):
+    ok, why = model_file_case(tmp_path, case)
+    assert ok, why
+
+
+def test_the_start_judge_catches_hangs_leaks_missing_reports_and_silent_loads():
+    named = Path("/m/victim/weights.safetensors")
+
+    def started(stdout, stderr, code=0):
+        return subprocess.CompletedProcess([], code, stdout, stderr)
+
+    fallback = '{"sounds": null, "warnings": ["model failed: victim"]}\n'
+    good = f"WARNING x: cannot play victim: {named}: is not a regular file: a FIFO\n"
+    assert judge_start(started(fallback, good), named, "a FIFO", "S3CRET")[0]
+    assert judge_start(None, named, "a FIFO", "S3CRET")[1].endswith("(hang)")
+    assert judge_start(started(fallback, good + "got 'S3CRET'\n"), named, "a FIFO", "S3CRET") == (
+        False, "the content of a file outside the model folder reached the log")
+    missing = f"WARNING x: {named.parent}: weights.safetensors is missing\n".replace(f"{named.parent}:", f"{named}:")
+    assert "does not say 'a FIFO'" in judge_start(started(fallback, missing), named, "a FIFO", "S3CRET")[1]
+    played = '{"sounds": ["Kick", "Drone"], "warnings": []}\n'
+    assert "as if nothing were wrong" in judge_start(started(played, ""), named, "a FIFO", "S3CRET")[1]
+    assert "start-up failed: exit 1" in judge_start(started("", "Traceback ...\nMemoryError\n", 1), named,
+                                                    "device", "S3CRET")[1]

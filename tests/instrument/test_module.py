@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from neurorack.audio.engine import Engine
+from neurorack.audio.voices import TestVoice
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.panel import open_panel
@@ -17,7 +18,7 @@ from neurorack.instrument.module import (
     saved_state,
     start_module_ui,
 )
-from neurorack.state import StateStore
+from neurorack.state import ModuleState, StateStore
 from tests.instrument.model_fixture import make_model
 from tests.instrument.test_facade import BANK
 
@@ -93,3 +94,39 @@ def test_the_default_model_plays_when_none_is_saved(config, tmp_path):
     store = StateStore(config.resolved_state_dir())
     store.save(store.load().with_value("model", "beta"))
     assert run_module_once(config) == "beta"  # a saved choice still wins
+
+
+@pytest.mark.parametrize("saved", ["/tmp/x", "../x", "..", "alpha/../../x"])
+def test_a_saved_model_that_is_a_path_is_refused_and_the_default_plays(config, tmp_path, saved, caplog):
+    outside = make_model(tmp_path / "x", "x", seed=4)  # a real model, just not in the models folder
+    saved = str(outside) if saved == "/tmp/x" else saved
+    make_model(tmp_path / "models" / DEFAULT_MODEL, DEFAULT_MODEL, seed=3)
+    module_voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState(model=saved))
+    assert module_voice.instrument.model_name == DEFAULT_MODEL
+    assert module_voice.warnings == ["saved model was a path"]
+    assert f"the saved model {saved!r} is not a model name" in caplog.text
+
+
+def test_any_failure_while_loading_falls_back_to_the_test_voice_naming_it(config, tmp_path, monkeypatch, caplog):
+    from neurorack.instrument import instrument
+
+    (tmp_path / "bank.yaml").write_text("sounds:\n  - name: Kick\n    template: /dev/zero\n")
+    module_voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState())
+    assert module_voice.instrument is None and module_voice.warnings == ["model failed: alpha"]
+    assert "/dev/zero: is not a regular file: a character device" in caplog.text
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(instrument, "load_bank", exhausted)
+    module_voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState())
+    assert isinstance(module_voice.voice, TestVoice)
+    assert "playing the test voice: MemoryError: out of memory" in caplog.text
+
+
+def test_a_models_own_bank_linked_from_outside_is_refused(config, tmp_path, caplog):
+    config = replace(config, sound_bank=None)
+    (tmp_path / "models" / "alpha" / "sounds.yaml").symlink_to(tmp_path / "bank.yaml")
+    module_voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState())
+    assert module_voice.instrument is None
+    assert f"{tmp_path / 'models' / 'alpha' / 'sounds.yaml'}: leads to {tmp_path / 'bank.yaml'}, outside" in caplog.text

@@ -1,12 +1,16 @@
 """Trajectories from one-shots and breakpoints; the CSV template format and its errors."""
 
+import os
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neurorack.config.sound_bank import Curves
 from neurorack.instrument.trajectory import (
+    MAX_ONE_SHOT_BYTES,
+    MAX_TEMPLATE_BYTES,
     TemplateError,
     from_audio,
     from_curves,
@@ -89,3 +93,38 @@ def test_a_file_that_is_not_a_wav_says_what_was_expected(tmp_path, content):
     message = str(info.value)
     assert message.startswith(f"{path}: not a PCM WAV file this reader understands (") and "()" not in message
     assert "expected a RIFF WAVE file" in message
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero_link", "dev_zero"])
+def test_a_template_or_one_shot_that_is_a_fifo_or_a_device_is_refused_at_once(tmp_path, kind):
+    from neurorack.bench.faults import time_limit
+
+    path = tmp_path / "kick.wav"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev_zero_link":
+        path.symlink_to("/dev/zero")
+    else:
+        path = Path("/dev/zero")
+    says = "a FIFO" if kind == "fifo" else "a character device"
+    for read in (load_template, read_one_shot):
+        with time_limit(10), pytest.raises(TemplateError, match=f"^{path}: is not a regular file: {says}$"):
+            read(path)
+
+
+def test_a_template_outside_its_folder_is_refused_and_not_echoed(tmp_path):
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    (tmp_path / "secret.csv").write_text("loudness_db,centroid_hz,flatness,pitch_hz,pitch_confidence\ns3cret\n")
+    (folder / "kick.csv").symlink_to("../secret.csv")
+    with pytest.raises(TemplateError) as info:
+        load_template(folder / "kick.csv", folder=folder)
+    assert "outside" in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_templates_and_one_shots_have_a_size_cap(tmp_path):
+    for name, cap, read in (("t.csv", MAX_TEMPLATE_BYTES, load_template), ("o.wav", MAX_ONE_SHOT_BYTES, read_one_shot)):
+        with open(tmp_path / name, "wb") as stream:
+            stream.truncate(cap + 1)  # sparse
+        with pytest.raises(TemplateError, match=f"{name}: {cap + 1} bytes, more than the {cap} accepted"):
+            read(tmp_path / name)

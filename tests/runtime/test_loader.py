@@ -1,12 +1,14 @@
 """Loading exported models: identical output, and clear refusals of broken folders."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from neurorack.config.schema import ConfigError
 from neurorack.ml.export import write_checksums
-from neurorack.runtime.loader import ModelLoadError, load_model
+from neurorack.runtime.loader import MAX_WEIGHTS_BYTES, ModelLoadError, load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import drum_template
 from tests.runtime.tiny_model import LOCKED_TINY_CONFIG, export_tiny
@@ -93,3 +95,49 @@ def test_the_runtime_loads_and_plays_without_importing_torch(exported):
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind, says", [("fifo", "a FIFO"), ("dev_zero", "a character device"),
+                                        ("folder", "a folder")])
+def test_weights_that_are_not_a_regular_file_are_named_for_what_they_are_not_missing(exported, kind, says):
+    from neurorack.bench.faults import time_limit
+
+    folder, _ = exported
+    weights = folder / "weights.safetensors"
+    weights.unlink()
+    if kind == "fifo":
+        os.mkfifo(weights)
+    elif kind == "dev_zero":
+        weights.symlink_to("/dev/zero")
+    else:
+        weights.mkdir()
+    with time_limit(10), pytest.raises(ModelLoadError) as info:
+        load_model(folder)
+    assert str(info.value) == f"{weights}: is not a regular file: {says}"
+
+
+@pytest.mark.parametrize("name", ["weights.safetensors", "config.yaml", "model.yaml", "SHA256SUMS"])
+def test_a_file_linked_from_outside_the_model_folder_is_refused(exported, tmp_path, name):
+    folder, _ = exported
+    outside = tmp_path / f"outside-{name}"
+    (folder / name).rename(outside)
+    (folder / name).symlink_to(outside)  # the same content: only where it lives is wrong
+    with pytest.raises(ModelLoadError, match=f"^{folder / name}: leads to {outside}, outside {folder};"):
+        load_model(folder)
+
+
+def test_links_inside_the_model_folder_and_a_linked_model_folder_load(exported, tmp_path):
+    folder, _ = exported
+    (folder / "store").mkdir()
+    (folder / "weights.safetensors").rename(folder / "store" / "w.safetensors")
+    (folder / "weights.safetensors").symlink_to("store/w.safetensors")
+    (tmp_path / "installed").symlink_to(folder)
+    assert load_model(tmp_path / "installed").parameters > 0
+
+
+def test_weights_over_the_size_cap_are_refused_before_reading(exported):
+    folder, _ = exported
+    with open(folder / "weights.safetensors", "r+b") as stream:
+        stream.truncate(MAX_WEIGHTS_BYTES + 1)  # sparse
+    with pytest.raises(ModelLoadError, match=f"weights.safetensors: {MAX_WEIGHTS_BYTES + 1} bytes, more than the"):
+        load_model(folder)
