@@ -39,4 +39,7 @@ $pip install --quiet -e ".$extras"
 [ -z "$torch" ] || $pip install --quiet --no-deps pesto-pitch==2.0.1
 # The audio callback in C, which never waits for Python's interpreter lock.
 .venv/bin/python -m neurorack.audio.backends.native_callback
+# The package's bytecode (pip compiled the dependencies'): the service runs on a read-only
+# root, so it could never write it and would compile every module at each start.
+.venv/bin/python -m compileall -q neurorack
 echo "neurorack is installed in .venv (try: .venv/bin/neurorack --help)"

@@ -23,7 +23,8 @@ from neurorack.errors import NeurorackError
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
                                      "neurorack.hardware.commands", "neurorack.instrument.commands",
                                      "neurorack.bench.faults_commands", "neurorack.bench.offline",
-                                     "neurorack.ml.trim.commands", "neurorack.ml.resynth_command")
+                                     "neurorack.bench.startup", "neurorack.ml.trim.commands",
+                                     "neurorack.ml.resynth_command")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
