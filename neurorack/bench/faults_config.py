@@ -1,13 +1,16 @@
 """Fault family "config": mutated YAML files through the real loaders.
 
 Each case takes a valid file (the default module config, a shipped board file, the shipped
-menu, a small sound bank), applies one mutation (a type swap, an unknown or missing key,
-broken YAML, a repeated key, a huge number, NaN or Inf, deep nesting, an alias bomb, a
-wrong text encoding, an empty file, binary garbage) and loads it with the real loader.
+menu, a small sound bank, a model card), applies one mutation (a type swap, an unknown or
+missing key, broken YAML, a repeated key, a huge number, NaN or Inf, deep nesting, an alias
+bomb, a wrong text encoding, an empty file, binary garbage, a file of keys over the size cap)
+and loads it with the real loader.
 
 Survived: the loader raised a ``NeurorackError`` whose message is one line that starts
 with the file's path, names the mutated key and its line where the mutation has one; or
-the file is still valid and loads cleanly (not for NaN and Inf: those must be refused).
+the file is still valid and loads cleanly (not for NaN and Inf: those must be refused; nor
+for a file over its size cap, which must be refused saying so). Model cards allow keys the
+module does not read, so an unknown key in a card must load.
 Lost: any other exception (a traceback), a hang, or an unclear message. Some module
 config cases also go through ``neurorack config --check`` in a subprocess, which must
 exit 2 with one "neurorack: error:" line and no traceback.
@@ -29,6 +32,7 @@ from typing import Any
 import yaml
 
 from neurorack.bench.faults import CaseTimeout, FamilyResult, time_limit
+from neurorack.config.yaml_source import MAX_BYTES, MAX_LARGE_BYTES
 from neurorack.errors import NeurorackError
 
 CASE_LIMIT_S = 5.0
@@ -54,8 +58,19 @@ sounds:
       loudness_db: [[0, -10], [0.5, -60]]
 """
 
+CARD_TEXT = """\
+name: fault-test
+sample_rate: 48000
+parameters: 24555
+bytes: 99300
+speed:
+  rtf_1thread: 57.2
+metrics:
+  realtime_factor: 41.0
+"""
+
 MUTATIONS = ("type_swap", "unknown_key", "missing_key", "bad_syntax", "duplicate_key", "huge_number",
-             "nan_inf", "deep_nesting", "alias_bomb", "wrong_encoding", "empty", "binary")
+             "nan_inf", "deep_nesting", "alias_bomb", "wrong_encoding", "empty", "binary", "oversized")
 
 BROKEN_LINES = ("key: [unclosed", "  : :", "\tindented: 1", "- item after a mapping", "{", "'unterminated",
                 "a: b: c", "@reserved: 1", "key: *undefined_alias")
@@ -65,12 +80,15 @@ SWAP_VALUES: tuple[Any, ...] = ("some text", 3, 2.5, True, None, [1, 2], {"x": 1
 
 @dataclass(frozen=True)
 class Target:
-    """A kind of file: its valid base text, its loader and the name it is saved under."""
+    """A kind of file: its valid base text, its loader, the name it is saved under, its size
+    cap and whether it allows keys the module does not read."""
 
     kind: str
     file_name: str
     base_text: str
     load: Callable[[Path], Any]
+    max_bytes: int = MAX_BYTES
+    extra_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,12 +100,14 @@ class Mutant:
     key: str | None = None        # the key the message must name
     needs_line: bool = False      # whether the message must give a line number
     must_reject: bool = False     # a clean load is a loss (NaN, Inf, syntax errors)
+    must_say: str | None = None   # what the message must contain
 
 
 def targets() -> list[Target]:
     """The file kinds that exist in this checkout (the sound bank schema is optional)."""
     from neurorack.config.board import boards_dir, load_board
     from neurorack.config.menu import default_menu_path, load_menu_spec
+    from neurorack.config.model_card import load_card
     from neurorack.config.module import default_config_yaml, load_module_config
 
     found = [Target("module", "module.yaml", default_config_yaml(), load_module_config)]
@@ -96,11 +116,12 @@ def targets() -> list[Target]:
         if path.is_file():
             found.append(Target("board", f"{board}.yaml", path.read_text(encoding="utf-8"), load_board))
     found.append(Target("menu", "menu.yaml", default_menu_path().read_text(encoding="utf-8"), load_menu_spec))
+    found.append(Target("card", "model.yaml", CARD_TEXT, load_card, MAX_LARGE_BYTES, extra_keys=True))
     try:
         from neurorack.config.sound_bank import load_sound_bank
     except ImportError:
         return found
-    found.append(Target("sound_bank", "bank.yaml", SOUND_BANK_TEXT, load_sound_bank))
+    found.append(Target("sound_bank", "bank.yaml", SOUND_BANK_TEXT, load_sound_bank, MAX_LARGE_BYTES))
     return found
 
 
@@ -133,8 +154,10 @@ def _dump(data: Any) -> bytes:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8")
 
 
-def mutate(base_text: str, mutation: str, rng: random.Random) -> Mutant:
-    """Apply ``mutation`` to a valid YAML text."""
+def mutate(base_text: str, mutation: str, rng: random.Random, max_bytes: int = MAX_BYTES,
+           extra_keys: bool = False) -> Mutant:
+    """Apply ``mutation`` to a valid YAML text (``max_bytes``: the file's size cap; ``extra_keys``:
+    whether the file allows unknown keys)."""
     data = yaml.safe_load(base_text) or {}
     paths = [p for p in _paths(data) if _last_key(p) is not None]
     leaves = [p for p in paths if not isinstance(_get(data, p), (dict, list))]
@@ -165,7 +188,7 @@ def mutate(base_text: str, mutation: str, rng: random.Random) -> Mutant:
         mutant = copy.deepcopy(data)
         key = f"zz_unknown_{rng.randrange(1000)}"
         _get(mutant, path)[key] = rng.choice(SWAP_VALUES)
-        return Mutant(mutation, _dump(mutant), key, needs_line=True, must_reject=True)
+        return Mutant(mutation, _dump(mutant), key, needs_line=True, must_reject=not extra_keys)
     if mutation == "missing_key" and paths:
         path = rng.choice([p for p in paths if isinstance(p[-1], str)])
         mutant = copy.deepcopy(data)
@@ -192,6 +215,12 @@ def mutate(base_text: str, mutation: str, rng: random.Random) -> Mutant:
         return Mutant(mutation, text.encode(encoding), must_reject=True)
     if mutation == "empty":
         return Mutant(mutation, rng.choice([b"", b"\n", b"   \n\n", b"# nothing here\n", b"---\n", b"null\n"]))
+    if mutation == "oversized":  # a file of keys (or a list) a little or much larger than the cap
+        line = rng.choice(["zz_key_{:07d}: {}\n", "- zz_item_{:07d}_{}\n"])
+        count = int(max_bytes * rng.choice([1.01, 1.5, 4.0])) // len(line.format(0, 0)) + 1
+        filler = "".join(line.format(i, i % 10) for i in range(count))
+        text = base_text + filler if line.startswith("zz") else filler
+        return Mutant(mutation, text.encode("utf-8"), must_reject=True, must_say="limit for this kind of YAML file")
     size = rng.choice([1, 16, 200, 4096])
     return Mutant("binary", bytes(rng.getrandbits(8) for _ in range(size)))
 
@@ -219,6 +248,8 @@ def _clear_message(message: str, mutant: Mutant, path: Path) -> tuple[bool, str]
     line = lines[0]
     if not line.startswith(str(path)):
         return False, f"does not start with the file name: {line[:160]!r}"
+    if mutant.must_say is not None and mutant.must_say not in line:
+        return False, f"does not say '{mutant.must_say}': {line[:160]!r}"
     if mutant.needs_line and not re.match(re.escape(str(path)) + r":\d+: ", line):
         return False, f"no line number: {line[:160]!r}"
     if mutant.key is not None and mutant.key not in line and ": is not valid YAML: " not in line:
@@ -256,7 +287,7 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
     for index in range(trials):
         target = kinds[index % len(kinds)]
         mutation = MUTATIONS[(index // len(kinds)) % len(MUTATIONS)]
-        mutant = mutate(target.base_text, mutation, rng)
+        mutant = mutate(target.base_text, mutation, rng, target.max_bytes, target.extra_keys)
         folder = workdir / f"case{index:04d}"
         folder.mkdir()
         path = folder / target.file_name

@@ -5,12 +5,15 @@ the real ``load_model`` and streamed with the real ``NumpyModel``. Each case cop
 folder, breaks one thing (truncated or bit-flipped weights, with and without a matching
 checksum; a wrong shape; NaN or Inf weights; float64 weights; a missing or an extra
 tensor; a pickle that would create a marker file if it were ever unpickled, in place of
-the weights or as a ``model.pt``; missing or garbage files; a mismatched card) and loads it.
+the weights or as a ``model.pt``; missing or garbage files; a mismatched card; a card whose
+parameter count is text or whose size is infinite) and loads it.
 
 Survived: ``load_model`` raised a ``NeurorackError`` naming the folder (or, for a
 bit flip with a matching checksum that still parses, the model loaded and renders finite
-audio); the marker file never appeared; and the model already playing rendered its next
-frames exactly as an undisturbed copy of it did. Lost: anything else.
+audio); the marker file never appeared; for a broken card, the Models list still lists a
+good model beside it and marks only the broken one unavailable, naming its model.yaml; and
+the model already playing rendered its next frames exactly as an undisturbed copy of it
+did. Lost: anything else.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ FRAMES_PER_CHECK = 3
 CASES = ("truncated", "truncated_rechecksummed", "bit_flip", "bit_flip_rechecksummed", "wrong_shape",
          "nan_weights", "inf_weights", "float64_weights", "missing_tensor", "extra_tensor", "pickle_as_weights",
          "pickle_beside", "missing_file", "garbage_checksums", "garbage_config", "card_not_a_mapping",
-         "card_sample_rate", "empty_weights")
+         "card_sample_rate", "empty_weights", "card_parameters_text", "card_bytes_inf")
+BAD_CARDS = {"card_not_a_mapping": None, "card_parameters_text": "parameters", "card_bytes_inf": "bytes"}
 
 
 class MarkerPayload:
@@ -127,6 +131,12 @@ def break_model(folder: Path, case: str, rng: random.Random, marker: Path) -> bo
         card.write_text(card.read_text().replace("sample_rate: 48000", "sample_rate: 44100"))
     elif case == "empty_weights":
         weights.write_bytes(b"")
+    elif case == "card_parameters_text":
+        with open(folder / "model.yaml", "a", encoding="utf-8") as card:
+            card.write("parameters: 24,555 weights\n")
+    elif case == "card_bytes_inf":
+        with open(folder / "model.yaml", "a", encoding="utf-8") as card:
+            card.write("bytes: .inf\n")
     if case.endswith("rechecksummed") or case in ("wrong_shape", "pickle_as_weights", "pickle_beside",
                                                   "garbage_config", "empty_weights"):
         _rechecksum(folder)
@@ -153,6 +163,8 @@ def try_case(good: Path, workdir: Path, case: str, index: int, rng: random.Rando
             return False, "code in a pickle ran: the marker file exists"
         if str(folder) not in message:
             return False, f"error does not name the model folder: {message[:160]!r}"
+        if case in BAD_CARDS:
+            return listed_apart(good, folder, workdir / f"listing{index:03d}", BAD_CARDS[case])
         return True, message.splitlines()[0]
     except Exception as exc:  # noqa: BLE001 - a traceback is what this family hunts for
         return False, f"traceback: {type(exc).__name__}: {str(exc)[:120]}"
@@ -164,6 +176,25 @@ def try_case(good: Path, workdir: Path, case: str, index: int, rng: random.Rando
     if not np.all(np.isfinite(audio)):
         return False, "a bit-flipped model loaded and renders NaN or Inf"
     return True, "bit flip that still parses: loaded, renders finite audio"
+
+
+def listed_apart(good: Path, broken: Path, root: Path, key: str | None) -> tuple[bool, str]:
+    """The Models list of a folder holding ``good`` and ``broken``: both listed, only the broken
+    one unavailable, its reason naming its model.yaml (and ``key``)."""
+    from neurorack.instrument.facade import installed_models
+
+    shutil.copytree(good, root / "good")
+    shutil.copytree(broken, root / "broken")
+    try:
+        listed = {info.name: info for info, _ in installed_models(root)}
+    except Exception as exc:  # noqa: BLE001 - one bad card must not break the whole list
+        return False, f"the Models list failed: {type(exc).__name__}: {str(exc)[:120]}"
+    if sorted(listed) != ["broken", "good"] or listed["good"].error is not None:
+        return False, f"the good model is not listed as available: {sorted(listed)}"
+    error = listed["broken"].error or ""
+    if str(root / "broken" / "model.yaml") not in error or (key is not None and f": {key}: " not in error):
+        return False, f"the broken model's reason does not name its card and key: {error[:160]!r}"
+    return True, f"listed unavailable: {error.splitlines()[0]}"
 
 
 def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:

@@ -117,8 +117,9 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     Raises:
         ConfigError: the text is not valid YAML, or repeats a key.
     """
-    loader = _ConfigLoader(text)
+    loader = None
     try:
+        loader = _ConfigLoader(text)  # its reader refuses control characters at once
         aliased = _check_depth(text, source)
         try:
             node = loader.get_single_node()
@@ -141,7 +142,8 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     except (ValueError, TypeError) as exc:  # a scalar the constructor could not convert
         raise ConfigError([Problem(source, "", None, f"holds a value YAML cannot read: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(source, data, lines)
 
 

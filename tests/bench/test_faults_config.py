@@ -27,7 +27,7 @@ TARGETS = {t.kind if t.kind != "board" else t.file_name: t for t in targets()}
 def test_every_mutation_of_every_file_kind_is_refused_clearly_or_loads(kind, mutation, tmp_path):
     target = TARGETS[kind]
     for seed in range(2):
-        mutant = mutate(target.base_text, mutation, random.Random(seed))
+        mutant = mutate(target.base_text, mutation, random.Random(seed), target.max_bytes, target.extra_keys)
         path = tmp_path / f"{seed}-{target.file_name}"
         path.write_bytes(mutant.data)
         ok, why = judge(target, mutant, path)
@@ -39,6 +39,43 @@ def test_the_unmutated_files_load(tmp_path):
         path = tmp_path / target.file_name
         path.write_text(target.base_text, encoding="utf-8")
         target.load(path)
+
+
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+def test_a_file_over_its_cap_is_refused_at_once_saying_so(kind, tmp_path):
+    target = TARGETS[kind]
+    mutant = mutate(target.base_text, "oversized", random.Random(0), target.max_bytes, target.extra_keys)
+    assert len(mutant.data) > target.max_bytes
+    path = tmp_path / target.file_name
+    path.write_bytes(mutant.data)
+    started = time.perf_counter()
+    ok, why = judge(target, mutant, path)
+    assert ok, why
+    assert time.perf_counter() - started < 1.0
+    assert why.startswith(f"{path}: is ") and "over the" in why
+
+
+def test_a_card_keeps_the_keys_the_module_does_not_read_but_checks_the_others(tmp_path):
+    card = TARGETS["card"]
+    assert card.extra_keys and card.max_bytes > TARGETS["module"].max_bytes
+    path = tmp_path / "model.yaml"
+    path.write_text(card.base_text + "trimming: {rounds: [1, 2]}\n")
+    card.load(path)
+    path.write_text(card.base_text.replace("parameters: 24555", "parameters: 24,555 weights"))
+    ok, why = judge(card, Mutant("type_swap", b"", key="parameters", needs_line=True, must_reject=True), path)
+    assert ok and why == f"{path}:3: parameters: expected a whole number or null, got '24,555 weights'"
+
+
+def test_an_oversized_file_refused_for_another_reason_is_lost(tmp_path):
+    path = tmp_path / "fake.yaml"
+    path.write_text("a: 1\n")
+
+    def anchors(p):
+        raise NeurorackError(f"{p}:1: expands to more than 100000 values (anchors and aliases?)")
+
+    mutant = Mutant("oversized", b"", must_reject=True, must_say="limit for this kind of YAML file")
+    ok, why = judge(_fake_target(anchors), mutant, path)
+    assert not ok and why.startswith("does not say 'limit for this kind of YAML file'")
 
 
 def _fake_target(load) -> Target:

@@ -220,3 +220,10 @@ def test_many_values_without_aliases_are_not_blamed_on_anchors(monkeypatch):
         parse_yaml(text, "many.yaml")
     assert "holds more than 50 values" in only_problem(info).message
     assert "alias" not in only_problem(info).message
+
+
+def test_a_control_character_is_invalid_yaml_not_a_traceback():
+    with pytest.raises(ConfigError) as info:
+        parse_yaml("\x03", "binary.yaml")
+    assert str(info.value) == ("binary.yaml: is not valid YAML: unacceptable character #x0003: "
+                               "special characters are not allowed")
