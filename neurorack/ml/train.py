@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -249,14 +250,26 @@ def load_checkpoint(path: Path, model, optimiser, scheduler, rng, device) -> tup
 
     Returns:
         the step it was written at, and the loss history.
+
+    Raises:
+        TrainingError: the file is not one ``save_checkpoint`` wrote, or it is damaged (never
+            unpickled beyond tensors and plain values).
     """
-    state = torch.load(path, map_location=device, weights_only=True)
-    model.load_state_dict(state["model"])
-    optimiser.load_state_dict(state["optimiser"])
-    scheduler.load_state_dict(state["scheduler"])
-    rng.bit_generator.state = json.loads(state["numpy_rng"])
-    torch.set_rng_state(state["torch_rng"])
-    return int(state["step"]), json.loads(state["history"])
+    try:
+        with warnings.catch_warnings():  # torch's remarks on a foreign pickle say nothing useful here
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"a {type(state).__name__}, not a dict")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["step"]), json.loads(state["history"])
+    except Exception:  # noqa: BLE001 - whatever is wrong inside, the file is not a checkpoint to resume from
+        raise TrainingError(f"{path} is not a checkpoint neurorack wrote (or it is damaged): start a new run "
+                            "with another --out") from None
 
 
 def plot_losses(history: dict, path: str | Path) -> None:

@@ -75,3 +75,36 @@ def test_an_existing_run_is_not_overwritten_and_a_missing_one_cannot_resume(tmp_
         train(synthetic_set(), tmp_path / "run", TINY_CONFIG, options)
     with pytest.raises(TrainingError, match="no checkpoint.pt to resume from"):
         train(synthetic_set(), tmp_path / "other", TINY_CONFIG, options, resume=True)
+
+
+class MarkerPayload:
+    """Unpickling this creates the marker file: proof that code in the checkpoint ran."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_hostile_or_damaged_checkpoint_is_one_clear_error_and_runs_no_code(tmp_path):
+    import pickle
+
+    import torch
+
+    options = TrainOptions(**{**OPTIONS.__dict__, "steps": 2, "checkpoint_every": 2})
+    train(synthetic_set(), tmp_path / "run", TINY_CONFIG, options)
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    good = checkpoint.read_bytes()
+    marker = tmp_path / "marker"
+    plain_tensor = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), plain_tensor)
+    for content in (pickle.dumps({"model": MarkerPayload(str(marker))}), good[:len(good) // 2], b"", b"hello\n",
+                    plain_tensor.read_bytes()):
+        checkpoint.write_bytes(content)
+        with pytest.raises(TrainingError) as info:
+            train(synthetic_set(), tmp_path / "run", None, options, resume=True)
+        assert str(info.value) == (f"{checkpoint} is not a checkpoint neurorack wrote (or it is damaged): "
+                                   "start a new run with another --out")
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not marker.exists()

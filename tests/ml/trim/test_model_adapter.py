@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from neurorack.ml.architecture import TINY_CONFIG
@@ -103,3 +104,16 @@ def test_retraining_uses_the_requested_threads_and_a_measurement_leaves_them_alo
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_retraining_from_a_damaged_checkpoint_is_one_clear_error(tmp_path):
+    from neurorack.ml.train import TrainingError
+
+    task = DescriptorTask(_one_shots(), crop_frames=16, batch_size=2, test_crops=2, bench_seconds=0.05,
+                          bench_paths=("numpy",))
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(b"\x80\x04\x95garbage")
+    with pytest.raises(TrainingError) as info:
+        task.retrain(DescriptorModel(TINY_CONFIG), 1, 0, None, checkpoint=checkpoint)
+    assert str(info.value) == (f"{checkpoint} is not a checkpoint neurorack wrote (or it is damaged): "
+                               "start a new run with another --out")
