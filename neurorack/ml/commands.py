@@ -274,6 +274,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
         evaluate_sounds,
         format_comparison,
         format_table,
+        unmeasured_figures,
     )
     from neurorack.progress import progress_bar
     from neurorack.runtime.resynth import Resynthesizer
@@ -295,12 +296,21 @@ def eval_command(args: argparse.Namespace, config) -> int:
                                  control_limit=args.control_sounds, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
-    if args.write:
+    unmeasured = [(folder, unmeasured_figures(figures)) for folder, figures in ((args.model, result),
+                                                                                  (args.before, before))
+                  if figures is not None]
+    unmeasured = [(folder, keys) for folder, keys in unmeasured if keys]
+    if args.write and not unmeasured:
         write_evaluation(args.model, result, _command_line(args), before=before)
     if args.json:
         print(json.dumps(result if before is None else {"before": before, "after": result}, indent=2))
     else:
         print(format_table(result) if before is None else format_comparison(before, result))
+    if unmeasured:
+        said = "; ".join(f"{folder}: {', '.join(keys)}" for folder, keys in unmeasured)
+        raise NeurorackError(f"figures are NaN for the model where the noise baseline measures them ({said}); "
+                             "is the model silent, or does it render NaN?"
+                             + (" Nothing was written." if args.write else ""))
     return 0
 
 

@@ -60,6 +60,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from neurorack.errors import NeurorackError
 from neurorack.ml import sound_metrics as sm
 from neurorack.ml.dataset import OneShotSet, to_int16_grid
 from neurorack.ml.evaluate import noise_baseline
@@ -409,6 +410,9 @@ def evaluate_split(resynth, data: OneShotSet, limit: int | None = None, control_
         originals.append(x)
         codes.append(code)
         renders["model"].append(_fit(resynth.render(code), len(x)))
+        if not np.all(np.isfinite(renders["model"][-1])):
+            raise NeurorackError(f"{resynth.name} renders NaN or Inf for {names[done]}: its figures cannot be "
+                                 "measured")
         renders["noise_baseline"].append(_fit(noise_baseline(code.frames), len(x)))
         renders["vocoder"].append(_fit(sm.noise_vocoder(x, SAMPLE_RATE, 32), len(x)))
         renders["original"].append(x)
@@ -440,8 +444,6 @@ def evaluate_sounds(resynth, data: OneShotSet, splits=ALL_SPLITS, limit: int | N
         JSON-ready: ``{"model", "has_timbre", "splits": {split: evaluate_split(...)},
         "targets", "seconds"}``; NaN figures are None.
     """
-    from neurorack.errors import NeurorackError
-
     if pitch_tracker == "pesto":
         from neurorack.ml import pitch_tracker as pesto_tracker
 
@@ -478,6 +480,22 @@ def checks(split: dict) -> dict:
             ok = value is not None and isinstance(value, float) and np.isfinite(value)
             out[key][system] = bool(test(value)) if ok else None
     return out
+
+
+def unmeasured_figures(result: dict) -> list[str]:
+    """The model's figures with a row in the tables that came out NaN (None in ``result``) where
+    the noise baseline, measured on the same sounds the same way, has a number: a silent model,
+    or one that renders NaN. As ``"split: key"``."""
+    found = []
+    for split, figures in result["splits"].items():
+        if not figures.get("sounds"):
+            continue
+        for section, key, _, _, _ in TARGETS:
+            rows = figures[section]
+            baseline = rows.get("noise_baseline", {}).get(key)
+            if key in rows.get("model", {}) and rows["model"][key] is None and isinstance(baseline, float):
+                found.append(f"{split}: {key}")
+    return found
 
 
 def _json_ready(value):

@@ -105,3 +105,23 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     assert "no such model folder" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "run"), "--steps", "0"]) == 2
     assert "--steps: expected a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_eval_of_a_silent_model_exits_non_zero_naming_the_nan_figures(tmp_path, capsys, monkeypatch):
+    from neurorack.runtime.resynth import Resynthesizer
+
+    run = make_run(tmp_path / "run")
+    assert main(["export", str(run), "--out", str(tmp_path / "model")]) == 0
+    kit = write_kit(tmp_path / "Kit")
+    monkeypatch.setattr(Resynthesizer, "render", lambda self, code: np.zeros(len(code.frames) * 256, np.float32))
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "model"), str(kit), "--cache", str(tmp_path / "c.npz"), "--split", "train",
+                 "--limit", "2", "--control-sounds", "1", "--write"]) == 2
+    captured = capsys.readouterr()
+    assert "| log-mel distance / 32-band vocoder's |" in captured.out  # the table is still printed
+    error = captured.err.strip().splitlines()[-1]  # after the progress bar
+    assert "Traceback" not in captured.err
+    assert error.startswith(f"neurorack: error: figures are NaN for the model where the noise baseline measures "
+                            f"them ({tmp_path / 'model'}: train: time_to_peak_error_ms_median, ")
+    assert error.endswith("is the model silent, or does it render NaN? Nothing was written.")
+    assert not (tmp_path / "model" / "evaluation.json").exists()

@@ -230,3 +230,31 @@ def test_pesto_measures_an_octave_step_as_1200_cents():
     assert 100.0 * (high - low) == pytest.approx(1200.0, abs=10.0)
     assert pitch_tracker.median_pitch(tone(220)) == pytest.approx(57.0, abs=0.2)
     assert math.isnan(pitch_tracker.median_pitch(np.zeros(SR // 2)))
+
+
+class SilentModel(StoredModel):
+    def render(self, code):
+        return np.zeros(len(code.frames) * 256, np.float32)
+
+
+def test_figures_a_silent_model_cannot_have_are_named_and_a_working_one_has_none(results):
+    _, _, noise = results
+    assert se.unmeasured_figures(noise) == []
+    silent = se.evaluate_sounds(SilentModel(), make_set(), splits=("heldout",), control_limit=1,
+                                pitch_tracker=PeakTracker())
+    found = se.unmeasured_figures(silent)
+    assert "heldout: time_to_peak_error_ms_median" in found and "heldout: brightness_spearman_median" in found
+    assert all(silent["splits"]["heldout"][section]["model"][key.split(": ")[1]] is None
+               for key in found for section in ("reconstruction", "control")
+               if key.split(": ")[1] in silent["splits"]["heldout"][section]["model"])
+
+
+def test_a_model_rendering_nan_is_one_clear_error():
+    from neurorack.errors import NeurorackError
+
+    class NanModel(StoredModel):
+        def render(self, code):
+            return np.full(len(code.frames) * 256, np.nan, np.float32)
+
+    with pytest.raises(NeurorackError, match="fake renders NaN or Inf for Other/clap_single.wav"):
+        se.evaluate_sounds(NanModel(), make_set(), splits=("heldout",), control_limit=1, pitch_tracker=None)
