@@ -1,4 +1,4 @@
-"""The always-on output stage: NaN/Inf guard, gain, DC blocker, soft limiter, fades.
+"""The always-on output stage: gain, DC blocker, soft limiter, fades, each behind a guard.
 
 Every rendered block passes through it before the FIFO, so nothing the voices do can
 reach the jack as a burst, a DC offset or a NaN.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+MAX_LEVEL = 1e4  # +80 dBFS: beyond any voice at any gain, and far from overflowing anything
 
 
 class DcBlocker:
@@ -101,7 +103,13 @@ class Fader:
 
 
 class OutputStage:
-    """NaN/Inf guard → gain → DC blocker → soft limiter → fade, in place, per block.
+    """Gain → DC blocker → soft limiter → fade, in place, per block, with a guard after
+    each of the first three.
+
+    A guard trips on NaN or Inf, and on a level no voice makes (``MAX_LEVEL``): finite
+    samples near the float limit overflow in the gain or the DC blocker, and even short of
+    that the DC blocker would remember them for minutes. A trip mutes the block and resets
+    the DC blocker, so the next good block plays as if nothing happened.
 
     Args:
         sample_rate: Hz.
@@ -118,21 +126,34 @@ class OutputStage:
         self.dc_blocker = DcBlocker(sample_rate, dc_block_hz)
         self.limiter = SoftLimiter(10.0 ** (ceiling_db / 20.0))
         self.fader = Fader(round(fade_ms * sample_rate / 1000.0), max_block)
+        self.trips = {"gain": 0, "dc blocker": 0, "limiter": 0}  # guard trips after each stage
 
     def process(self, block: np.ndarray) -> bool:
         """Process one block of float64 samples in place.
 
         Returns:
-            False if the block held NaN or Inf: it is replaced by silence and the DC
-            blocker is reset; the caller resets the voice.
+            False if a guard tripped: the block is replaced by silence and the DC blocker
+            is reset; the caller resets the voice.
         """
-        if not np.isfinite(block).all():
-            block[:] = 0.0
-            self.dc_blocker.reset()
-            return False
         if self.gain != 1.0:
-            block *= self.gain
+            with np.errstate(over="ignore"):  # an overflow to Inf is the guard's to catch
+                block *= self.gain
+        if self._tripped(block, "gain"):
+            return False
         self.dc_blocker.process(block)
+        if self._tripped(block, "dc blocker"):
+            return False
         self.limiter.process(block)
+        if self._tripped(block, "limiter"):
+            return False
         self.fader.process(block)
+        return True
+
+    def _tripped(self, block: np.ndarray, stage: str) -> bool:
+        """Mute ``block`` and forget the DC blocker's past if ``stage`` left it out of range."""
+        if len(block) == 0 or (-MAX_LEVEL <= block.min() and block.max() <= MAX_LEVEL):  # False for NaN
+            return False
+        block[:] = 0.0
+        self.dc_blocker.reset()
+        self.trips[stage] += 1
         return True

@@ -1,4 +1,4 @@
-"""Fault family "runtime": a voice that returns NaN or Inf or raises while the engine renders.
+"""Fault family "runtime": a voice that returns NaN, Inf or samples that overflow, or raises, while rendering.
 
 Most cases render offline through the real ``Engine`` with a ``FaultyVoice`` (the test voice
 that breaks on one chosen render call): survived when exactly the broken block is muted
@@ -24,7 +24,8 @@ from neurorack.audio.engine import FALLBACK_FAILURES, Engine, GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.bench.faults import FamilyResult
 
-FAULTS = ("nan", "inf", "-inf", "raise_in_render", "raise_in_trigger")
+FAULTS = ("nan", "inf", "-inf", "overflow", "raise_in_render", "raise_in_trigger")
+OVERFLOW = 1e307  # finite, but gain and DC blocker overflow on it: samples of alternating sign
 RENDER_S = 0.5
 SOUND_THRESHOLD = 0.02
 
@@ -65,11 +66,14 @@ class FaultyVoice(TestVoice):
     def render(self, out: np.ndarray) -> None:
         calls, self.render_calls = self.render_calls, self.render_calls + 1
         super().render(out)
-        if self.fault in ("nan", "inf", "-inf", "raise_in_render") and self._due(calls):
+        if self.fault in ("nan", "inf", "-inf", "overflow", "raise_in_render") and self._due(calls):
             self._mark()
             if self.fault == "raise_in_render":
                 raise VoiceFault("render failed")
-            out[len(out) // 2] = float(self.fault)
+            if self.fault == "overflow":
+                out[0::2], out[1::2] = OVERFLOW, -OVERFLOW
+            else:
+                out[len(out) // 2] = float(self.fault)
 
     def reset(self) -> None:
         self.resets = getattr(self, "resets", 0) + 1

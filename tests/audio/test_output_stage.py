@@ -1,13 +1,20 @@
-"""neurorack.audio.output_stage: NaN guard, DC blocker, soft limiter, fader."""
+"""neurorack.audio.output_stage: the guards, DC blocker, soft limiter, fader."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
-from neurorack.audio.output_stage import DcBlocker, Fader, OutputStage, SoftLimiter
+from neurorack.audio.output_stage import (
+    MAX_LEVEL,
+    DcBlocker,
+    Fader,
+    OutputStage,
+    SoftLimiter,
+)
 
 SR = 48000
 BLOCK = 128
@@ -52,6 +59,41 @@ def test_non_finite_block_resets_the_dc_blocker():
     DcBlocker(SR, 5.0).process(expected)  # a DC blocker with no past
     stage.process(following)
     np.testing.assert_allclose(following, expected, atol=1e-12)
+
+
+HUGE_BLOCKS = {
+    "constant": np.full(BLOCK, 1e307),
+    "alternating": np.where(np.arange(BLOCK) % 2, -1e307, 1e307),  # overflows inside the DC blocker
+    "one sample": np.where(np.arange(BLOCK) == 37, 1e307, 0.0),
+    "just over": np.full(BLOCK, 2 * MAX_LEVEL),
+}
+
+
+@pytest.mark.parametrize("gain_db", [0.0, 24.0])
+@pytest.mark.parametrize("huge", list(HUGE_BLOCKS))
+def test_samples_near_the_float_limit_are_muted_and_the_next_block_plays(huge, gain_db):
+    stage = faded_in_stage(gain_db=gain_db)
+    block = HUGE_BLOCKS[huge].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        assert stage.process(block) is False
+    np.testing.assert_array_equal(block, np.zeros(BLOCK))
+    assert sum(stage.trips.values()) == 1
+    following = sine(440, BLOCK, amplitude=0.02)
+    expected = following * 10 ** (gain_db / 20)
+    DcBlocker(SR, 5.0).process(expected)  # as from a DC blocker with no past
+    assert stage.process(following) is True
+    np.testing.assert_allclose(following, expected, atol=1e-12)
+
+
+def test_a_guard_after_the_dc_blocker_resets_it():
+    stage = faded_in_stage()
+    stage.dc_blocker._last_out = 1e307  # a past the guard before it could not have let in
+    block = sine(440, BLOCK)
+    assert stage.process(block) is False
+    assert stage.trips == {"gain": 0, "dc blocker": 1, "limiter": 0}
+    following = sine(440, BLOCK, amplitude=0.02)
+    assert stage.process(following) is True and 0.01 < np.abs(following).max() < 0.03
 
 
 def test_finite_block_returns_true():

@@ -1,9 +1,10 @@
-"""Fault family "runtime": NaN, Inf and exceptions from a voice while the engine renders."""
+"""Fault family "runtime": NaN, Inf, overflowing samples and exceptions from a voice while the engine renders."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from neurorack.audio.engine import Engine
@@ -38,6 +39,22 @@ def test_an_output_guard_that_lets_nan_through_is_counted_as_lost(monkeypatch):
 
     monkeypatch.setattr(OutputStage, "process", unguarded)
     ok, why = single_fault("nan", random.Random(0))
+    assert (ok, why) == (False, "NaN or Inf reached the output")
+
+
+def test_an_output_stage_that_only_catches_nan_loses_the_overflow_case(monkeypatch):
+    def nan_guard_only(self, block):  # the guard as it was: NaN and Inf on the way in, nothing after
+        if not np.isfinite(block).all():
+            block[:] = 0.0
+            return False
+        self.dc_blocker.process(block)
+        self.limiter.process(block)
+        self.fader.process(block)
+        return True
+
+    monkeypatch.setattr(OutputStage, "process", nan_guard_only)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok, why = single_fault("overflow", random.Random(0))
     assert (ok, why) == (False, "NaN or Inf reached the output")
 
 
