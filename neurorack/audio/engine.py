@@ -39,7 +39,8 @@ FALLBACK_WINDOW_S = 2.0    # ... within this much audio switch to the fallback v
 OVERLOAD_LATE_RENDERS = 25  # this many late renders (sustained overload, not a host hiccup) ...
 OVERLOAD_WINDOW_S = 2.0    # ... within this much wall time raise the lookahead by one block
 OVERLOAD_WARMUP_S = 0.5    # late renders in the first this much of audio (start-up) do not count
-CALM_S = 60.0              # this much audio without a late render lowers a raised lookahead by one block
+CALM_S = 5.0               # this much audio without a late render lowers a raised lookahead by one block ...
+CALM_MAX_S = 60.0          # ... doubled by a raise that follows a drop (it came down too soon), up to this
 _DEFAULT = object()
 
 
@@ -82,7 +83,9 @@ class Engine:
     keep coming (CPU starvation) raise the lookahead, and the gate latency with it, by one
     block at a time up to what the FIFO holds. Each is logged and kept in ``warnings``.
     After ``CALM_S`` of audio without a late render, a raised lookahead comes down a block
-    (and the gate latency with it, at a block with no gate edge pending, so no onset is late).
+    (and the gate latency with it, at a block with no gate edge pending, so no onset is late),
+    and on down to the configured one; where the load keeps coming back, the calm spell it
+    takes doubles, up to ``CALM_MAX_S``.
     """
 
     def __init__(self, voice: Voice, audio: AudioSettings | None = None, output: OutputSettings | None = None,
@@ -125,12 +128,13 @@ class Engine:
         self.callback_counters = np.zeros(2, dtype=np.int64)  # the audio callback's: see the properties
         self.blocks_rendered = 0     # render thread
         self.late_onsets = 0         # render thread: edge arrived after its onset sample was rendered
-        self.muted_blocks = 0        # render thread: NaN/Inf or an exception in a voice
+        self.muted_blocks = 0        # render thread: an output guard tripped (NaN, Inf, overflow) or a voice raised
         self.render_errors = 0       # render thread: exceptions raised by a voice
         self.gate_overflows = 0      # producers: edges dropped because the queue was full
         self.fallbacks = 0           # render thread: switches to the fallback voice
         self.lookahead_raises = 0    # render thread: lookahead raised under CPU pressure
         self.lookahead_drops = 0     # render thread: lookahead lowered again after a calm spell
+        self.startup_late_renders = 0  # render thread: late renders seen in the start-up, which raise nothing
         self.warnings: list[str] = []  # render thread appends; shown on screen and logged
         if fallback is _DEFAULT:
             fallback = TestVoice(self.sample_rate)
@@ -139,7 +143,8 @@ class Engine:
         self._late_seen = 0
         self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
         self._calm_from = 0  # blocks_rendered at the last late render or lookahead change
-        self._calm_blocks = math.ceil(CALM_S * self.sample_rate / self.block_size)
+        self._calm_s = CALM_S
+        self._drops_at_raise = 0  # lookahead_drops at the last raise
         self.output.fader.fade_in()
 
     @property
@@ -320,14 +325,14 @@ class Engine:
         elif self.gate_latency_s > self.lookahead_s + self._gate_margin_s + 1e-9:
             self._lower_gate_latency_if_no_edge_pending()
         elif (self.lookahead_s > self.base_lookahead_s + 1e-9
-              and self.blocks_rendered - self._calm_from >= self._calm_blocks):
+              and (self.blocks_rendered - self._calm_from) * self.block_size >= self._calm_s * self.sample_rate):
             self._lower_lookahead()
 
     def _raise_lookahead_if_late(self, late: int) -> None:
         """Late renders that keep coming mean the CPU is starved: work one block further ahead
         (and delay gates by as much, so onsets stay exact) instead of dropping out again."""
         if self.timeline.count * self.block_size < OVERLOAD_WARMUP_S * self.sample_rate:
-            self._late_seen = late  # start-up: threads and imports still settling
+            self._late_seen = self.startup_late_renders = late  # start-up: threads and imports still settling
             return
         now = time.monotonic()
         for _ in range(min(late - self._late_seen, OVERLOAD_LATE_RENDERS)):
@@ -338,6 +343,9 @@ class Engine:
                 or self.lookahead_s + block_s > self.max_lookahead_s + 1e-9):
             return
         self._late_times.clear()
+        if self.lookahead_drops > self._drops_at_raise:  # it came down too soon: wait longer next time
+            self._calm_s = min(2.0 * self._calm_s, CALM_MAX_S)
+        self._drops_at_raise = self.lookahead_drops
         self.lookahead_s += block_s
         self.gate_latency_s = self.lookahead_s + self._gate_margin_s
         self.lookahead_raises += 1
@@ -354,7 +362,7 @@ class Engine:
         self.lookahead_s = max(self.base_lookahead_s, self.lookahead_s - block_s)
         self._calm_from = self.blocks_rendered
         self.lookahead_drops += 1
-        log.info("no late render for %.0f s: lookahead back to %.2g blocks", CALM_S, self.lookahead_s / block_s)
+        log.info("no late render for %.0f s: lookahead back to %.2g blocks", self._calm_s, self.lookahead_s / block_s)
 
     def _lower_gate_latency_if_no_edge_pending(self) -> None:
         """Bring the gate latency down to the lowered lookahead's, at a block after the one that
@@ -402,6 +410,7 @@ class Engine:
             "callbacks": self.timeline.count,
             "underflows": self.underflows,
             "late_renders": self.late_renders,
+            "startup_late_renders": self.startup_late_renders,
             "blocks_rendered": self.blocks_rendered,
             "late_onsets": self.late_onsets,
             "muted_blocks": self.muted_blocks,

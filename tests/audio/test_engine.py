@@ -7,6 +7,7 @@ needs to post an edge at a particular moment. Nothing here opens an audio device
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 
@@ -102,6 +103,30 @@ class NanOnTriggerVoice(SineVoice):
         super().render(out)
         if self.poisoned and len(out):
             out[len(out) // 2] = np.nan
+            self.poisoned = False
+
+
+class HugeOnTriggerVoice(SineVoice):
+    """A sine whose render call right after a trigger gives finite samples near the float
+    limit: all ``1e307``, or alternating in sign (which overflows in the DC blocker)."""
+
+    name = "huge voice"
+
+    def __init__(self, alternating: bool):
+        super().__init__(300.0, name=self.name)
+        self.alternating = alternating
+        self.poisoned = False
+
+    def trigger(self, velocity: float) -> None:
+        super().trigger(velocity)
+        self.poisoned = True
+
+    def render(self, out: np.ndarray) -> None:
+        super().render(out)
+        if self.poisoned and len(out):
+            out[:] = 1e307
+            if self.alternating:
+                out[1::2] = -1e307
             self.poisoned = False
 
 
@@ -363,6 +388,20 @@ def test_nan_from_a_voice_mutes_exactly_its_block_and_resets_the_voice():
     assert voice.resets == 1
 
 
+@pytest.mark.parametrize("alternating", [False, True], ids=["constant", "alternating"])
+def test_samples_near_the_float_limit_mute_their_block_and_the_sound_returns_at_once(alternating):
+    voice = HugeOnTriggerVoice(alternating)
+    engine = Engine(voice)
+    output = render_offline(engine, 0.3, [GateEdge(0.1)])
+    onset = expected_sample(0.1, engine.gate_latency_s)
+    block_start = onset - onset % BLOCK
+    assert np.isfinite(output).all()
+    np.testing.assert_array_equal(output[block_start:block_start + BLOCK], np.zeros(BLOCK))
+    assert np.abs(output[block_start + 2 * BLOCK:block_start + 3 * BLOCK]).max() > 0.1  # a block later
+    assert 0.3 < np.abs(output[-SR // 10:]).max() < 0.5  # the sine, not the DC blocker's memory at the ceiling
+    assert engine.muted_blocks == 1 and voice.resets == 1
+
+
 def test_voice_that_raises_is_muted_reset_and_the_engine_keeps_rendering():
     voice = RaiseOnTriggerVoice()
     engine = Engine(voice)
@@ -451,7 +490,7 @@ def test_fade_out_reaches_exact_silence_and_is_faded_out_after_the_callback_play
     np.testing.assert_array_equal(output[silent_from:], np.zeros(len(output) - silent_from))
     # the fade is a decay: each block no louder than the one before
     levels = [np.abs(output[s:s + BLOCK]).max() for s in range(start_of_fade, silent_from, BLOCK)]
-    assert all(b <= a + 1e-6 for a, b in zip(levels, levels[1:]))
+    assert all(b <= a + 1e-6 for a, b in itertools.pairwise(levels))
     assert engine.is_faded_out
     assert any(not flag for index, flag in seen if index > start_of_fade)
     for read_index, flag in seen:
@@ -613,3 +652,94 @@ def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raise
     placed = {onset.edge: onset.sample for onset in engine.onsets}
     assert [placed[edge] for edge in through] == [expected_sample(edge.time_s, raised_latency) for edge in through]
     assert [placed[edge] for edge in after] == [expected_sample(edge.time_s, lowered) for edge in after]
+
+
+# -- a stall on a virtual clock: the lookahead goes up, then all the way back down -----------
+
+
+class VirtualClock:
+    """The render thread's time: a render that stalls moves it on (``sleep``)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class StallingVoice(SineVoice):
+    """A sine whose render calls numbered in ``at`` each sleep ``seconds`` on ``clock``."""
+
+    def __init__(self, clock: VirtualClock, at: list[int], seconds: float):
+        super().__init__(200.0, name="stalling voice")
+        self.clock, self.at, self.seconds = clock, at, seconds
+        self.calls = 0
+
+    def render(self, out: np.ndarray) -> None:
+        super().render(out)
+        if self.calls in self.at:
+            self.clock.sleep(self.seconds)
+        self.calls += 1
+
+
+def stalls_at(*seconds: float) -> list[int]:
+    """The render calls at these times (with the configured lookahead, one block per call)."""
+    return [round(t * SR / BLOCK) for t in seconds]
+
+
+def run_virtually(engine: Engine, clock: VirtualClock, seconds: float, until_s: float = 0.0) -> list[float]:
+    """Play ``seconds`` of callbacks on their schedule while the render thread renders each
+    block when it is due or as soon as its previous render returns (a stall delays it), from
+    callback time ``until_s`` on. Returns the lookahead, in blocks, at every callback."""
+    block_s = BLOCK / SR
+    lookahead = []
+    first = round(until_s / block_s)
+    out = np.zeros((BLOCK, 1), dtype=np.float32)
+    for k in range(first, first + round(seconds / block_s)):
+        callback_at = k * block_s
+        while max(engine.next_render_time(), clock.now) < callback_at:
+            clock.now = max(engine.next_render_time(), clock.now)
+            if not engine.render_block():
+                break
+        engine.pull(out, callback_at, callback_at)
+        lookahead.append(engine.lookahead_s / block_s)
+    return lookahead
+
+
+def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_seconds(caplog):
+    clock = VirtualClock()
+    engine = Engine(StallingVoice(clock, stalls_at(1.0), seconds=0.3))  # once, for 0.3 s
+    with caplog.at_level(logging.INFO, logger="neurorack.audio.engine"):
+        lookahead = run_virtually(engine, clock, 12.0)
+    assert engine.late_renders > OVERLOAD_LATE_RENDERS and engine.lookahead_raises == 1
+    assert max(lookahead) == 2.0
+    back = len(lookahead) - lookahead[::-1].index(2.0)  # the first callback at the configured lookahead again
+    assert back * BLOCK / SR < 1.3 + 10.0  # the stall ended at 1.3 s: back within 10 s of calm
+    assert lookahead[-1] == 1.0 and engine.gate_latency_s == pytest.approx(default_gate_latency_s(AudioSettings()))
+    stats = engine.stats()
+    assert (stats["lookahead_raises"], stats["lookahead_drops"], stats["lookahead_blocks"]) == (1, 1, 1.0)
+    assert "lookahead back to 1 blocks" in caplog.text
+
+
+def test_a_load_that_comes_back_after_the_lookahead_came_down_doubles_the_next_calm_spell():
+    clock = VirtualClock()
+    calm = engine_module.CALM_S
+    second = 1.3 + 1.5 * calm  # after the first spell brought the lookahead down
+    engine = Engine(StallingVoice(clock, stalls_at(1.0, second), seconds=0.3))
+    lookahead = run_virtually(engine, clock, second + 0.3 + 2 * calm + 1.0)
+
+    def blocks_at(time_s: float) -> float:
+        return lookahead[round(time_s * SR / BLOCK)]
+
+    assert (blocks_at(1.3 + calm - 0.5), blocks_at(1.3 + calm + 0.5)) == (2.0, 1.0)  # the first spell
+    assert (blocks_at(second + 0.3 + 2 * calm - 0.5), lookahead[-1]) == (2.0, 1.0)  # the second, twice as long
+    assert (engine.lookahead_raises, engine.lookahead_drops) == (2, 2)
+
+
+def test_late_renders_in_the_start_up_are_counted_apart():
+    clock = VirtualClock()
+    engine = Engine(StallingVoice(clock, stalls_at(0.05), seconds=0.2))  # in the start-up
+    run_virtually(engine, clock, 1.0)
+    stats = engine.stats()
+    assert stats["startup_late_renders"] == stats["late_renders"] > OVERLOAD_LATE_RENDERS
+    assert stats["lookahead_raises"] == 0
