@@ -187,6 +187,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if handler is not None:
         return handler(args, config)
     if args.command == "run":
+        from neurorack.memory_limits import before_numpy
+
+        before_numpy()
         from neurorack.daemon import run_daemon
 
         if args.device is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from neurorack.errors import NeurorackError
 from neurorack.hardware.panel import open_panel
 from neurorack.instrument.keyboard import KeyboardControls, mock_inputs
 from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
+from neurorack.memory_limits import require_headroom
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink
 
@@ -41,7 +43,8 @@ AUDIO_THREADS = ("neurorack-render", "neurorack-wav-clock")  # the audio stops w
 class ThreadDeaths:
     """A ``threading.excepthook`` for the daemon: a thread that dies is logged in one line
     (with its traceback unless it ran out of memory, where the traceback itself could fail)
-    and remembered, so the main loop can stop when an audio thread is gone."""
+    and remembered, so the main loop can stop when an audio thread is gone. With too little
+    memory left even to log, the line is one made in advance, written straight to stderr."""
 
     def __init__(self):
         from neurorack.cli import out_of_memory
@@ -49,17 +52,34 @@ class ThreadDeaths:
         self.audio: list[str] = []
         self._previous = None
         self._out_of_memory = out_of_memory  # bound now: the hook must allocate little
+        self._no_memory = {  # made now, while there is memory
+            name: (f"{name} died: out of memory", f"neurorack: thread {name} died: out of memory\n".encode())
+            for name in (*AUDIO_THREADS, "a thread")}
 
     def __call__(self, hook_args) -> None:
-        out_of_memory = self._out_of_memory
-        exc = hook_args.exc_value
         name = hook_args.thread.name if hook_args.thread is not None else "a thread"
-        memory = out_of_memory(exc) or isinstance(exc, SystemError)  # SystemError: CPython could not allocate
+        try:
+            self._report(name, hook_args)
+        except MemoryError:
+            self._report_without_memory(name)
+
+    def _report(self, name: str, hook_args) -> None:
+        exc = hook_args.exc_value
+        memory = self._out_of_memory(exc) or isinstance(exc, SystemError)  # SystemError: CPython could not allocate
         reason = "out of memory" if memory else f"{type(exc).__name__}: {exc}"
         if name in AUDIO_THREADS:
             self.audio.append(f"{name} died: {reason}")
         log.error("thread %s died: %s", name, reason,
                   exc_info=None if memory else (hook_args.exc_type, exc, hook_args.exc_traceback))
+
+    def _report_without_memory(self, name: str) -> None:
+        reason, line = self._no_memory.get(name) or self._no_memory["a thread"]
+        try:
+            if name in AUDIO_THREADS and reason not in self.audio:
+                self.audio.append(reason)
+            os.write(2, line)
+        except (MemoryError, OSError):
+            pass  # nothing left to say it with; the main loop still sees the audio stop
 
     def install(self) -> ThreadDeaths:
         self._previous = threading.excepthook
@@ -117,27 +137,29 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     controls = open_panel(board, engine.post_gate, scenario=scenario, state_dir=config.resolved_state_dir())
     panel_ref.append(controls)
     backend = SoundDeviceBackend(engine, config.audio.device, cpu=config.audio.cpu)
-    try:
-        backend.start()
-    except NoAudioDevice as exc:
-        if not mock:
-            controls.close()
-            raise
-        log.warning("%s", exc)
-        log.warning("mock mode: playing in real time into %s instead", wav_path)
-        backend = PacedWavBackend(engine, wav_path)
-        backend.start()
-    ui = start_module_ui(config, board, mock, module_voice, engine, controls, encoder_feel=keys is None)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    keyboard = KeyboardControls(keys, controls, stop.set).start() if keys is not None else None
-    log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
-             board.name, controls.adc.description, backend.device_name, voice.name)
-    service.ready(engine, backend.device_name)  # voice loaded, stream started
-    started = last_status = time.monotonic()
-    audio_seen = (engine.timeline.count, started)
+    ui = keyboard = None
+    previous: dict = {}
     stalled = None
-    try:
+    try:  # from here on, whatever fails stops what started: no audio thread outlives the daemon
+        require_headroom("starting the audio")
+        try:
+            backend.start()
+        except NoAudioDevice as exc:
+            if not mock:
+                raise
+            log.warning("%s", exc)
+            log.warning("mock mode: playing in real time into %s instead", wav_path)
+            backend = PacedWavBackend(engine, wav_path)
+            backend.start()
+        ui = start_module_ui(config, board, mock, module_voice, engine, controls, encoder_feel=keys is None)
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        keyboard = KeyboardControls(keys, controls, stop.set).start() if keys is not None else None
+        log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
+                 board.name, controls.adc.description, backend.device_name, voice.name)
+        service.ready(engine, backend.device_name)  # voice loaded, stream started
+        started = last_status = time.monotonic()
+        audio_seen = (engine.timeline.count, started)
         while not stop.wait(CHECK_PERIOD_S if seconds is None else min(CHECK_PERIOD_S, seconds)):
             now = time.monotonic()
             stalled, audio_seen = audio_stall(engine.timeline.count, audio_seen, now, backend, deaths.audio)
@@ -155,7 +177,8 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
         service.stopping()
         if keyboard is not None:
             keyboard.close()  # the terminal's mode back first
-        ui.stop()
+        if ui is not None:
+            ui.stop()
         controls.close()
         backend.stop()
         for sig, handler in previous.items():
@@ -171,6 +194,6 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
 
 def _log_status(engine: Engine) -> None:
     stats = engine.stats()
-    log.info("callbacks %d, underflows %d, late renders %d, late onsets %d, render p99 %.2f ms",
-             stats["callbacks"], stats["underflows"], stats["late_renders"], stats["late_onsets"],
-             stats["render_ms"]["p99"])
+    log.info("callbacks %d, underflows %d, late renders %d (%d in the start-up), late onsets %d, render p99 %.2f ms",
+             stats["callbacks"], stats["underflows"], stats["late_renders"], stats["startup_late_renders"],
+             stats["late_onsets"], stats["render_ms"]["p99"])

@@ -30,6 +30,9 @@ class NoDevice:
     def start(self):
         raise NoAudioDevice("no output device (test)")
 
+    def stop(self):
+        pass
+
 
 def test_audio_stall_needs_the_counter_to_stand_still_long_enough():
     backend = Backend()
@@ -105,3 +108,48 @@ def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeyp
     died = [r for r in caplog.records if r.getMessage().startswith("thread ")]
     assert len(died) == 1 and died[0].exc_info is None
     assert not isinstance(threading.excepthook, daemon.ThreadDeaths)  # the hook is put back
+
+
+def test_a_thread_death_with_no_memory_left_to_log_it_is_still_one_line(monkeypatch, capfd):
+    """Logging the death itself runs out of memory: a line made in advance goes to stderr, and
+    no traceback of the hook comes out."""
+    from neurorack import daemon
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    deaths = daemon.ThreadDeaths()
+    monkeypatch.setattr(daemon.log, "error", no_memory)
+    thread = threading.Thread(name="neurorack-render")
+    deaths(threading.ExceptHookArgs((MemoryError, MemoryError(), None, thread)))
+    err = capfd.readouterr().err
+    assert err == "neurorack: thread neurorack-render died: out of memory\n"
+    assert deaths.audio == ["neurorack-render died: out of memory"]
+
+
+def test_a_start_up_failure_after_the_audio_started_stops_the_audio_threads(tmp_path, monkeypatch):
+    """Nothing keeps playing into interpreter shutdown (where NumPy in a daemon thread crashes)."""
+    from neurorack import daemon
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
+    monkeypatch.setattr(daemon, "start_module_ui", no_memory)
+    config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
+    with pytest.raises(MemoryError):
+        run_daemon(config, mock=True, wav_path=tmp_path / "out.wav", seconds=5.0)
+    audio = [t.name for t in threading.enumerate() if t.name in daemon.AUDIO_THREADS]
+    assert audio == []
+
+
+def test_too_little_address_space_to_start_the_audio_is_one_clear_error(tmp_path, monkeypatch):
+    """Checked before the audio threads start, where OpenBLAS would end the process instead."""
+    from neurorack import daemon, memory_limits
+
+    monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
+    monkeypatch.setattr(memory_limits, "address_space_left", lambda: 50 << 20)
+    config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
+    with pytest.raises(memory_limits.OutOfAddressSpace, match="leaves 50 MiB and starting the audio needs"):
+        run_daemon(config, mock=True, wav_path=tmp_path / "out.wav", seconds=5.0)
+    assert [t.name for t in threading.enumerate() if t.name in daemon.AUDIO_THREADS] == []

@@ -1,13 +1,15 @@
 """Fault family "pressure": the daemon under a CPU hog on every core, and under a memory limit.
 
 Every run is ``neurorack run --mock`` in a subprocess, playing in real time into a WAV file
-through the paced WAV backend (no JACK), with its log captured.
+through the paced WAV backend (no JACK), with its log captured and the environment the
+systemd unit gives the daemon (``MALLOC_ARENA_MAX=2``).
 
 * ``cpu_hog``: a calm run first (the baseline), then the same run with one busy-looping
   process per core. Survived: it exits 0 on time, its audio clock kept real time (callbacks
   and WAV length at least 90 % of the run), and it either had no more late renders than the
   baseline plus ``OVERLOAD_LATE_RENDERS``, or it degraded and said so (the engine's
-  "CPU overloaded: lookahead ..." warning is in the log).
+  "CPU overloaded: lookahead ..." warning is in the log). Late renders in the engine's
+  start-up (``OVERLOAD_WARMUP_S``) count for neither run: the engine rightly ignores them.
 * ``memory_roomy`` / ``memory_tight`` / ``memory_starved``: the calm run's peak address
   space is measured, then the daemon runs under ``RLIMIT_AS`` at 1.5x, 0.6x and 0.4x that
   peak. At 1.5x it must run normally; below its peak it must either run or refuse with one
@@ -39,7 +41,10 @@ MIN_REALTIME_RATIO = 0.9
 # Point libjack at a server that does not exist, so a JACK server someone else runs is not
 # picked up and the daemon plays through the paced WAV backend.
 NO_JACK = {"JACK_DEFAULT_SERVER": "neurorack-faults-no-server", "JACK_NO_START_SERVER": "1"}
-STATUS = re.compile(r"callbacks (\d+), underflows (\d+), late renders (\d+)")
+# As the systemd unit sets it: glibc's malloc keeps two arenas, not one reserving 64 MiB of
+# address space for each thread (which an address-space limit turns into hangs and refusals).
+DAEMON_ENV = {"MALLOC_ARENA_MAX": "2"}
+STATUS = re.compile(r"callbacks (\d+), underflows (\d+), late renders (\d+) \((\d+) in the start-up\)")
 
 
 @dataclass
@@ -53,6 +58,12 @@ class DaemonRun:
     callbacks: int
     late_renders: int
     peak_vm_kib: int
+    startup_late_renders: int = 0  # of late_renders: in the engine's start-up, where they raise nothing
+
+    @property
+    def running_late_renders(self) -> int:
+        """Late renders after the start-up: the ones the engine answers by degrading."""
+        return self.late_renders - self.startup_late_renders
 
     @property
     def degraded(self) -> bool:
@@ -85,7 +96,7 @@ def run_daemon(workdir: Path, name: str, seconds: float = RUN_SECONDS, address_s
 
     command = [sys.executable, "-m", "neurorack", "--config", str(config), "run", "--mock",
                "--seconds", str(seconds), "--wav", str(wav)]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **NO_JACK)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **NO_JACK, **DAEMON_ENV)
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, preexec_fn=limit)  # noqa: PLW1509 - only setrlimit, before exec
@@ -98,7 +109,7 @@ def run_daemon(workdir: Path, name: str, seconds: float = RUN_SECONDS, address_s
     stderr = process.communicate()[1]
     elapsed = time.monotonic() - started
     statuses = STATUS.findall(stderr)
-    callbacks, _, late = (int(v) for v in statuses[-1]) if statuses else (0, 0, 0)
+    callbacks, _, late, startup_late = (int(v) for v in statuses[-1]) if statuses else (0, 0, 0, 0)
     wav_seconds = 0.0
     if wav.is_file():
         try:
@@ -106,7 +117,7 @@ def run_daemon(workdir: Path, name: str, seconds: float = RUN_SECONDS, address_s
                 wav_seconds = handle.getnframes() / handle.getframerate()
         except (wave.Error, EOFError):
             wav_seconds = 0.0
-    return DaemonRun(process.returncode, stderr, elapsed, wav_seconds, callbacks, late, peak)
+    return DaemonRun(process.returncode, stderr, elapsed, wav_seconds, callbacks, late, peak, startup_late)
 
 
 def _kept_real_time(run: DaemonRun, seconds: float = RUN_SECONDS) -> str | None:
@@ -142,16 +153,19 @@ def cpu_hog_case(workdir: Path, calm: DaemonRun) -> tuple[bool, str, dict]:
     """The daemon with a hog on every core; see the module doc."""
     with CpuHogs() as hogs:
         loaded = run_daemon(workdir, "hog", seconds=RUN_SECONDS)
-    notes = {"hogs": hogs.count, "late_renders_calm": calm.late_renders, "late_renders_hog": loaded.late_renders,
+    notes = {"hogs": hogs.count, "late_renders_calm": calm.running_late_renders,
+             "late_renders_hog": loaded.running_late_renders, "startup_late_renders_hog": loaded.startup_late_renders,
              "degraded": loaded.degraded}
     problem = _kept_real_time(loaded, RUN_SECONDS)
     if problem:
         return False, problem, notes
-    if loaded.late_renders > calm.late_renders + OVERLOAD_LATE_RENDERS and not loaded.degraded:
-        return False, f"{loaded.late_renders} late renders and no degradation in the log", notes
+    if loaded.running_late_renders > calm.running_late_renders + OVERLOAD_LATE_RENDERS and not loaded.degraded:
+        return (False, f"{loaded.running_late_renders} late renders after the start-up and no degradation in the log",
+                notes)
     said = "degraded: " + re.search(r"CPU overloaded: [^\n]+", loaded.stderr).group(0) if loaded.degraded else \
         "kept up without degrading"
-    return True, f"{said}; {loaded.late_renders} late renders (calm: {calm.late_renders})", notes
+    return True, (f"{said}; {loaded.running_late_renders} late renders after the start-up "
+                  f"(calm: {calm.running_late_renders})"), notes
 
 
 def memory_case(workdir: Path, calm: DaemonRun, factor: float) -> tuple[bool, str, dict]:

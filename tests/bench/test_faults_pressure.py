@@ -51,3 +51,17 @@ def test_cpu_hogs_stop_when_the_block_ends():
     with CpuHogs(2) as hogs:
         assert all(p.poll() is None for p in hogs.processes)
     assert all(p.poll() is not None for p in hogs.processes)
+
+
+def test_the_runs_get_the_environment_the_systemd_unit_gives_the_daemon():
+    from neurorack.bench.faults_pressure import DAEMON_ENV
+    from neurorack.service.install import UNIT_TEMPLATE
+
+    unit = UNIT_TEMPLATE.read_text(encoding="utf-8")
+    assert DAEMON_ENV and all(f"\nEnvironment={key}={value}\n" in unit for key, value in DAEMON_ENV.items())
+
+
+def test_late_renders_in_the_start_up_count_for_neither_run():
+    calm = DaemonRun(0, "", 2.0, 2.0, 750, 10, 1, startup_late_renders=10)
+    loaded = DaemonRun(0, "", 2.0, 2.0, 750, 10 + 300, 1, startup_late_renders=300)
+    assert (calm.running_late_renders, loaded.running_late_renders) == (0, 10)

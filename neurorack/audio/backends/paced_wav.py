@@ -44,6 +44,7 @@ class PacedWavBackend:
         self._stop_requested = threading.Event()
         self._clock_thread = threading.Thread(target=self._play_or_record_error, name="neurorack-wav-clock",
                                               daemon=True)
+        self._wave: wave.Wave_write | None = None
         self.error: str | None = None
         self.late_blocks = 0
         self.silent_frames = 0
@@ -90,13 +91,17 @@ class PacedWavBackend:
         self._wave.writeframes(to_pcm16(batch[:filled, 0]))
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        """Fade out, let the fade play, close the file and log what the late blocks left in it."""
-        self.engine.fade_out_and_wait(timeout_s)
+        """Fade out, let the fade play, close the file and log what the late blocks left in it.
+        Also after a ``start`` that failed half-way: it stops what did start."""
+        if self._clock_thread.is_alive():
+            self.engine.fade_out_and_wait(timeout_s)
         self._stop_requested.set()
-        self._clock_thread.join(timeout_s)
+        if self._clock_thread.ident is not None:
+            self._clock_thread.join(timeout_s)
         self._render_thread.stop()
         try:
-            self._wave.close()
+            if self._wave is not None:
+                self._wave.close()
         except (OSError, MemoryError) as exc:
             log.error("closing %s: %s", self.path, exc)
         if self.late_blocks:
