@@ -19,7 +19,7 @@ from neurorack.errors import NeurorackError
 
 # Modules that add their own subcommands. Each has ``register(commands, benches)``, which
 # adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
-# import nothing heavy (torch, hardware libraries) at module level.
+# import nothing heavy (torch, numpy, hardware libraries) at module level.
 COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
                                      "neurorack.hardware.commands", "neurorack.instrument.commands",
                                      "neurorack.bench.faults_commands", "neurorack.bench.offline",

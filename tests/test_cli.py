@@ -107,3 +107,11 @@ def test_run_mock_stops_cleanly_on_sigint(tmp_path):
         with wave.open(str(wav)) as handle:
             seconds = handle.getnframes() / handle.getframerate()
         assert 2.5 < seconds < 4.5
+
+
+def test_building_the_command_line_imports_nothing_heavy():
+    """The daemon limits its memory and OpenBLAS threads before numpy loads: parsing must not load it."""
+    code = ("import sys; from neurorack.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numpy', 'torch', 'scipy', 'PIL') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -40,8 +40,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from neurorack.argtypes import positive_int
 from neurorack.errors import NeurorackError
 
@@ -115,6 +113,7 @@ def measure_start(folder: Path, pycache: Path, config_path: str | None = None) -
 
 def _watch(process: subprocess.Popen, listener: socket.socket, wav: Path, started: float) -> dict:
     """Wait for READY=1 and the first audible sample (or the daemon's exit, or ``LIMIT_S``)."""
+    import numpy as np  # here, not at the top: the command line parser imports this module
     ready = sound = status = None
     offset, rate, level = WAV_HEADER_BYTES, None, 32768 * 10 ** (AUDIBLE_DBFS / 20)
     while time.monotonic() - started < LIMIT_S and process.poll() is None:
