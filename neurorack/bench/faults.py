@@ -31,7 +31,8 @@ FAILURES_KEPT = 5
 # name -> (module, default number of cases, one-line description)
 FAMILIES: dict[str, tuple[str, int, str]] = {
     "config": ("neurorack.bench.faults_config", 240,
-               "mutated module configs, board files, menus and sound banks through the real loaders"),
+               "mutated module configs, board files, menus, sound banks and model cards, and files "
+               "over their size cap, through the real loaders"),
     "model": ("neurorack.bench.faults_model", 40,
               "truncated, bit-flipped, mis-shaped, NaN and pickled model folders while a model plays"),
     "adc": ("neurorack.bench.faults_adc", 12,
