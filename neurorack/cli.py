@@ -14,7 +14,13 @@ from dataclasses import replace
 
 from neurorack import __version__
 from neurorack.argtypes import positive_float
-from neurorack.config.module import CONFIG_ENV, LOG_LEVELS, ModuleConfig, load_module_config
+from neurorack.config.module import (
+    CONFIG_ENV,
+    LOG_LEVELS,
+    SUPPORTED_BLOCK_SIZES,
+    ModuleConfig,
+    load_module_config,
+)
 from neurorack.errors import NeurorackError
 
 # Modules that add their own subcommands. Each has ``register(commands, benches)``, which
@@ -92,12 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
         "realtime", help="the engine on JACK's dummy driver: callbacks, underflows, gate latency and jitter",
         description="Start JACK's dummy driver (unless a JACK server runs; stopped afterwards), run a trivial "
                     "sine client as the baseline, then the engine with a gate every 250 ms, each for N "
-                    "seconds. Gate latency is measured on JACK's frame-time timeline.")
+                    "seconds. Gate latency is measured on JACK's cycle timeline, to where the engine placed "
+                    "each onset and to where its sound starts in the output; each block's render time is "
+                    "split into its parts (model network, synthesis, voices, output stage, engine).")
     realtime.add_argument("--seconds", type=positive_float, default=10.0, metavar="N",
                           help="length of each of the two runs (default: %(default)s)")
-    realtime.add_argument("--voice", choices=("test", "busy"), default="test",
+    realtime.add_argument("--voice", choices=("test", "busy", "model"), default="test",
                           help="test: the built-in test voice; busy: a deliberately overloaded voice, to show "
-                               "that dropouts are counted (default: %(default)s)")
+                               "that dropouts are counted; model: the installed default model with its sound "
+                               "bank, as the module plays it (default: %(default)s)")
+    realtime.add_argument("--block-size", type=int, choices=SUPPORTED_BLOCK_SIZES, default=None, metavar="FRAMES",
+                          help="frames per block, for the baseline and the engine (default: the config's "
+                               "audio.block_size)")
     realtime.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
     realtime.add_argument("--json", action="store_true", help="print JSON")
 
@@ -202,7 +214,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from neurorack.bench.realtime import run_realtime_bench
 
-        result = run_realtime_bench(config, args.seconds, args.voice, baseline=not args.no_baseline)
+        result = run_realtime_bench(config, args.seconds, args.voice, baseline=not args.no_baseline,
+                                    block_size=args.block_size)
         print(json.dumps(result, indent=2) if args.json else _summarise_realtime(result))
         return 0
     if args.command == "devices":
@@ -253,15 +266,20 @@ def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
 
 
 def _summarise_realtime(result: dict) -> str:
+    from neurorack.bench.realtime import render_parts_summary, sound_summary
+
     latency = result["gate_latency_ms"]
     lines = [
         f"{result['seconds']:.1f} s at {result['sample_rate']} Hz, {result['block_size']}-frame blocks, "
-        f"voice: {result['voice']}",
+        f"voice: {result['voice']}" + (f", sound {result['sound']}" if result["sound"] else ""),
         f"callbacks {result['callbacks']} (expected {result['expected_callbacks']})",
-        f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
-        f"late renders {result['late_renders']}",
-        f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
-        f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates",
+        (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
+         f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x, "
+         f"lowered {result['lookahead_drops']}x)"),
+        (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
+         f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates"),
+        sound_summary(result),
         f"render time per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} ms",
+        render_parts_summary(result),
     ]
     return "\n".join(lines)

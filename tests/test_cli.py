@@ -115,3 +115,15 @@ def test_building_the_command_line_imports_nothing_heavy():
             "print(sorted(m for m in ('numpy', 'torch', 'scipy', 'PIL') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_timing_benches_play_the_model_at_either_block_size():
+    from neurorack.cli import build_parser
+
+    parser = build_parser()
+    realtime = parser.parse_args(["bench", "realtime", "--voice", "model", "--block-size", "64"])
+    assert realtime.voice == "model" and realtime.block_size == 64
+    assert parser.parse_args(["bench", "realtime"]).block_size is None  # the config's
+    assert parser.parse_args(["bench", "soak", "--block-size", "128"]).block_size == 128
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "realtime", "--block-size", "100"])

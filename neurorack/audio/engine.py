@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.audio.fifo import SampleFifo
+from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.output_stage import OutputStage
+from neurorack.audio.render_profile import RenderProfile
 from neurorack.audio.timeline import CallbackTimeline
 from neurorack.audio.voices import TestVoice, Voice
 from neurorack.config.module import AudioSettings, OutputSettings
@@ -123,6 +125,8 @@ class Engine:
         self._xfade_steps = np.arange(1, self.block_size + 1, dtype=np.float64) / self._crossfade_frames
         self.onsets: deque[Onset] = deque(maxlen=4096)
         self._render_ms = np.zeros(4096)
+        self.profile: RenderProfile | None = None  # benchmarks: each block's parts timed (profile_engine)
+        self.recorder: OutputRecorder | None = None  # benchmarks: the rendered samples kept, to find sounds in
         self.silent_from: int | None = None
         # counters (each written by one side only)
         self.callback_counters = np.zeros(2, dtype=np.int64)  # the audio callback's: see the properties
@@ -218,13 +222,19 @@ class Engine:
         if self.fifo.free < self.block_size:
             return False
         started = time.perf_counter()
+        profile = self.profile
+        if profile is not None:
+            profile.begin()
         start = self.fifo.write_index
         mix = self._mix
         if self._pending_voice is not None:
             self._begin_crossfade()
         try:
             cursor = 0
-            for offset, edge in self._onsets_in_block(start):
+            due = self._onsets_in_block(start)
+            if profile is not None:
+                profile.enter(profile.VOICES)
+            for offset, edge in due:
                 self._render_voices(mix[cursor:offset], cursor)
                 cursor = offset
                 on_gate = getattr(self.voice, "on_gate", None)  # voices that tell gates and edges apart
@@ -233,20 +243,28 @@ class Engine:
                 elif edge.rising:
                     self.voice.trigger(edge.velocity)
             self._render_voices(mix[cursor:], cursor)
+            if profile is not None:
+                profile.enter(profile.OUTPUT)
             healthy = self.output.process(mix)
         except Exception:  # a voice must never take the audio down
             self.render_errors += 1
             log.exception("voice %r failed while rendering; muting and resetting it", self.voice.name)
             mix[:] = 0.0
             healthy = False
+        if profile is not None:
+            profile.enter(profile.ENGINE)
         if not healthy:
             self.muted_blocks += 1
             self._reset_voices()
             self._fall_back_if_failing()
         self._adapt_lookahead()
         self.fifo.write(mix)
+        if self.recorder is not None:
+            self.recorder.write(start, mix)
         if self.silent_from is None and self.output.fader.is_silent:
             self.silent_from = start + self.block_size
+        if profile is not None:
+            profile.end()
         self._render_ms[self.blocks_rendered & 4095] = (time.perf_counter() - started) * 1e3
         self.blocks_rendered += 1
         return True

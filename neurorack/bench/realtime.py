@@ -1,15 +1,21 @@
 """``neurorack bench realtime``: the engine on a real real-time server (JACK's dummy driver).
 
-One run does two things in turn on the same server:
+One run does two things in turn on the same server, at the config's block size or the one
+asked for:
 
 1. the baseline: a trivial sine client in its own process, for ``seconds``;
-2. the engine with the configured voice, a gate every ``gate_period_s``, for ``seconds``.
+2. the engine with the chosen voice (the test voice, or the installed default model with its
+   sound bank, as the daemon opens it), a gate every ``gate_period_s``, for ``seconds``.
 
 Gate latency is measured on the server's cycle timeline (``onset_latencies_ms``): from the
 gate edge's timestamp, placed between the starts of the cycles around it, to the frame of
-the cycle that outputs the onset's first sample, plus its offset in that cycle. The
-server's reported playback latency (the DAC side) is constant and reported separately as
-``output_latency_ms``.
+the cycle that outputs the onset's first sample, plus its offset in that cycle. It is
+measured twice: to the sample where the engine placed the onset (``gate_latency_ms``), and
+to the sample where the gate's sound starts in what the engine rendered
+(``sound_latency_ms``, see ``neurorack.bench.sound_onsets``), which a voice's own delay adds
+to. The server's reported playback latency (the DAC side) is constant and reported
+separately as ``output_latency_ms``. Each block's render time is split into its parts
+(``render_us``, see ``neurorack.audio.render_profile``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,13 +36,17 @@ from neurorack.audio.backends.sound_device import (
 )
 from neurorack.audio.engine import Engine, GateEdge, Onset
 from neurorack.audio.jack_server import JackDummyServer, JackProbe, stop_on_termination
+from neurorack.audio.output_recorder import OutputRecorder
+from neurorack.audio.render_profile import RenderProfile, profile_engine
 from neurorack.audio.voices import BusyVoice, TestVoice
 from neurorack.bench.sine_client import SETTLE_S
+from neurorack.bench.sound_onsets import sound_onsets
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 
 NEIGHBOURS = 4  # cycles each side whose start times place an edge on the cycle timeline
+FIRST_GATE_S = 0.05  # the first measured gate, after the stream has settled
 
 
 def onset_latencies_ms(onsets: list[Onset], engine: Engine) -> list[float]:
@@ -91,13 +101,41 @@ def run_baseline(seconds: float, sample_rate: int, block_size: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def make_voice(name: str, sample_rate: int):
-    """The voices the bench can play: ``test`` or the deliberately overloaded ``busy``."""
+@dataclass
+class GateTimes:
+    """Gate-to-output latencies of played onsets, in ms on the server's cycle timeline: to where
+    the engine placed each onset (``gate``) and to where its sound starts in the engine's output
+    (``sound``; ``missed``: gates whose sound was not found). The engine must have a recorder."""
+
+    gate: list[float] = field(default_factory=list)
+    sound: list[float] = field(default_factory=list)
+    missed: int = 0
+
+    def add(self, onsets: list[Onset], engine: Engine) -> None:
+        if not onsets:
+            return
+        self.gate += onset_latencies_ms(onsets, engine)
+        found, missed = sound_onsets(onsets, engine, engine.recorder)
+        self.sound += onset_latencies_ms(found, engine)
+        self.missed += missed
+
+
+def make_voice(name: str, config: ModuleConfig):
+    """The voices the bench can play: ``test``, the deliberately overloaded ``busy``, or ``model``:
+    the installed default model with its sound bank, its CVs at 0 V, as the daemon opens it (the
+    test voice when it cannot). Returns the voice, the instrument (None but for ``model``) and
+    the warnings of opening it."""
+    sample_rate = config.audio.sample_rate
     if name == "test":
-        return TestVoice(sample_rate)
+        return TestVoice(sample_rate), None, []
     if name == "busy":
-        return BusyVoice(sample_rate)
-    raise NeurorackError(f"unknown bench voice '{name}'; expected test or busy")
+        return BusyVoice(sample_rate), None, []
+    if name == "model":
+        from neurorack.instrument.module import open_instrument
+
+        module_voice = open_instrument(config, lambda: (0.0,) * 4)
+        return module_voice.voice, module_voice.instrument, module_voice.warnings
+    raise NeurorackError(f"unknown bench voice '{name}'; expected test, busy or model")
 
 
 @contextlib.contextmanager
@@ -131,9 +169,41 @@ def latency_figures(latencies: list[float]) -> dict:
             "jitter_ms": float(p99 - p1)}
 
 
+def sound_figures(latencies: list[float], missed: int) -> dict:
+    """``sound_latency_ms`` (p1, p50, p99, max) and ``sound_jitter_ms`` (p99 - p1) of the latencies
+    to the sounds found (None when none was), ``sounds_found`` and ``sounds_missed``."""
+    figures = latency_figures(latencies)
+    return {"sound_latency_ms": figures["gate_latency_ms"] if latencies else None,
+            "sound_jitter_ms": figures["jitter_ms"] if latencies else None,
+            "sounds_found": len(latencies), "sounds_missed": missed}
+
+
+def sound_summary(result: dict) -> str:
+    """The ``sound_figures`` of ``result`` as a line for people."""
+    sound = result["sound_latency_ms"]
+    found = f"{result['sounds_found']} sounds found, {result['sounds_missed']} missed"
+    if sound is None:
+        return f"gate to sound: none found ({found})"
+    return (f"gate to sound p1 {sound['p1']:.2f} / p50 {sound['p50']:.2f} / p99 {sound['p99']:.2f} / "
+            f"max {sound['max']:.2f} ms, jitter {result['sound_jitter_ms']:.2f} ms ({found})")
+
+
+def render_parts_summary(result: dict) -> str:
+    """The ``render_us`` of ``result`` as a line for people."""
+    return "render per block by part, mean / p99 us: " + ", ".join(
+        f"{part} {times['mean']:.0f} / {times['p99']:.0f}" for part, times in result["render_us"].items())
+
+
+def with_block_size(config: ModuleConfig, block_size: int | None) -> ModuleConfig:
+    """``config`` with the audio's block size set to ``block_size`` (None: as it is)."""
+    return config if block_size is None else replace(config, audio=replace(config.audio, block_size=block_size))
+
+
 def run_realtime_bench(config: ModuleConfig, seconds: float = 10.0, voice: str = "test",
-                       gate_period_s: float = 0.25, baseline: bool = True) -> dict:
-    """Run the baseline and the engine on JACK's dummy driver; return the figures."""
+                       gate_period_s: float = 0.25, baseline: bool = True, block_size: int | None = None) -> dict:
+    """Run the baseline and the engine on JACK's dummy driver, at ``block_size`` (None: the
+    config's); return the figures."""
+    config = with_block_size(config, block_size)
     audio = config.audio
     with jack_session(audio) as server:
         base = run_baseline(seconds, audio.sample_rate, audio.block_size) if baseline else None
@@ -149,14 +219,24 @@ def _run_engine(config: ModuleConfig, seconds: float, voice_name: str,
                 gate_period_s: float) -> dict:
     audio = replace(config.audio, device=None)  # JACK is the default device while it runs
     request_realtime(BACKGROUND_PRIORITY, "the benchmark's gate thread")  # as the daemon does
-    engine = Engine(make_voice(voice_name, audio.sample_rate), audio, config.output)
+    voice, instrument, warnings = make_voice(voice_name, replace(config, audio=audio))
+    engine = Engine(voice, audio, config.output)
+    engine.recorder = OutputRecorder()
+    profile = RenderProfile(round((seconds + SETTLE_S + 1.0) * audio.sample_rate / audio.block_size))
+    profile_engine(engine, profile)
     backend = SoundDeviceBackend(engine, device=None, cpu=audio.cpu)
     backend.start()
-    latencies: list[float] = []
+    times = GateTimes()
     try:
-        time.sleep(SETTLE_S)  # both runs leave out the stream's start, where JACK reorders its graph
-        started, before = time.monotonic(), dropout_counts(engine)
-        next_gate = started + 0.05
+        # both runs leave out the stream's start, where JACK reorders its graph; a gate a period
+        # before the first one measured, so that every measured sound starts over the last one's tail
+        warm_up_s = min(SETTLE_S, max(0.0, gate_period_s - FIRST_GATE_S))
+        time.sleep(SETTLE_S - warm_up_s)
+        engine.post_gate(GateEdge(time.monotonic()))
+        time.sleep(warm_up_s)
+        take_played(engine.onsets, 0.0)
+        started, before, profiled = time.monotonic(), dropout_counts(engine), profile.count
+        next_gate = started + FIRST_GATE_S
         end = started + seconds
         while True:
             now = time.monotonic()
@@ -167,30 +247,39 @@ def _run_engine(config: ModuleConfig, seconds: float, voice_name: str,
                 break
             engine.post_gate(GateEdge(time.monotonic()))
             next_gate += gate_period_s
-            latencies += onset_latencies_ms(take_played(engine.onsets, 0.1), engine)
+            times.add(take_played(engine.onsets, 0.1), engine)
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
+        render_us = profile.summary(profiled)
         time.sleep(0.1)
-        latencies += onset_latencies_ms(take_played(engine.onsets, 0.0), engine)
+        times.add(take_played(engine.onsets, 0.0), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         backend.stop()
     stats = engine.stats()
+    latencies = times.gate
     values = np.asarray(latencies) if latencies else np.zeros(1)
     return {
         "sample_rate": audio.sample_rate,
         "block_size": audio.block_size,
         "seconds": round(elapsed, 3),
         "voice": engine.voice.name,
+        "model": instrument.model_name if instrument is not None else None,
+        "sound": instrument.current_sound if instrument is not None else None,
+        "warnings": list(warnings),
         "callback": backend.callback_kind,
         "callbacks": after[0] - before[0],
         "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),
         "underflows": after[1] - before[1],
         "late_renders": after[2] - before[2],
         "late_onsets": stats["late_onsets"],
+        "lookahead_raises": stats["lookahead_raises"],
+        "lookahead_drops": stats["lookahead_drops"],
         "gates": len(latencies),
         **latency_figures(latencies),
+        **sound_figures(times.sound, times.missed),
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
         "gates_within_half_ms": float(np.mean(np.abs(values - engine.gate_latency_s * 1000.0) <= 0.5)),
         "output_latency_ms": output_latency_ms,
         "render_ms": stats["render_ms"],
+        "render_us": render_us,
     }

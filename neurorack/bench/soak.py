@@ -18,7 +18,9 @@ in the other order):
 Dropouts of the module's turns are compared with the baseline's, and the server's own log
 says what each xrun was: its own cycle started late, or a client had not finished. Gate
 latency is measured as in ``bench realtime``: from each edge's timestamp (taken by the
-poller as it read the gate) to the output frame of its onset on the server's cycle timeline.
+poller as it read the gate) to the output frame of its onset on the server's cycle timeline,
+and to the output frame where its sound starts in what the module rendered. Each block's
+render time is split into its parts, as in ``bench realtime``.
 """
 
 from __future__ import annotations
@@ -34,12 +36,16 @@ import numpy as np
 
 from neurorack.audio.jack_server import XrunCounts
 from neurorack.bench.realtime import (
+    GateTimes,
     dropout_counts,
     jack_session,
     latency_figures,
-    onset_latencies_ms,
+    render_parts_summary,
     run_baseline,
+    sound_figures,
+    sound_summary,
     take_played,
+    with_block_size,
 )
 from neurorack.bench.sine_client import SETTLE_S
 from neurorack.config.module import ModuleConfig
@@ -138,9 +144,10 @@ def slice_plan(slices: int, baseline: bool) -> list[str]:
 
 
 def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool = True, hog: bool = True,
-                   native_callback: bool = True, slices: int | None = None, progress=None) -> dict:
+                   native_callback: bool = True, slices: int | None = None, progress=None,
+                   block_size: int | None = None) -> dict:
     """Run the sine baseline and the module for ``minutes`` each, in alternating slices, under
-    the CPU hog; return the figures.
+    the CPU hog, at ``block_size`` (None: the config's); return the figures.
 
     The host's own stalls, which make the baseline's underflows, come and go over minutes by
     more than a module changes them. Run one after the other, the two would be measured on
@@ -151,6 +158,7 @@ def run_soak_bench(config: ModuleConfig, minutes: float = 10.0, baseline: bool =
         slices: how many slices each of the two gets (default: one per minute).
         progress: optional callable taking the fraction of the whole run done (0..1).
     """
+    config = with_block_size(config, block_size)
     audio = config.audio
     count = max(1, slices or round(minutes / SLICE_MINUTES))
     plan = slice_plan(count, baseline)
@@ -213,6 +221,8 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         leave_portaudio,
     )
     from neurorack.audio.engine import Engine
+    from neurorack.audio.output_recorder import OutputRecorder
+    from neurorack.audio.render_profile import RenderProfile, profile_engine
     from neurorack.config.board import load_board
     from neurorack.hardware.contacts import encoder_turn
     from neurorack.hardware.panel import open_panel
@@ -231,6 +241,9 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
                                    lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
                                    ModuleState(model=soak_model(config), sound=sound))
     engine = Engine(module_voice.voice, audio, config.output)
+    engine.recorder = OutputRecorder()
+    profile = RenderProfile(round((seconds + SETTLE_S + 1.0) * audio.sample_rate / audio.block_size))
+    profile_engine(engine, profile)
     panel = open_panel(board, engine.post_gate, scenario=soak_scenario(), state_dir=None)
     panel_ref.append(panel)
     instrument = module_voice.instrument
@@ -248,20 +261,20 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
     sd = import_sounddevice()
     join_portaudio(sd)  # PortAudio joins JACK for this slice only: no client of ours stays for the baseline's
     backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback, cpu=audio.cpu)
-    latencies: list[float] = []
+    times = GateTimes()
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
     try:
         backend.start()
         time.sleep(SETTLE_S)  # as the baseline: leave out the stream's start
         take_played(engine.onsets, 0.0)  # onsets from the settling time are not counted
-        started, before = time.monotonic(), dropout_counts(engine)
+        started, before, profiled = time.monotonic(), dropout_counts(engine), profile.count
         frames_before, polls_before = screen.count, panel.poller.polls
         end = started + seconds
         next_switch, next_stats = started + SWITCH_EVERY_S, started + STATS_EVERY_S
         while (now := time.monotonic()) < end:
             time.sleep(min(LOOP_EVERY_S, end - now))
-            latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.1)), engine)
+            times.add(_rising(take_played(engine.onsets, 0.1)), engine)
             now = time.monotonic()
             if now >= next_switch:
                 panel.gpio.play(encoder_turn(1, board.encoder.pin_a, board.encoder.pin_b))
@@ -275,8 +288,9 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
                 progress(min((now - started) / seconds, 1.0))
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
         frames, polls = screen.count - frames_before, panel.poller.polls - polls_before
+        render_us = profile.summary(profiled)
         time.sleep(0.1)
-        latencies += onset_latencies_ms(_rising(take_played(engine.onsets, 0.0)), engine)
+        times.add(_rising(take_played(engine.onsets, 0.0)), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         ui.stop()
@@ -299,10 +313,14 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         "late_onsets": stats["late_onsets"],
         "muted_blocks": stats["muted_blocks"],
         "lookahead_raises": engine.lookahead_raises,
-        "latencies": latencies,
+        "lookahead_drops": engine.lookahead_drops,
+        "latencies": times.gate,
+        "sound_latencies": times.sound,
+        "sounds_missed": times.missed,
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
         "output_latency_ms": output_latency_ms,
         "render_windows": windows,
+        "render_us": render_us,
         "ui_frames": frames,
         "sounds_played": sounds,
         "polls": polls,
@@ -315,6 +333,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
     first = slices[0]
     elapsed = sum(figures["seconds"] for figures in slices)
     latencies = [value for figures in slices for value in figures["latencies"]]
+    sound_latencies = [value for figures in slices for value in figures["sound_latencies"]]
     windows = [window for figures in slices for window in figures["render_windows"]]
     polls = sum(figures["polls"] for figures in slices)
     frames = sum(figures["ui_frames"] for figures in slices)
@@ -325,7 +344,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
             sounds.append(sound)
     total = {key: sum(figures[key] for figures in slices)
              for key in ("callbacks", "underflows", "late_renders", "late_onsets", "muted_blocks",
-                         "lookahead_raises")}
+                         "lookahead_raises", "lookahead_drops")}
     return {
         "sample_rate": audio.sample_rate,
         "block_size": audio.block_size,
@@ -340,11 +359,13 @@ def _module_figures(slices: list[dict], audio) -> dict:
         "gates": len(latencies),
         "expected_gates": round(elapsed * GATE_HZ * (1 + 1 / 16)),
         **latency_figures(latencies),
+        **sound_figures(sound_latencies, sum(figures["sounds_missed"] for figures in slices)),
         "configured_gate_latency_ms": max(figures["configured_gate_latency_ms"] for figures in slices),
         "output_latency_ms": first["output_latency_ms"],
         "render_ms": {"p50": float(np.median([w["p50"] for w in windows])),
                       "p99": float(max(w["p99"] for w in windows)),
                       "max": float(max(w["max"] for w in windows))},
+        "render_us": _combined_parts([figures["render_us"] for figures in slices]),
         "ui_frames": frames,
         "ui_fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "sounds_played": sounds,
@@ -354,6 +375,14 @@ def _module_figures(slices: list[dict], audio) -> dict:
                    "thread_cpu_percent": round(100.0 * sum(p["thread_cpu_s"] for p in pollers)
                                                / max(sum(p["elapsed_s"] for p in pollers), 1e-9), 1)},
     }
+
+
+def _combined_parts(summaries: list[dict]) -> dict:
+    """The turns' ``render_us`` as one: the median of their p50s and means, the highest p99 and max."""
+    return {part: {"p50": float(np.median([s[part]["p50"] for s in summaries])),
+                   "p99": max(s[part]["p99"] for s in summaries), "max": max(s[part]["max"] for s in summaries),
+                   "mean": float(np.median([s[part]["mean"] for s in summaries]))}
+            for part in summaries[0]}
 
 
 def _rising(onsets: list) -> list:
@@ -372,15 +401,18 @@ def summarise(result: dict) -> str:
         + ("" if result["audio_cpu"] is None else f", audio callback and render thread on core {result['audio_cpu']}")
         + f", {result['slices']} turns of {result['slice_s']:.0f} s",
         (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
-        f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x), "
+        f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x, "
+        f"lowered {result['lookahead_drops']}x), "
         f"callbacks {result['callbacks']} "
         f"(expected {result['expected_callbacks']})"),
         f"server xruns by cause: module {_causes(result['xruns'])}; baseline {_causes(result.get('baseline_xruns'))}",
         (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
         f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates"),
+        sound_summary(result),
         (f"render per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} / "
         f"max {result['render_ms']['max']:.3f} ms; UI {result['ui_fps']:.1f} fps; "
         f"sounds played {len(result['sounds_played'])}"),
+        render_parts_summary(result),
     ]
     return "\n".join(lines)
 

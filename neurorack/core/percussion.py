@@ -99,6 +99,9 @@ class PercussionRuntime:
         model: a ``LoadedModel`` whose config is a ``PercussionConfig``.
     """
 
+    profile = None
+    """A ``RenderProfile`` told where a frame's network ends and its synthesis begins (benchmarks)."""
+
     def __init__(self, model):
         c: PercussionConfig = model.config
         w = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in model.weights.items()}
@@ -297,6 +300,8 @@ class PercussionRuntime:
         head = self._frame_network(x, state)
         f0 = _clip(float(descriptors[3]), 40.0, 4000.0)
         partial, noise, level = self._amplitudes(head, descriptors, state, f0)
+        if self.profile is not None:  # benchmarks: the network's part ends, the synthesis' begins
+            self.profile.enter(self.profile.SYNTHESIS)
         omega = f0 * TWO_PI / self.sample_rate
         if state.frame == 0:
             state.partial_amps, state.noise_amps, state.level, state.omega = partial, noise, level, omega

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from neurorack.argtypes import positive_float, positive_int
+from neurorack.config.module import SUPPORTED_BLOCK_SIZES
 
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
@@ -53,6 +54,9 @@ def register(commands, benches) -> None:
     soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
     soak.add_argument("--python-callback", action="store_true",
                       help="play through the audio callback in Python instead of the C one, to compare them")
+    soak.add_argument("--block-size", type=int, choices=SUPPORTED_BLOCK_SIZES, default=None, metavar="FRAMES",
+                      help="frames per block, for the baseline and the module (default: the config's "
+                           "audio.block_size)")
     soak.add_argument("--json", action="store_true", help="print JSON")
     soak.set_defaults(handler=run_soak)
 
@@ -73,9 +77,10 @@ kernel puts it.
 
 Prints underflows against the baseline, and the server's xruns by cause (its own cycle
 started late, its timer thread held up; a client not finished in time), late renders,
-lookahead raises, gate latency p1/p50/p99/max and jitter (on JACK's clock, as 'bench
-realtime'), render time per block, UI frame rate and poller rate. With the default 10
-minutes it takes about 21."""
+lookahead raises and drops, gate latency p1/p50/p99/max and jitter (on JACK's clock, as
+'bench realtime'), to where the engine placed each onset and to where its sound starts in
+the output, render time per block and by part, UI frame rate and poller rate. With the
+default 10 minutes it takes about 21."""
 
 
 def run_soak(args, config) -> int:
@@ -87,7 +92,8 @@ def run_soak(args, config) -> int:
 
     progress = progress_bar("soak")
     result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
-                            native_callback=not args.python_callback, slices=args.slices, progress=progress)
+                            native_callback=not args.python_callback, slices=args.slices, progress=progress,
+                            block_size=args.block_size)
     if progress is not None:
         print(file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else summarise(result))

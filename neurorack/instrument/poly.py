@@ -128,6 +128,9 @@ class PolyVoice:
         continue_from: a voice this one replaces (model switch): its ringing hits carry on here.
     """
 
+    profile = None
+    """A ``RenderProfile`` told when a model frame starts and ends (benchmarks; see ``profile_engine``)."""
+
     def __init__(self, model: NumpyModel, sounds: Sequence[PlayableSound],
                  modulation: Callable[[], Modulation] = lambda: NEUTRAL, voices: int = 6, gate2: str = "second",
                  second_sound: int | None = None, continue_from: PolyVoice | None = None):
@@ -306,7 +309,12 @@ class PolyVoice:
             d[FLATNESS] *= mod.flatness_ratio
             d[PITCH] *= mod.pitch_ratio
         np.clip(d, _LOW, _HIGH, out=d)
+        profile = self.profile
+        if profile is not None:  # benchmarks: the model's frame apart from the voice around it
+            profile.enter(profile.MODEL)
         self.model.render_frame(d, slot.state, slot.buffer)
+        if profile is not None:
+            profile.enter(profile.VOICES)
         slot.read = 0
         slot.position += 1.0 / max(mod.time_scale, 1e-3)
 

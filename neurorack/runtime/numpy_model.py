@@ -51,6 +51,9 @@ class NumpyModel:
         model: from ``load_model``.
     """
 
+    profile = None
+    """A ``RenderProfile`` told where a frame's network ends and its synthesis begins (benchmarks)."""
+
     def __init__(self, model: LoadedModel):
         c = model.config
         w = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in model.weights.items()}
@@ -149,6 +152,8 @@ class NumpyModel:
         """
         head = self.decode(descriptors, state)
         harmonic_amps, noise_amps, f0 = self.controls(head, descriptors)
+        if self.profile is not None:  # benchmarks: the network's part ends, the synthesis' begins
+            self.profile.enter(self.profile.SYNTHESIS)
         hop = self.hop
         prev_f0 = f0 if state.f0_hz < 0 else state.f0_hz
         w_prev, w_cur = prev_f0 * TWO_PI / self.sample_rate, f0 * TWO_PI / self.sample_rate

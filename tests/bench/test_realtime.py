@@ -74,6 +74,23 @@ def test_overloaded_voice_produces_dropouts_that_are_counted(jack_server):  # no
     assert result["render_ms"]["p50"] > 128 / 48000 * 1000  # slower than real time, as intended
 
 
+def test_the_default_model_at_64_frames_reports_gate_to_sound_latency_and_render_parts():
+    # A server of its own at 64 frames (the module fixture's runs at 128), the baseline at the same size.
+    result = run_json("bench", "realtime", "--seconds", "2", "--voice", "model", "--block-size", "64", "--json",
+                      env={"JACK_DEFAULT_SERVER": "neurorack-test-realtime-64"})
+    assert result["block_size"] == 64 and result["model"] == "drums-v2" and result["sound"] == "Kick"
+    assert result["baseline_callbacks"] == pytest.approx(2 * 48000 / 64, rel=0.05)
+    assert result["gates"] >= 6 and result["sounds_found"] + result["sounds_missed"] == result["gates"]
+    assert result["sounds_found"] >= 0.8 * result["gates"]
+    gate, sound = result["gate_latency_ms"]["p50"], result["sound_latency_ms"]["p50"]
+    assert gate <= sound < gate + 5.0  # the kick's attack after the onset the engine placed
+    assert result["lookahead_raises"] >= 0 and result["lookahead_drops"] >= 0
+    parts = result["render_us"]
+    assert list(parts) == ["model", "synthesis", "voices", "output", "engine", "block"]
+    assert parts["model"]["max"] > 0 and parts["synthesis"]["max"] > 0 and parts["output"]["max"] > 0
+    assert sum(parts[part]["mean"] for part in list(parts)[:-1]) == pytest.approx(parts["block"]["mean"])
+
+
 # How gate latency is measured: on the server's cycle timeline (no JACK server needed).
 
 RATE, BLOCK = 48000, 128

@@ -74,6 +74,21 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert f"audio callback and render thread on core {sliced['audio_cpu']}, 2 turns of 3 s" in first_line
 
 
+def test_a_soak_at_64_frames_reports_gate_to_sound_latency_lookahead_and_render_parts(config_path):
+    # A server of its own at 64 frames; no hog and no baseline, to keep it short.
+    short = run_json("--config", config_path, "bench", "soak", "--minutes", "0.05", "--no-hog", "--no-baseline",
+                     "--block-size", "64", "--json", timeout=180,
+                     env={"JACK_DEFAULT_SERVER": "neurorack-test-soak-64"})
+    assert short["block_size"] == 64 and short["model"] == "tiny"
+    assert short["sounds_found"] + short["sounds_missed"] == short["gates"] > 0
+    assert short["lookahead_raises"] >= 0 and short["lookahead_drops"] >= 0
+    assert set(short["render_us"]) == {"model", "synthesis", "voices", "output", "engine", "block"}
+    assert short["render_us"]["model"]["max"] > 0 and short["render_us"]["synthesis"]["max"] > 0
+    lines = summarise(short).splitlines()
+    assert any(line.startswith("gate to sound") for line in lines)
+    assert lines[-1].startswith("render per block by part")
+
+
 # The soak's timing figures (underflows against the sine baseline, gate latency p99 and
 # jitter) are what `neurorack bench soak --minutes 10` reports; on a shared 2-core box a
 # 6-second run under a CPU hog says more about the host than the module, so the timing of
