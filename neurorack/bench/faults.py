@@ -30,22 +30,25 @@ FAILURES_KEPT = 5
 
 # name -> (module, default number of cases, one-line description)
 FAMILIES: dict[str, tuple[str, int, str]] = {
-    "config": ("neurorack.bench.faults_config", 240,
-               "mutated module configs, board files, menus, sound banks and model cards, and files "
-               "over their size cap, through the real loaders"),
-    "model": ("neurorack.bench.faults_model", 40,
-              "truncated, bit-flipped, mis-shaped, NaN and pickled model folders while a model plays"),
+    "config": ("neurorack.bench.faults_config", 252,
+               ("mutated module configs, board files, menus, sound banks and model cards (numbers in quotes "
+                "among them), and files over their size cap, through the real loaders")),
+    "model": ("neurorack.bench.faults_model", 42,
+              ("truncated, bit-flipped, mis-shaped, NaN and pickled model folders while a model plays, and "
+               "neurorack eval of a model that renders NaN")),
     "adc": ("neurorack.bench.faults_adc", 12,
             "ADC exceptions, rails and a disconnected bus while the engine renders"),
-    "runtime": ("neurorack.bench.faults_runtime", 60,
-                "NaN, Inf and exceptions from the voice in the render path"),
-    "power": ("neurorack.bench.faults_power", 200,
-              "kill -9 at random moments during settings saves"),
+    "runtime": ("neurorack.bench.faults_runtime", 63,
+                "NaN, Inf and exceptions from the voice in the render path, and a voice that stalls once"),
+    "power": ("neurorack.bench.faults_power", 204,
+              ("kill -9 at random moments during settings saves, and the crash states of settings, "
+               "calibration and model saves")),
     "pressure": ("neurorack.bench.faults_pressure", 4,
                  "a CPU hog on every core, and memory limits, on the real-time paced daemon"),
-    "security": ("neurorack.bench.faults_security", 11,
-                 ("pickled code in model files, the systemd unit's privileges, files written by the daemon, "
-                  "model folders naming FIFOs, devices or files outside them")),
+    "security": ("neurorack.bench.faults_security", 16,
+                 ("pickled code in model files and checkpoints, the systemd unit's privileges, files written "
+                  "by the daemon, model folders naming FIFOs, devices or files outside them, saved models "
+                  "that are paths")),
 }
 
 

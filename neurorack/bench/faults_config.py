@@ -3,13 +3,13 @@
 Each case takes a valid file (the default module config, a shipped board file, the shipped
 menu, a small sound bank, a model card), applies one mutation (a type swap, an unknown or
 missing key, broken YAML, a repeated key, a huge number, NaN or Inf, deep nesting, an alias
-bomb, a wrong text encoding, an empty file, binary garbage, a file of keys over the size cap)
-and loads it with the real loader.
+bomb, a wrong text encoding, an empty file, binary garbage, a file of keys over the size cap,
+a number in quotes such as ``sample_rate: '48000'``) and loads it with the real loader.
 
 Survived: the loader raised a ``NeurorackError`` whose message is one line that starts
 with the file's path, names the mutated key and its line where the mutation has one; or
 the file is still valid and loads cleanly (not for NaN and Inf: those must be refused; nor
-for a file over its size cap, which must be refused saying so). Model cards allow keys the
+for a file over its size cap, or a number in quotes, which must be refused saying so). Model cards allow keys the
 module does not read, so an unknown key in a card must load.
 Lost: any other exception (a traceback), a hang, or an unclear message. Some module
 config cases also go through ``neurorack config --check`` in a subprocess, which must
@@ -70,7 +70,8 @@ metrics:
 """
 
 MUTATIONS = ("type_swap", "unknown_key", "missing_key", "bad_syntax", "duplicate_key", "huge_number",
-             "nan_inf", "deep_nesting", "alias_bomb", "wrong_encoding", "empty", "binary", "oversized")
+             "nan_inf", "deep_nesting", "alias_bomb", "wrong_encoding", "empty", "binary", "oversized",
+             "quoted_number")
 
 BROKEN_LINES = ("key: [unclosed", "  : :", "\tindented: 1", "- item after a mapping", "{", "'unterminated",
                 "a: b: c", "@reserved: 1", "key: *undefined_alias")
@@ -183,6 +184,13 @@ def mutate(base_text: str, mutation: str, rng: random.Random, max_bytes: int = M
                 b"@@DEEP@@", b"[" * depth + b"1" + b"]" * depth)
         return Mutant(mutation, text, _last_key(path), needs_line=True,
                       must_reject=mutation in ("nan_inf", "deep_nesting"))
+    numbers = [p for p in leaves if isinstance(_get(data, p), (int, float)) and not isinstance(_get(data, p), bool)]
+    if mutation == "quoted_number" and numbers:  # sample_rate: '48000'
+        path = rng.choice(numbers)
+        mutant = copy.deepcopy(data)
+        _get(mutant, path[:-1])[path[-1]] = str(_get(data, path))
+        return Mutant(mutation, _dump(mutant), _last_key(path), needs_line=True, must_reject=True,
+                      must_say="a number in quotes")
     if mutation == "unknown_key":
         path = rng.choice(mappings)
         mutant = copy.deepcopy(data)

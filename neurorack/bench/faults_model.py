@@ -14,6 +14,10 @@ audio); the marker file never appeared; for a broken card, the Models list still
 good model beside it and marks only the broken one unavailable, naming its model.yaml; and
 the model already playing rendered its next frames exactly as an undisturbed copy of it
 did. Lost: anything else.
+
+One case in 21 (``EVAL_CASE``) is ``neurorack eval --write`` in a subprocess on a copy of the
+model whose weights, finite but huge, render NaN, over a kit of four tones: survived when it
+exits 2 with one ``neurorack: error:`` line saying NaN, no traceback, and no evaluation.json.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import hashlib
 import pickle
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +44,9 @@ CASES = ("truncated", "truncated_rechecksummed", "bit_flip", "bit_flip_rechecksu
          "pickle_beside", "missing_file", "garbage_checksums", "garbage_config", "card_not_a_mapping",
          "card_sample_rate", "empty_weights", "card_parameters_text", "card_bytes_inf")
 BAD_CARDS = {"card_not_a_mapping": None, "card_parameters_text": "parameters", "card_bytes_inf": "bytes"}
+EVAL_CASE = "eval_nan_render"
+EVAL_CODE = "import sys; from neurorack.cli import main; sys.exit(main(sys.argv[1:]))"
+EVAL_LIMIT_S = 60.0
 
 
 class MarkerPayload:
@@ -178,6 +187,43 @@ def try_case(good: Path, workdir: Path, case: str, index: int, rng: random.Rando
     return True, "bit flip that still parses: loaded, renders finite audio"
 
 
+def write_kit(folder: Path) -> Path:
+    """Four decaying tones as WAV files (one of them in the train split)."""
+    import soundfile
+
+    folder.mkdir(parents=True)
+    t = np.arange(9600) / 48000
+    for index, frequency in enumerate((80, 200, 450, 1000)):
+        tone = 0.5 * np.sin(2 * np.pi * frequency * t) * np.exp(-t / 0.05)
+        soundfile.write(folder / f"hit{index}.wav", tone, 48000)
+    return folder
+
+
+def eval_case(good: Path, workdir: Path, index: int, rng: random.Random) -> tuple[bool, str]:
+    """``neurorack eval --write`` of a model that renders NaN: exit 2 and one clear line, nothing written."""
+    folder = workdir / f"case{index:03d}-{EVAL_CASE}"
+    shutil.copytree(good, folder)
+    scale = rng.choice([1e20, 1e30, 1e36])  # finite, so the model loads; its activations overflow
+    _with_tensors(folder, lambda t: t.update({key: (value * scale).astype(np.float32) for key, value in t.items()}))
+    kit = write_kit(workdir / f"kit{index:03d}" / "Kit")
+    command = [sys.executable, "-c", EVAL_CODE, "eval", str(folder), str(kit), "--cache", str(kit.parent / "cache.npz"),
+               "--split", "train", "--limit", "1", "--control-sounds", "1", "--write"]
+    try:
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=EVAL_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        return False, f"neurorack eval did not finish within {EVAL_LIMIT_S:g} s (hang)"
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    if "Traceback" in done.stderr:
+        return False, f"traceback: {last[:160]}"
+    if done.returncode != 2:
+        return False, f"exit {done.returncode} for a model that renders NaN: {last[:160]!r}"
+    if not last.startswith("neurorack: error: ") or "NaN" not in last:
+        return False, f"the error does not say NaN: {last[:160]!r}"
+    if (folder / "evaluation.json").exists():
+        return False, "evaluation.json was written for a model that renders NaN"
+    return True, last
+
+
 def listed_apart(good: Path, broken: Path, root: Path, key: str | None) -> tuple[bool, str]:
     """The Models list of a folder holding ``good`` and ``broken``: both listed, only the broken
     one unavailable, its reason naming its model.yaml (and ``key``)."""
@@ -210,9 +256,13 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
     frames = descriptor_frames(FRAMES_PER_CHECK)
     out = np.empty(playing.hop, dtype=np.float32)
     expected = np.empty(reference.hop, dtype=np.float32)
+    cases = (*CASES, EVAL_CASE)
     for index in range(trials):
-        case = CASES[index % len(CASES)]
-        ok, why = try_case(good, workdir, case, index, rng)
+        case = cases[index % len(cases)]
+        if case == EVAL_CASE:
+            ok, why = eval_case(good, workdir, index, rng)
+        else:
+            ok, why = try_case(good, workdir, case, index, rng)
         for frame in frames:  # the model already playing carries on, undisturbed
             playing.render_frame(frame, state, out)
             reference.render_frame(frame, reference_state, expected)
@@ -220,5 +270,5 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
                 ok, why = False, f"the playing model was disturbed ({why})"
         result.record(case, ok, why)
         progress(index + 1, trials)
-    result.notes["cases"] = list(CASES)
+    result.notes["cases"] = list(cases)
     return result

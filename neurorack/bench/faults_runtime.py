@@ -8,6 +8,11 @@ call: survived when the engine switches to its fallback (the test voice) within
 ``FALLBACK_FAILURES`` blocks, with a warning for the screen, and the next gate sounds.
 Every twentieth case runs the real render thread against the real-time paced WAV backend
 with a voice that keeps failing: survived when callbacks keep coming and the thread lives.
+Every twenty-first case plays the real ``Engine`` on a virtual clock (callbacks on their
+schedule, the render thread rendering each block when due) with a voice that stalls once,
+for 0.2 to 0.5 s, between 0.6 and 2 s into the run (just after the start-up window): survived
+when the stall raised the lookahead and it, and the gate latency, are back at their configured
+values within ``LOOKAHEAD_BACK_S`` of the stall's end, and stay there.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ FAULTS = ("nan", "inf", "-inf", "overflow", "raise_in_render", "raise_in_trigger
 OVERFLOW = 1e307  # finite, but gain and DC blocker overflow on it: samples of alternating sign
 RENDER_S = 0.5
 SOUND_THRESHOLD = 0.02
+STALL_AT_S = (0.6, 2.0)  # when the voice stalls, once: just after the start-up window ...
+STALL_S = (0.2, 0.5)     # ... and for how long
+# The engine's promise: a lookahead raised by a one-off stall is back at the configured one after
+# 5 s of audio without a late render (docs/reliability.md); plus a second to catch up on the stall.
+LOOKAHEAD_BACK_S = 6.0
 
 
 class VoiceFault(RuntimeError):
@@ -82,6 +92,30 @@ class FaultyVoice(TestVoice):
     def _mark(self) -> None:
         if self.engine is not None:
             self.failed_in_block.append(self.engine.blocks_rendered)
+
+
+class VirtualClock:
+    """The render thread's time: a render that stalls moves it on."""
+
+    def __init__(self):
+        self.now = 0.0
+
+
+class StallingVoice(TestVoice):
+    """The test voice, whose render call number ``at`` takes ``seconds`` on ``clock``."""
+
+    name = "stalling voice"
+
+    def __init__(self, sample_rate: int, clock: VirtualClock, at: int, seconds: float):
+        super().__init__(sample_rate)
+        self.clock, self.at, self.seconds = clock, at, seconds
+        self.calls = 0
+
+    def render(self, out: np.ndarray) -> None:
+        super().render(out)
+        if self.calls == self.at:
+            self.clock.now += self.seconds
+        self.calls += 1
 
 
 def _gates(every_s: float, until_s: float) -> list[GateEdge]:
@@ -139,6 +173,48 @@ def repeated_fault(fault: str) -> tuple[bool, str]:
     return True, engine.warnings[-1]
 
 
+def play_virtually(engine: Engine, clock: VirtualClock, seconds: float) -> list[float]:
+    """Play ``seconds`` of callbacks on their schedule while the render thread renders each
+    block when it is due, or as soon as its previous render returned (a stall delays it).
+    Returns the lookahead, in seconds, at every callback."""
+    block_s = engine.block_size / engine.sample_rate
+    out = np.zeros((engine.block_size, 1), dtype=np.float32)
+    lookahead = []
+    for k in range(round(seconds / block_s)):
+        callback_at = k * block_s
+        while max(engine.next_render_time(), clock.now) < callback_at:
+            clock.now = max(engine.next_render_time(), clock.now)
+            if not engine.render_block():
+                break
+        engine.pull(out, callback_at, callback_at)
+        lookahead.append(engine.lookahead_s)
+    return lookahead
+
+
+def stall_once(rng: random.Random) -> tuple[bool, str]:
+    """A voice that stalls once: the lookahead goes up, then back to the configured one in time."""
+    sample_rate, block = 48000, 128
+    stall_at, stall_s = rng.uniform(*STALL_AT_S), rng.uniform(*STALL_S)
+    clock = VirtualClock()
+    engine = Engine(StallingVoice(sample_rate, clock, round(stall_at * sample_rate / block), stall_s))
+    configured, latency = engine.lookahead_s, engine.gate_latency_s
+    end = stall_at + stall_s
+    lookahead = play_virtually(engine, clock, end + LOOKAHEAD_BACK_S + 1.0)
+    if engine.lookahead_raises == 0:
+        return False, f"a {stall_s:.2f} s stall ({engine.late_renders} late renders) did not raise the lookahead"
+    raised = [k for k, value in enumerate(lookahead) if value > configured + 1e-9]
+    back_s = (raised[-1] + 1) * block / sample_rate
+    if back_s > end + LOOKAHEAD_BACK_S:
+        blocks = lookahead[raised[-1]] * sample_rate / block
+        when = "at the end" if raised[-1] == len(lookahead) - 1 else f"until {back_s - end:.1f} s after it"
+        return False, (f"{stall_s:.2f} s stall at {stall_at:.2f} s: lookahead still {blocks:.2g} blocks {when}; "
+                       f"promised back within {LOOKAHEAD_BACK_S:g} s")
+    if abs(engine.gate_latency_s - latency) > 1e-9:
+        return False, f"gate latency {engine.gate_latency_s * 1e3:.2f} ms, configured {latency * 1e3:.2f} ms"
+    return True, (f"{stall_s:.2f} s stall at {stall_at:.2f} s: lookahead raised {engine.lookahead_raises}x, "
+                  f"back {back_s - end:.1f} s after it")
+
+
 def threaded_fault(fault: str, workdir: Path, index: int) -> tuple[bool, str]:
     """The real render thread and paced backend with a voice broken on every call."""
     from neurorack.audio.backends.paced_wav import PacedWavBackend
@@ -175,7 +251,9 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
     try:
         for index in range(trials):
             fault = FAULTS[index % len(FAULTS)]
-            if index % 20 == 19:
+            if index % 21 == 20:
+                case, (ok, why) = "stall", stall_once(rng)
+            elif index % 20 == 19:
                 case, (ok, why) = f"threaded/{fault}", threaded_fault(fault, workdir, index)
             elif index % 10 == 9:
                 case, (ok, why) = f"repeated/{fault}", repeated_fault(fault)

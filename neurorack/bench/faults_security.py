@@ -23,6 +23,17 @@ Cases, in turn:
   module is started in a subprocess (``open_instrument``, as the daemon does) under a time
   and a memory limit: it must start, fall back to the test voice (or leave the sound out),
   name the file and say what it is, and never print the secret.
+* saved model paths (``SAVED_PATHS``): the state file names as its model a path (absolute, or
+  ``../decoy``) to a decoy model outside the models folder. The module is started as the daemon
+  does (the saved state read from the state folder), in a subprocess that records every file
+  Python opens (an audit hook): the decoy must never be opened, the default model must play, and
+  a warning must name the saved path.
+* hostile checkpoints (``CHECKPOINT_CASES``): a run folder's ``checkpoint.pt`` is a pickle that
+  would create a marker file, random bytes, or a real checkpoint cut short. In a subprocess,
+  ``neurorack train --resume`` (the CLI's ``main``) and the retraining of ``neurorack trim
+  retrain`` (``DescriptorTask.retrain``, its error printed as ``main`` prints one) resume from it:
+  each must exit 2 with one ``neurorack: error:`` line naming the file, no traceback, never
+  torch's ``weights_only=False`` advice, and the marker must never appear.
 """
 
 from __future__ import annotations
@@ -46,7 +57,13 @@ from neurorack.bench.faults_pressure import NO_JACK
 MODEL_FILE_CASES = {"fifo_template": "a FIFO", "zero_template": "device", "zero_template_link": "device",
                     "escaping_template": "outside", "fifo_weights": "a FIFO", "zero_weights_link": "device",
                     "escaping_weights": "outside", "escaping_bank": "outside"}
-CASES = ("pickle", "unit", "writes", *MODEL_FILE_CASES)
+# case -> the model the state file names: a path to the decoy model beside the models folder
+SAVED_PATHS = {"saved_model_absolute": "{decoy}", "saved_model_relative": "../decoy"}
+CHECKPOINT_CASES = ("checkpoint_pickle", "checkpoint_random", "checkpoint_truncated")
+CASES = ("pickle", "unit", "writes", *MODEL_FILE_CASES, *SAVED_PATHS, *CHECKPOINT_CASES)
+START_CODE = "import sys; from neurorack.bench.faults_security import start_and_report; start_and_report(sys.argv[1:])"
+RESUME_CODE = "import sys; from neurorack.bench.faults_security import resume_and_report; resume_and_report(sys.argv[1:])"
+RESUME_ENTRIES = ("train --resume", "trim retrain")
 START_LIMIT_S = 30.0
 START_MEMORY_BYTES = 1 << 30  # address space of the started module: reading /dev/zero must not take the machine
 RUN_SECONDS = 2.0
@@ -198,13 +215,13 @@ def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
     return True, f"{len(written)} paths written ({how}), all under the state directory or the WAV file", shared
 
 
-def _model_with_bank(models: Path) -> Path:
-    """An installed model folder with its own bank: a template sound and a curves sound."""
+def _model_with_bank(folder: Path) -> Path:
+    """A model folder with its own bank: a template sound and a curves sound."""
     from neurorack.bench.faults_model import write_model
     from neurorack.config.sound_bank import Curves
     from neurorack.instrument.trajectory import from_curves, save_template
 
-    folder = write_model(models / "victim", np.random.default_rng(0))
+    folder = write_model(folder, np.random.default_rng(0))
     curves = "curves: {duration_s: 0.5, pitch_hz: [[0, 55]]}"
     (folder / "sounds.yaml").write_text(f"sounds:\n  - name: Kick\n    template: templates/kick.csv\n"
                                         f"  - name: Drone\n    mode: drone\n    {curves}\n", encoding="utf-8")
@@ -241,22 +258,37 @@ def break_model_files(folder: Path, outside: Path, case: str, secret: str) -> Pa
 
 
 def start_and_report(argv: list[str]) -> None:
-    """Open the instrument as the daemon does (models folder, state folder, saved model from
-    ``argv``), logging to stderr; print what plays as JSON: the sounds (null: the test voice)
-    and the home page's warnings. Run by ``model_file_case`` in a subprocess."""
+    """Open the instrument as the daemon does (models folder, state folder, and the saved model
+    from ``argv``, or with none there the state saved in the state folder), logging to stderr;
+    print what plays as JSON: the model and its sounds (null: the test voice), the home page's
+    warnings, and the files opened beside the models and state folders (outside both). Run by
+    ``model_file_case`` and ``saved_model_case`` in a subprocess."""
     import logging
     from dataclasses import replace
 
     from neurorack.config.module import ModuleConfig
-    from neurorack.instrument.module import open_instrument
+    from neurorack.instrument.module import open_instrument, saved_state
     from neurorack.state import ModuleState
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    models, state_dir, model = argv
+    models, state_dir, *model = argv
+    inside = [os.path.realpath(models) + os.sep, os.path.realpath(state_dir) + os.sep]
+    beside = os.path.dirname(os.path.realpath(models)) + os.sep
+    opened = []
+
+    def note_opens(event: str, args: tuple) -> None:
+        if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = os.path.realpath(os.fsdecode(args[0]))
+            if path.startswith(beside) and not path.startswith(tuple(inside)):
+                opened.append(path)
+
     config = replace(ModuleConfig(), models_dir=models, state_dir=state_dir)
-    voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState(model=model))
-    sounds = list(voice.instrument.sound_names) if voice.instrument is not None else None
-    print(json.dumps({"sounds": sounds, "warnings": voice.warnings}))
+    sys.addaudithook(note_opens)
+    voice = open_instrument(config, lambda: (0.0,) * 4, ModuleState(model=model[0]) if model else saved_state(config))
+    playing = voice.instrument
+    print(json.dumps({"model": playing.model_name if playing is not None else None,
+                      "sounds": list(playing.sound_names) if playing is not None else None,
+                      "warnings": voice.warnings, "opened": sorted(set(opened))}))
 
 
 def _limit_memory() -> None:
@@ -289,21 +321,198 @@ def judge_start(done: subprocess.CompletedProcess | None, named: Path, says: str
     return True, lines[0][-160:]
 
 
+def _start(models: Path, state: Path, *model: str) -> subprocess.CompletedProcess | None:
+    """``start_and_report`` in a subprocess under the time and memory limits (None: a hang)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEURORACK_")}
+    env.update(PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1")
+    try:
+        return subprocess.run([sys.executable, "-c", START_CODE, str(models), str(state), *model], env=env,
+                              check=False, capture_output=True, text=True, timeout=START_LIMIT_S,
+                              preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def model_file_case(workdir: Path, case: str) -> tuple[bool, str]:
     """A model folder naming a FIFO, a device or a file outside it must not hang, exhaust or leak."""
     secret = f"SECRET-{os.urandom(8).hex()}"
-    folder = _model_with_bank(workdir / "models")
+    folder = _model_with_bank(workdir / "models" / "victim")
     named = break_model_files(folder, workdir / "outside", case, secret)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NEURORACK_")}
-    env.update(PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1")
-    code = "import sys; from neurorack.bench.faults_security import start_and_report; start_and_report(sys.argv[1:])"
-    command = [sys.executable, "-c", code, str(workdir / "models"), str(workdir / "state"), folder.name]
+    return judge_start(_start(workdir / "models", workdir / "state", folder.name), named,
+                       MODEL_FILE_CASES[case], secret)
+
+
+def judge_saved_path(done: subprocess.CompletedProcess | None, saved: str) -> tuple[bool, str]:
+    """Survived: the module started in time, opened no file of the decoy (nothing outside its
+    models and state folders), plays the default model, and a warning names ``saved``."""
+    from neurorack.instrument.module import DEFAULT_MODEL
+
+    if done is None:
+        return False, f"the module did not start within {START_LIMIT_S:g} s (hang)"
+    if done.returncode != 0 or "Traceback" in done.stderr:
+        return False, f"start-up failed: exit {done.returncode}: {done.stderr.strip()[-200:]!r}"
     try:
-        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=START_LIMIT_S,
-                              preexec_fn=_limit_memory)
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        model, opened, warnings = report["model"], report["opened"], report["warnings"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        return False, f"no report from the started module: {done.stdout.strip()[-200:]!r}"
+    if opened:
+        return False, f"opened {opened[0]}, outside the models folder (the saved model {saved!r} was followed)"
+    if model != DEFAULT_MODEL:
+        return False, f"plays {model or 'the test voice'}, not the default model {DEFAULT_MODEL}"
+    lines = [line for line in done.stderr.splitlines() if line.startswith("WARNING") and saved in line]
+    if not lines or not warnings:
+        return False, f"no warning names the saved model {saved!r}: {done.stderr.strip()[-200:]!r}"
+    return True, lines[0][-160:]
+
+
+def saved_model_case(workdir: Path, case: str) -> tuple[bool, str]:
+    """A state file whose model is a path to a decoy outside the models folder: the decoy is never loaded."""
+    import yaml
+
+    from neurorack.instrument.module import DEFAULT_MODEL
+
+    _model_with_bank(workdir / "models" / DEFAULT_MODEL)
+    decoy = _model_with_bank(workdir / "decoy")
+    saved = SAVED_PATHS[case].format(decoy=decoy)
+    (workdir / "state").mkdir()
+    (workdir / "state" / "state.yaml").write_text(yaml.safe_dump({"model": saved}), encoding="utf-8")
+    return judge_saved_path(_start(workdir / "models", workdir / "state"), saved)
+
+
+def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -> list[str]:
+    """A tiny descriptor run folder whose ``checkpoint.pt`` is ``case``'s; returns the arguments
+    ``resume_and_report`` needs beyond the run and the cache (a real checkpoint to cut short:
+    only the subprocess has torch)."""
+    import pickle
+
+    from neurorack.bench.faults_model import MarkerPayload
+    from neurorack.ml.architecture import TINY_CONFIG, config_yaml
+
+    run.mkdir()
+    (run / "config.yaml").write_text(config_yaml(TINY_CONFIG), encoding="utf-8")
+    if case == "checkpoint_truncated":
+        return [f"{rng.uniform(0.05, 0.95):.3f}"]
+    if case == "checkpoint_pickle":
+        (run / "checkpoint.pt").write_bytes(pickle.dumps({"model": MarkerPayload(str(marker)), "step": 1}))
+    else:
+        (run / "checkpoint.pt").write_bytes(bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 4096))))
+    return []
+
+
+def one_shots_cache(path: Path) -> Path:
+    """A data cache of eight short tones, in the train, valid and test splits."""
+    from neurorack.ml.dataset import OneShotSet, prepare, save_cache
+    from neurorack.ml.descriptors import SAMPLE_RATE, extract
+
+    t = np.arange(int(0.25 * SAMPLE_RATE)) / SAMPLE_RATE
+    audio = [prepare(0.5 * np.sin(2 * np.pi * (110 + 90 * i) * t) * np.exp(-t / 0.06), SAMPLE_RATE)
+             for i in range(8)]
+    splits = ["train"] * 4 + ["valid"] * 2 + ["test"] * 2
+    data = OneShotSet([f"Kit/{i}.wav" for i in range(8)], audio, [extract(a) for a in audio], splits, [])
+    return save_cache(data, path)
+
+
+def resume_and_report(argv: list[str]) -> None:
+    """Resume the run folder ``argv[0]`` (data cache ``argv[1]``) from its checkpoint as ``neurorack
+    train --resume`` does (the CLI's ``main``) and as ``neurorack trim retrain`` retrains
+    (``DescriptorTask.retrain``, an error printed as ``main`` prints one); print, as JSON, each
+    one's exit status and stderr. With ``argv[2]``, a real checkpoint is written first and cut to
+    that fraction of its length. Run by ``checkpoint_case`` in a subprocess."""
+    import contextlib
+    import io
+    import traceback
+
+    from neurorack.cli import main
+    from neurorack.errors import NeurorackError
+    from neurorack.ml.architecture import load_config
+
+    run, cache = Path(argv[0]), argv[1]
+    checkpoint = run / "checkpoint.pt"
+    if argv[2:]:
+        import torch
+
+        from neurorack.ml.model import DescriptorModel
+        from neurorack.ml.train import save_checkpoint
+
+        model = DescriptorModel(load_config(run / "config.yaml"))
+        optimiser = torch.optim.Adam(model.parameters())
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, 0.99)
+        save_checkpoint(checkpoint, model, optimiser, scheduler, np.random.default_rng(0), {"train": [1.0]}, 1)
+        whole = checkpoint.read_bytes()
+        checkpoint.write_bytes(whole[:int(len(whole) * float(argv[2]))])
+
+    def train_resume() -> int:
+        return main(["train", "--resume", "--out", str(run), "--cache", cache, "--family", "descriptor", "--steps", "2",
+                     "--batch", "2", "--crop-frames", "16", "--device", "cpu", "--threads", "1"])
+
+    def trim_retrain() -> int:
+        from neurorack.ml.dataset import load_cache
+        from neurorack.ml.model import DescriptorModel
+        from neurorack.ml.trim.model_adapter import DescriptorTask
+
+        task = DescriptorTask(load_cache(cache), crop_frames=16, batch_size=2, test_crops=2, bench_paths=("numpy",),
+                              threads=1)
+        try:
+            task.retrain(DescriptorModel(load_config(run / "config.yaml")), 2, 0, None, checkpoint=checkpoint)
+        except NeurorackError as exc:
+            print(f"neurorack: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
+    report = {}
+    for name, entry in zip(RESUME_ENTRIES, (train_resume, trim_retrain)):
+        captured = io.StringIO()
+        with contextlib.redirect_stderr(captured):
+            try:
+                status = entry()
+            except BaseException:  # noqa: BLE001 - reported, as a traceback would reach the user
+                traceback.print_exc()
+                status = 1
+        report[name] = {"exit": status, "stderr": captured.getvalue()}
+    print(json.dumps({"checkpoint": str(checkpoint), "entries": report}))
+
+
+def judge_resume(done: subprocess.CompletedProcess | None, marker: Path) -> tuple[bool, str]:
+    """Survived: each entry exited 2 with one ``neurorack: error:`` line naming the checkpoint,
+    nothing on stderr shows a traceback or torch's ``weights_only=False`` advice, and no marker."""
+    if marker.exists():
+        return False, "code in the checkpoint's pickle ran: the marker file exists"
+    if done is None:
+        return False, f"did not finish within {RUN_LIMIT_S:g} s (hang)"
+    try:
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        checkpoint, entries = report["checkpoint"], report["entries"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        return False, f"no report: exit {done.returncode}: {done.stderr.strip()[-200:]!r}"
+    said = []
+    for name in RESUME_ENTRIES:
+        status, stderr = entries[name]["exit"], entries[name]["stderr"]
+        for text in (stderr, done.stderr):
+            if "Traceback" in text or "weights_only=False" in text:
+                return False, f"{name}: a traceback or torch's advice reached the user: {text.strip()[-200:]!r}"
+        lines = stderr.strip().splitlines()
+        if status != 2 or len(lines) != 1 or not lines[0].startswith("neurorack: error: "):
+            return False, f"{name}: exit {status}, expected 2 and one error line: {stderr.strip()[-200:]!r}"
+        if checkpoint not in lines[0]:
+            return False, f"{name}: the error does not name {checkpoint}: {lines[0][-200:]!r}"
+        said.append(lines[0])
+    return True, said[0][-160:]
+
+
+def checkpoint_case(workdir: Path, case: str, rng: random.Random) -> tuple[bool, str]:
+    """Resuming from a hostile or damaged checkpoint is one clear error and runs no code."""
+    marker = workdir / "marker"
+    cut = hostile_checkpoint(workdir / "run", case, rng, marker)
+    cache = one_shots_cache(workdir / "cache.npz")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEURORACK_")}
+    env.update(PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    command = [sys.executable, "-c", RESUME_CODE, str(workdir / "run"), str(cache), *cut]
+    try:
+        done = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=RUN_LIMIT_S)
     except subprocess.TimeoutExpired:
         done = None
-    return judge_start(done, named, MODEL_FILE_CASES[case], secret)
+    return judge_resume(done, marker)
 
 
 def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:
@@ -319,6 +528,10 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
             ok, why = unit_case(unit_path())
         elif case in MODEL_FILE_CASES:
             ok, why = model_file_case(folder, case)
+        elif case in SAVED_PATHS:
+            ok, why = saved_model_case(folder, case)
+        elif case in CHECKPOINT_CASES:
+            ok, why = checkpoint_case(folder, case, rng)
         else:
             ok, why, shared = writes_case(folder)
             result.notes["shared_memory_files"] = shared

@@ -78,6 +78,23 @@ def test_an_oversized_file_refused_for_another_reason_is_lost(tmp_path):
     assert not ok and why.startswith("does not say 'limit for this kind of YAML file'")
 
 
+def test_a_number_in_quotes_taken_as_a_number_or_refused_without_saying_so_is_lost(tmp_path, monkeypatch):
+    """The check can fail: a loader reading sample_rate: '48000' as 48000, or one saying only
+    "got '48000'" (the message before the fix)."""
+    from neurorack.config import schema
+
+    module = TARGETS["module"]
+    mutant = mutate(module.base_text, "quoted_number", random.Random(0))
+    path = tmp_path / module.file_name
+    path.write_bytes(mutant.data)
+    assert judge(module, mutant, path)[0]
+    monkeypatch.setattr(schema, "_is_number", lambda text: False)
+    ok, why = judge(module, mutant, path)
+    assert not ok and why.startswith("does not say 'a number in quotes'")
+    assert judge(_fake_target(lambda p: None), mutant, path) == (
+        False, "accepted: the file loaded although it should be refused (quoted_number)")
+
+
 def _fake_target(load) -> Target:
     return Target("fake", "fake.yaml", "a: 1\n", load)
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from neurorack import atomic
 from neurorack.bench import faults_power
+from neurorack.bench.faults_power import CRASH_CHECKS, crash_check
 from neurorack.state import StateStore
 
 
@@ -33,3 +37,24 @@ def test_a_torn_write_would_be_counted_as_lost(tmp_path, monkeypatch):
     result = faults_power.run(20, random.Random(0), tmp_path, lambda done, total: None)
     assert result.lost >= 1
     assert any("never saved" in f or "corrupt" in f for f in result.failures)
+
+
+@pytest.mark.parametrize("kind", CRASH_CHECKS)
+def test_every_state_a_power_cut_could_leave_loads_old_or_new(tmp_path, kind):
+    ok, why = crash_check(kind, tmp_path)
+    assert ok, why
+
+
+@pytest.mark.parametrize("kind", CRASH_CHECKS)
+def test_saves_without_the_folder_fsync_are_caught(tmp_path, monkeypatch, kind):
+    """The check can fail: a rename that never reaches the disk loses a save that had returned."""
+    monkeypatch.setattr(atomic, "_fsync_folder", lambda folder: None)
+    ok, why = crash_check(kind, tmp_path)
+    assert not ok and "the save had returned, but the new state was not there" in why
+
+
+def test_family_run_mixes_kills_and_crash_state_checks(tmp_path, monkeypatch):
+    monkeypatch.setattr(faults_power, "CHECK_EVERY", 3)
+    result = faults_power.run(12, random.Random(1), tmp_path, lambda done, total: None)
+    assert (result.tried, result.lost) == (12, 0), result.failures
+    assert result.notes["crash_state_checks"] == len(CRASH_CHECKS)

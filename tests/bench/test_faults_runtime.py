@@ -7,10 +7,16 @@ import random
 import numpy as np
 import pytest
 
+from neurorack.audio import engine as engine_module
 from neurorack.audio.engine import Engine
 from neurorack.audio.output_stage import OutputStage
 from neurorack.bench import faults_runtime
-from neurorack.bench.faults_runtime import FAULTS, repeated_fault, single_fault
+from neurorack.bench.faults_runtime import (
+    FAULTS,
+    repeated_fault,
+    single_fault,
+    stall_once,
+)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -58,6 +64,20 @@ def test_an_output_stage_that_only_catches_nan_loses_the_overflow_case(monkeypat
     assert (ok, why) == (False, "NaN or Inf reached the output")
 
 
+def test_after_a_stall_the_lookahead_is_back_at_the_configured_one_in_time():
+    for seed in range(5):
+        ok, why = stall_once(random.Random(seed))
+        assert ok, why
+        assert "lookahead raised 1x, back 5.0 s after it" in why
+
+
+def test_an_engine_that_keeps_a_raised_lookahead_for_a_minute_is_caught(monkeypatch):
+    """The check can fail: the engine before the fix waited 60 s of calm before coming back down."""
+    monkeypatch.setattr(engine_module, "CALM_S", 60.0)
+    ok, why = stall_once(random.Random(0))
+    assert not ok and why.endswith("lookahead still 2 blocks at the end; promised back within 6 s")
+
+
 def test_family_run_with_the_real_render_thread(tmp_path):
-    result = faults_runtime.run(20, random.Random(0), tmp_path, lambda done, total: None)
-    assert (result.tried, result.lost) == (20, 0), result.failures
+    result = faults_runtime.run(21, random.Random(0), tmp_path, lambda done, total: None)
+    assert (result.tried, result.lost) == (21, 0), result.failures  # the 21st: a stall

@@ -10,11 +10,15 @@ import pytest
 
 from neurorack.bench import faults_security
 from neurorack.bench.faults_security import (
+    CHECKPOINT_CASES,
     MODEL_FILE_CASES,
+    SAVED_PATHS,
+    checkpoint_case,
     judge_start,
     model_file_case,
     parse_unit,
     pickle_case,
+    saved_model_case,
     unit_case,
     unit_path,
     writes_case,
@@ -94,3 +98,41 @@ def test_the_start_judge_catches_hangs_leaks_missing_reports_and_silent_loads():
     assert "as if nothing were wrong" in judge_start(started(played, ""), named, "a FIFO", "S3CRET")[1]
     assert "start-up failed: exit 1" in judge_start(started("", "Traceback ...\nMemoryError\n", 1), named,
                                                     "device", "S3CRET")[1]
+
+
+@pytest.mark.parametrize("case", SAVED_PATHS)
+def test_a_saved_model_that_is_a_path_never_loads_the_decoy_and_the_default_plays(tmp_path, case):
+    ok, why = saved_model_case(tmp_path, case)
+    assert ok, why
+    assert "is not a model name" in why
+
+
+def test_a_module_that_follows_a_saved_path_is_caught(tmp_path, monkeypatch):
+    """The check can fail: with every saved name taken as a model name, the decoy is loaded."""
+    monkeypatch.setattr(faults_security, "START_CODE",
+                        "import neurorack.instrument.module as m; m.is_model_name = bool; " + faults_security.START_CODE)
+    ok, why = saved_model_case(tmp_path, "saved_model_relative")
+    assert not ok and why.startswith(f"opened {tmp_path / 'decoy'}/")
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_CASES)
+def test_resuming_from_a_hostile_or_damaged_checkpoint_is_one_clear_error_and_runs_no_code(tmp_path, case):
+    ok, why = checkpoint_case(tmp_path, case, random.Random(0))
+    assert ok, why
+    assert why.endswith("/run/checkpoint.pt is not a checkpoint neurorack wrote (or it is damaged): start a new run "
+                        "with another --out")
+    assert not (tmp_path / "marker").exists()
+
+
+@pytest.mark.parametrize(("weights_only", "lost"), [
+    (False, "code in the checkpoint's pickle ran: the marker file exists"),
+    (True, "train --resume: a traceback or torch's advice reached the user"),
+])
+def test_a_checkpoint_loader_that_unpickles_or_lets_torch_speak_is_caught(tmp_path, monkeypatch, weights_only, lost):
+    """The check can fail: a loader that unpickles runs the payload; the loader before the fix
+    (weights_only=True, torch's error left as it is) shows a traceback and torch's advice."""
+    loader = (f"import torch, neurorack.ml.train as t; "
+              f"t.load_checkpoint = lambda path, *rest: torch.load(path, weights_only={weights_only}); ")
+    monkeypatch.setattr(faults_security, "RESUME_CODE", loader + faults_security.RESUME_CODE)
+    ok, why = checkpoint_case(tmp_path, "checkpoint_pickle", random.Random(0))
+    assert not ok and why.startswith(lost)
