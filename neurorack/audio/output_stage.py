@@ -104,7 +104,8 @@ class Fader:
 
 class OutputStage:
     """Gain → DC blocker → soft limiter → fade, in place, per block, with a guard after
-    each of the first three.
+    each of the first three (after the limiter only when it had work: below its knee it
+    leaves the block as the guard before it passed it).
 
     A guard trips on NaN or Inf, and on a level no voice makes (``MAX_LEVEL``): finite
     samples near the float limit overflow in the gain or the DC blocker, and even short of
@@ -138,22 +139,32 @@ class OutputStage:
         if self.gain != 1.0:
             with np.errstate(over="ignore"):  # an overflow to Inf is the guard's to catch
                 block *= self.gain
-        if self._tripped(block, "gain"):
-            return False
+        if not _peak(block) <= MAX_LEVEL:  # False for NaN
+            return self._trip(block, "gain")
         self.dc_blocker.process(block)
-        if self._tripped(block, "dc blocker"):
-            return False
-        self.limiter.process(block)
-        if self._tripped(block, "limiter"):
-            return False
+        peak = _peak(block)
+        if not peak <= MAX_LEVEL:
+            return self._trip(block, "dc blocker")
+        if peak > self.limiter.knee:  # below the knee the limiter leaves the block as it is
+            self.limiter.process(block)
+            if not _peak(block) <= MAX_LEVEL:
+                return self._trip(block, "limiter")
         self.fader.process(block)
         return True
 
-    def _tripped(self, block: np.ndarray, stage: str) -> bool:
-        """Mute ``block`` and forget the DC blocker's past if ``stage`` left it out of range."""
-        if len(block) == 0 or (-MAX_LEVEL <= block.min() and block.max() <= MAX_LEVEL):  # False for NaN
-            return False
+    def _trip(self, block: np.ndarray, stage: str) -> bool:
+        """``stage`` left ``block`` out of range: mute it and forget the DC blocker's past."""
         block[:] = 0.0
         self.dc_blocker.reset()
         self.trips[stage] += 1
-        return True
+        return False
+
+
+def _peak(block: np.ndarray) -> float:
+    """The largest magnitude in ``block``; NaN if it holds a NaN (0 for an empty block).
+
+    Two reductions, not ``abs`` then one: no temporary array in the render thread."""
+    if len(block) == 0:
+        return 0.0
+    low, high = float(block.min()), float(block.max())  # both NaN if a sample is
+    return high if high >= -low else -low

@@ -96,6 +96,23 @@ def test_a_guard_after_the_dc_blocker_resets_it():
     assert stage.process(following) is True and 0.01 < np.abs(following).max() < 0.03
 
 
+def test_the_limiter_runs_only_over_its_knee_and_its_guard_still_trips(monkeypatch):
+    calls = []
+
+    def broken_limiter(self, block):  # a limiter that breaks whatever it touches
+        calls.append(len(block))
+        block[3] = np.nan
+
+    monkeypatch.setattr(SoftLimiter, "process", broken_limiter)
+    stage = faded_in_stage()
+    quiet = sine(440, BLOCK, amplitude=0.1)  # under the knee (half the -1 dBFS ceiling)
+    assert stage.process(quiet) is True and calls == []
+    loud = sine(440, BLOCK, amplitude=0.8)
+    assert stage.process(loud) is False and calls == [BLOCK]
+    assert stage.trips == {"gain": 0, "dc blocker": 0, "limiter": 1}
+    np.testing.assert_array_equal(loud, np.zeros(BLOCK))
+
+
 def test_finite_block_returns_true():
     stage = faded_in_stage()
     assert stage.process(sine(200, BLOCK)) is True
