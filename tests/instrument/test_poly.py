@@ -138,6 +138,45 @@ def test_overlapping_hits_play_together_up_to_the_voice_count_then_steal(tiny_mo
     assert counts == [1, 2, 3, 4, 4, 4]
 
 
+def frames_per_block(voice, blocks, block):
+    """Render ``blocks`` blocks; the model frames each took, and the audio."""
+    counts, audio = [], []
+    model_render = voice.model.render_frame
+
+    def counted(*args):
+        counts[-1] += 1
+        return model_render(*args)
+
+    voice.model = type("Counted", (), {"render_frame": staticmethod(counted), "hop": voice.model.hop})()
+    for _ in range(blocks):
+        counts.append(0)
+        out = np.zeros(block)
+        voice.render(out)
+        audio.append(out)
+    return counts, np.concatenate(audio)
+
+
+def four_hits_at_once(model):
+    voice = PolyVoice(model, [steady(220.0 * (index + 1), seconds=2.0, name=f"s{index}") for index in range(4)],
+                      voices=4)
+    for index in range(4):
+        voice.play(index)
+    return voice
+
+
+def test_frames_rendered_ahead_spread_over_the_blocks_and_sound_the_same(tiny_model, monkeypatch):
+    block = tiny_model.hop // 4
+    voice = four_hits_at_once(tiny_model)
+    counts, audio = frames_per_block(voice, 200, block)
+    assert counts[0] == 4  # the four first frames are due at the onset
+    assert max(counts[1:]) == 1  # then one frame a block, at most
+    monkeypatch.setattr(PolyVoice, "_render_ahead", lambda self: None)
+    counts_due, audio_due = frames_per_block(four_hits_at_once(tiny_model), 200, block)
+    assert max(counts_due[1:]) == 4  # without: all four again in every fourth block
+    assert sum(counts) == sum(counts_due) + sum(slot.has_ahead for slot in voice._slots)
+    np.testing.assert_array_equal(audio, audio_due)
+
+
 def test_restart_retrigger_and_choke_groups_cut_ringing_voices(tiny_model):
     sounds = [hit(name="open hat", seconds=1.0, choke_group=1), hit(name="closed hat", choke_group=1),
               hit(name="snare", seconds=1.0, retrigger="restart")]
