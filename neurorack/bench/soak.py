@@ -6,8 +6,8 @@ core to wake up), and two players taking turns (a minute each by default, every 
 in the other order):
 
 1. the baseline: the trivial sine client (``bench realtime``'s), in a process of its own;
-2. the module as the daemon assembles it: the instrument on the default model (a model whose
-   name holds "trim" when one is installed) with its sound bank, the mock board's panel
+2. the module as the daemon assembles it: the instrument on the model the daemon plays with no
+   saved state (``DEFAULT_MODEL``, else the first installed) with its sound bank, the mock board's panel
    (the simulated MCP3008 read by the real driver and the real ADC poller) playing the soak
    scenario - LFOs on the four CVs, gate 1 at 8 Hz, gate 2 every 2 s - the UI thread
    redrawing to an in-memory screen, and the encoder turned every few seconds to switch sounds.
@@ -59,6 +59,7 @@ SWITCH_EVERY_S = 5.0
 STATS_EVERY_S = 5.0  # the engine keeps its last 4096 render times (about 11 s): sample them this often
 SLICE_MINUTES = 1.0  # the baseline and the module take turns this often
 LOOP_EVERY_S = 0.02  # how often the loop collects played onsets, turns the encoder and reports progress
+COLLECT_AFTER_S = 0.1  # onsets are collected this long after their gate: their sound's search window is rendered
 
 
 def soak_scenario(gate_hz: float = GATE_HZ) -> Scenario:
@@ -74,16 +75,6 @@ def soak_scenario(gate_hz: float = GATE_HZ) -> Scenario:
         "pot1": Constant(0.5),
         "pot2": Constant(0.5),
     })
-
-
-def soak_model(config: ModuleConfig) -> str | None:
-    """The installed model to soak: the first whose name holds "trim", else the first by name."""
-    from neurorack.instrument.module import models_dir
-
-    root = models_dir(config)
-    names = sorted(card.parent.name for card in root.glob("*/model.yaml")) if root.is_dir() else []
-    trimmed = [name for name in names if "trim" in name]
-    return (trimmed or names or [None])[0]
 
 
 class CpuHog:
@@ -239,7 +230,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
     panel_ref: list = []
     module_voice = open_instrument(replace(config, audio=audio),
                                    lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
-                                   ModuleState(model=soak_model(config), sound=sound))
+                                   ModuleState(sound=sound))
     engine = Engine(module_voice.voice, audio, config.output)
     engine.recorder = OutputRecorder()
     profile = RenderProfile(round((seconds + SETTLE_S + 1.0) * audio.sample_rate / audio.block_size))
@@ -274,7 +265,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         next_switch, next_stats = started + SWITCH_EVERY_S, started + STATS_EVERY_S
         while (now := time.monotonic()) < end:
             time.sleep(min(LOOP_EVERY_S, end - now))
-            times.add(_rising(take_played(engine.onsets, 0.1)), engine)
+            times.add(_rising(take_played(engine.onsets, COLLECT_AFTER_S)), engine)
             now = time.monotonic()
             if now >= next_switch:
                 panel.gpio.play(encoder_turn(1, board.encoder.pin_a, board.encoder.pin_b))
@@ -289,8 +280,8 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
         frames, polls = screen.count - frames_before, panel.poller.polls - polls_before
         render_us = profile.summary(profiled)
-        time.sleep(0.1)
-        times.add(_rising(take_played(engine.onsets, 0.0)), engine)
+        time.sleep(COLLECT_AFTER_S)  # the gates of the last moments are left out of every figure
+        times.add(_rising(take_played(engine.onsets, COLLECT_AFTER_S)), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
         ui.stop()

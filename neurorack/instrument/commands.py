@@ -66,8 +66,8 @@ Start a CPU hog pinned to the last core, and JACK's dummy driver on that same co
 a JACK server runs; stopped afterwards), where its clock never waits for an idle core to
 wake up. Run the trivial sine client for N minutes as the baseline, and
 the module for N minutes, taking turns (a minute each by default, every other pair in the
-other order) so that both see the same host. The module: the instrument on the default
-model (a model whose name holds "trim" when one is installed; the test voice when none
+other order) so that both see the same host. The module: the instrument on the model the
+daemon plays with no saved state (drums-v2 when installed; the test voice when no model
 is), the mock board's panel (the simulated MCP3008 through the real driver and ADC poller)
 with LFOs on the four CVs, gate 1 at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an
 in-memory screen, and the encoder switching sounds every 5 s. Its audio callback and
