@@ -86,10 +86,8 @@ class SineVoice:
         self.frames = 0
 
 
-class NanOnTriggerVoice(SineVoice):
-    """A sine that renders NaN in the render call right after a trigger."""
-
-    name = "nan voice"
+class PoisonedOnTriggerVoice(SineVoice):
+    """A sine whose render call right after a trigger is spoilt by ``poison``."""
 
     def __init__(self):
         super().__init__(300.0, name=self.name)
@@ -102,32 +100,36 @@ class NanOnTriggerVoice(SineVoice):
     def render(self, out: np.ndarray) -> None:
         super().render(out)
         if self.poisoned and len(out):
-            out[len(out) // 2] = np.nan
+            self.poison(out)
             self.poisoned = False
 
+    def poison(self, out: np.ndarray) -> None:
+        raise NotImplementedError
 
-class HugeOnTriggerVoice(SineVoice):
+
+class NanOnTriggerVoice(PoisonedOnTriggerVoice):
+    """A sine that renders NaN in the render call right after a trigger."""
+
+    name = "nan voice"
+
+    def poison(self, out: np.ndarray) -> None:
+        out[len(out) // 2] = np.nan
+
+
+class HugeOnTriggerVoice(PoisonedOnTriggerVoice):
     """A sine whose render call right after a trigger gives finite samples near the float
     limit: all ``1e307``, or alternating in sign (which overflows in the DC blocker)."""
 
     name = "huge voice"
 
     def __init__(self, alternating: bool):
-        super().__init__(300.0, name=self.name)
+        super().__init__()
         self.alternating = alternating
-        self.poisoned = False
 
-    def trigger(self, velocity: float) -> None:
-        super().trigger(velocity)
-        self.poisoned = True
-
-    def render(self, out: np.ndarray) -> None:
-        super().render(out)
-        if self.poisoned and len(out):
-            out[:] = 1e307
-            if self.alternating:
-                out[1::2] = -1e307
-            self.poisoned = False
+    def poison(self, out: np.ndarray) -> None:
+        out[:] = 1e307
+        if self.alternating:
+            out[1::2] = -1e307
 
 
 class RaiseOnTriggerVoice(SineVoice):
