@@ -308,11 +308,14 @@ class PolyVoice:
     def _render_ahead(self) -> None:
         """Render the next frame of the sounding slot whose buffer runs out first, if one has
         no frame ahead yet (fading slots and the last frame's slot need none)."""
-        waiting = [s for s in self._slots if s.active and s.fade_left < 0 and not s.released and not s.has_ahead]
-        if waiting:
-            slot = max(waiting, key=lambda s: s.read)
-            self._next_frame(slot, slot.ahead)
-            slot.has_ahead = True
+        first = None  # a loop, not a list: nothing allocated in the render thread
+        for slot in self._slots:
+            if (slot.active and slot.fade_left < 0 and not slot.released and not slot.has_ahead
+                    and (first is None or slot.read > first.read)):
+                first = slot
+        if first is not None:
+            self._next_frame(first, first.ahead)
+            first.has_ahead = True
 
     def _next_frame(self, slot: _Slot, into: np.ndarray) -> None:
         """Render the slot's next model frame into ``into`` (its buffer, or its frame ahead)."""
