@@ -42,12 +42,13 @@ from pathlib import Path
 import numpy as np
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.audio.wav import write_wav
 from neurorack.config.board import BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.controls.events import EncoderTurn, InputStatus
-from neurorack.controls.script import ScriptedHit
+from neurorack.core.events import EncoderTurn, InputStatus
+from neurorack.hardware.scenario import ScriptedHit
 from neurorack.hardware.scenario import (
     Constant,
     GatePattern,

@@ -31,6 +31,7 @@ from neurorack.audio.render_profile import RenderProfile
 from neurorack.audio.timeline import CallbackTimeline
 from neurorack.audio.voices import TestVoice, Voice
 from neurorack.config.module import AudioSettings, OutputSettings
+from neurorack.core.events import GateEdge
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,6 @@ OVERLOAD_WARMUP_S = 0.5    # late renders in the first this much of audio (start
 CALM_S = 5.0               # this much audio without a late render lowers a raised lookahead by one block ...
 CALM_MAX_S = 60.0          # ... doubled by a raise that follows a drop (it came down too soon), up to this
 _DEFAULT = object()
-
-
-@dataclass(frozen=True)
-class GateEdge:
-    """A gate edge: ``time_s`` is monotonic seconds when it was seen."""
-
-    time_s: float
-    gate: int = 0
-    rising: bool = True
-    velocity: float = 1.0
 
 
 @dataclass(frozen=True)

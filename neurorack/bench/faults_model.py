@@ -63,7 +63,7 @@ def write_model(folder: Path, rng: np.random.Generator) -> Path:
     """A valid tiny model folder with small random weights, as ``neurorack export`` lays it out."""
     from safetensors.numpy import save
 
-    from neurorack.ml.architecture import TINY_CONFIG, config_yaml, expected_shapes
+    from neurorack.core.architecture import TINY_CONFIG, config_yaml, expected_shapes
     from neurorack.ml.export import write_card, write_checksums
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def write_model(folder: Path, rng: np.random.Generator) -> Path:
 
 def descriptor_frames(count: int) -> np.ndarray:
     """``[count, 5]`` descriptor frames in the middle of every range (geometric middle for log ones)."""
-    from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+    from neurorack.core.descriptors import DESCRIPTOR_RANGES
 
     middle = [np.sqrt(r.low * r.high) if r.log else (r.low + r.high) / 2 for r in DESCRIPTOR_RANGES]
     return np.tile(np.array(middle, dtype=np.float32), (count, 1))

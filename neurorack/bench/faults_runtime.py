@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.audio.engine import FALLBACK_FAILURES, Engine, GateEdge
+from neurorack.audio.engine import FALLBACK_FAILURES, Engine
+
+from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.bench.faults import FamilyResult
 

@@ -231,7 +231,7 @@ def _model_with_bank(folder: Path) -> Path:
 
 def break_model_files(folder: Path, outside: Path, case: str, secret: str) -> Path:
     """Make ``case``'s bad file in the model folder; returns the file as the folder names it."""
-    from neurorack.ml.descriptors import DESCRIPTOR_NAMES
+    from neurorack.core.descriptors import DESCRIPTOR_NAMES
 
     bank, kick, weights = folder / "sounds.yaml", folder / "templates" / "kick.csv", folder / "weights.safetensors"
     outside.mkdir(exist_ok=True)
@@ -387,7 +387,7 @@ def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -
     import pickle
 
     from neurorack.bench.faults_model import MarkerPayload
-    from neurorack.ml.architecture import TINY_CONFIG, config_yaml
+    from neurorack.core.architecture import TINY_CONFIG, config_yaml
 
     run.mkdir()
     (run / "config.yaml").write_text(config_yaml(TINY_CONFIG), encoding="utf-8")
@@ -403,7 +403,7 @@ def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -
 def one_shots_cache(path: Path) -> Path:
     """A data cache of eight short tones, in the train, valid and test splits."""
     from neurorack.ml.dataset import OneShotSet, prepare, save_cache
-    from neurorack.ml.descriptors import SAMPLE_RATE, extract
+    from neurorack.core.descriptors import SAMPLE_RATE, extract
 
     t = np.arange(int(0.25 * SAMPLE_RATE)) / SAMPLE_RATE
     audio = [prepare(0.5 * np.sin(2 * np.pi * (110 + 90 * i) * t) * np.exp(-t / 0.06), SAMPLE_RATE)
@@ -425,7 +425,7 @@ def resume_and_report(argv: list[str]) -> None:
 
     from neurorack.cli import main
     from neurorack.errors import NeurorackError
-    from neurorack.ml.architecture import load_config
+    from neurorack.core.architecture import load_config
 
     run, cache = Path(argv[0]), argv[1]
     checkpoint = run / "checkpoint.pt"

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from neurorack.controls.events import ButtonEvent
+from neurorack.core.events import ButtonEvent
 
 
 class Button:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from neurorack.controls.events import EncoderTurn
+from neurorack.core.events import EncoderTurn
 
 # TRANSITIONS[previous << 2 | current] for AB states (A is the high bit).
 TRANSITIONS = (

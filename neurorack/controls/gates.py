@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from neurorack.audio.engine import GateEdge
+from neurorack.core.events import GateEdge
 
 
 class SchmittTrigger:

@@ -27,8 +27,8 @@ import numpy as np
 from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE, mode_values, timbre_features
-from neurorack.ml.descriptors import extract
-from neurorack.ml.synth_tables import noise_bands
+from neurorack.core.descriptors import extract
+from neurorack.core.synth_tables import noise_bands
 
 TWO_PI = 2.0 * math.pi
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.config.schema import between, setting
-from neurorack.ml.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
+from neurorack.core.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
 
 FAMILY = "percussion"
 NOISE_GRID_OCTAVES = 6.0  # the noise shape is drawn on a grid of +-6 octaves around the centroid
@@ -256,7 +256,7 @@ def noise_grid_octaves(config: PercussionConfig) -> np.ndarray:
 
 def band_centres_octaves(config: PercussionConfig) -> np.ndarray:
     """[n_noise_bands] the noise bands' centres, log2(Hz) (geometric mean of their edges)."""
-    from neurorack.ml.synth_tables import band_edges_hz
+    from neurorack.core.synth_tables import band_edges_hz
 
     edges = np.log2(band_edges_hz(config.n_noise_bands, config.sample_rate))
     return 0.5 * (edges[:-1] + edges[1:])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neurorack.config.board import ALL_INPUTS, BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 
 

@@ -91,7 +91,7 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
 
     from neurorack.config.board import load_board
     from neurorack.controls.poller import ControlPoller
-    from neurorack.controls.script import DEMO_PATTERN, ScriptedHit
+    from neurorack.hardware.scenario import DEMO_PATTERN, ScriptedHit
     from neurorack.hardware.adc import open_simulated_adc
     from neurorack.hardware.scenario import GatePattern, Lfo, Scenario
 

@@ -32,7 +32,25 @@ import numpy as np
 from neurorack.config.board import ALL_INPUTS, BoardConfig
 from neurorack.config.schema import ConfigError, Problem, between, build, setting
 from neurorack.config.yaml_source import load_yaml
-from neurorack.controls.script import DEMO_PATTERN, DEMO_PATTERN_LENGTH_S, ScriptedHit
+
+
+@dataclass(frozen=True)
+class ScriptedHit:
+    """A rising edge at ``time_s`` seconds into the pattern."""
+
+    time_s: float
+    gate: int = 0
+    velocity: float = 1.0
+
+
+# Two bars at 120 BPM: a kick-like pattern with an accent, a flam and a quiet ghost note.
+DEMO_PATTERN = (
+    ScriptedHit(0.00, velocity=1.0), ScriptedHit(0.50, velocity=0.6), ScriptedHit(0.75, velocity=0.4),
+    ScriptedHit(1.00, velocity=0.9), ScriptedHit(1.50, velocity=0.6), ScriptedHit(2.00, velocity=1.0),
+    ScriptedHit(2.25, velocity=0.3), ScriptedHit(2.50, velocity=0.7), ScriptedHit(3.00, velocity=0.9),
+    ScriptedHit(3.25, velocity=0.5), ScriptedHit(3.375, velocity=0.5), ScriptedHit(3.50, velocity=0.8),
+)
+DEMO_PATTERN_LENGTH_S = 4.0
 
 
 class Signal(Protocol):

@@ -17,7 +17,7 @@ from neurorack.instrument.trajectory import (
     save_template,
     template_of,
 )
-from neurorack.ml.descriptors import SAMPLE_RATE
+from neurorack.core.descriptors import SAMPLE_RATE
 
 HEADER = "# Neurorack sound bank: see neurorack/config/sound_bank.py for every key.\n"
 

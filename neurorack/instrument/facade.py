@@ -16,7 +16,7 @@ from typing import Any
 from neurorack import __version__
 from neurorack.audio.engine import Engine
 from neurorack.config.schema import ConfigError
-from neurorack.controls.events import InputStatus
+from neurorack.core.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
 from neurorack.state import CvRoute

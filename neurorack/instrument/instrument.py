@@ -101,13 +101,6 @@ class Instrument:
         if name in self.bank.bank.routed:
             self.router.set_routing(spec.routing)
 
-    def step_sound(self, steps: int) -> str:
-        """Select the sound ``steps`` away in bank order (wrapping); returns its name."""
-        index = (self.voice.current + steps) % len(self.bank.sounds)
-        name = self.bank.names[index]
-        self.select_sound(name)
-        return name
-
     def preview(self, name: str) -> None:
         """Play ``name`` once soon, without selecting it."""
         self.voice.requests.append(self.bank.bank.index_of(name))

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurorack.audio.engine import GateEdge
+from neurorack.core.events import GateEdge
 from neurorack.instrument.routing import NEUTRAL, Modulation
 from neurorack.instrument.trajectory import (
     CENTROID,
@@ -52,7 +52,7 @@ from neurorack.instrument.trajectory import (
     PITCH,
     Trajectory,
 )
-from neurorack.ml.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
+from neurorack.core.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
 from neurorack.runtime.numpy_model import NumpyModel
 
 log = logging.getLogger(__name__)

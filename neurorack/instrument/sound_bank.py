@@ -25,7 +25,7 @@ from neurorack.instrument.trajectory import (
     from_curves,
     load_template,
 )
-from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+from neurorack.core.descriptors import HOP, SAMPLE_RATE
 from neurorack.safe_read import check_file
 
 MAX_BANK_BYTES = 4 << 20  # 128 sounds with 256-number timbre codes are under 1 MB

@@ -1,6 +1,6 @@
 """Descriptor trajectories: what a sound asks the model for, frame by frame.
 
-A trajectory is ``[frames, 5]`` raw descriptors (``neurorack.ml.descriptors.DESCRIPTOR_NAMES``
+A trajectory is ``[frames, 5]`` raw descriptors (``neurorack.core.descriptors.DESCRIPTOR_NAMES``
 order and units) at the model's hop. It comes from a reference one-shot, measured with the
 same extractor the model was trained on, or from breakpoint curves written in a sound bank.
 Templates are stored as CSV text: one header line with the descriptor names, one line per frame.
@@ -19,7 +19,7 @@ import numpy as np
 from neurorack.atomic import atomic_write_text
 from neurorack.config.sound_bank import Curves
 from neurorack.errors import NeurorackError
-from neurorack.ml.descriptors import (
+from neurorack.core.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
     HOP,
@@ -27,6 +27,7 @@ from neurorack.ml.descriptors import (
     SILENCE_DB,
     extract,
 )
+from neurorack.core.signal import resample, trim_silence
 from neurorack.safe_read import FileRefused, read_file
 
 LOUDNESS, CENTROID, FLATNESS, PITCH, CONFIDENCE = range(5)
@@ -82,13 +83,12 @@ def template_of(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HO
                 tail_db: float = TAIL_DB, max_s: float = MAX_TEMPLATE_S) -> tuple[Trajectory, np.ndarray]:
     """``from_audio``, and the part of ``audio`` its frames cover, float64: the one-shot as the
     template sees it, for a timbre encoder. The leading silence is cut at the sample, as the
-    training data's is (``neurorack.ml.dataset.trim_silence``), so frame 0 is the onset: a
+    training data's is (``neurorack.core.signal.trim_silence``), so frame 0 is the onset: a
     percussion model starts its attack on the gate's sample.
 
     Raises:
         TemplateError: the sound is silent or empty.
     """
-    from neurorack.ml.dataset import trim_silence
 
     audio = trim_silence(np.asarray(audio, dtype=np.float64), tail_db)
     frames = extract(audio, sample_rate, hop)
@@ -220,7 +220,6 @@ def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarra
         except Exception as exc:  # noqa: BLE001 - soundfile raises several kinds; all mean "unreadable"
             raise TemplateError(f"{path}: cannot read it as audio: {exc}") from None
         audio = data.mean(axis=1)
-    from neurorack.ml.dataset import resample
 
     return resample(audio, int(rate), sample_rate)
 

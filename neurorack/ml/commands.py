@@ -81,7 +81,7 @@ def register(commands, benches) -> None:
                             "instead of random weights")
     train.add_argument("--spectral-lock", action="store_true",
                        help="pin the output's spectral centroid and harmonic/noise balance to the centroid_hz and "
-                            "pitch_confidence descriptors (see neurorack.ml.spectral_lock)")
+                            "pitch_confidence descriptors (see neurorack.core.spectral_lock)")
     train.set_defaults(handler=train_command)
 
     evaluate = commands.add_parser(
@@ -195,7 +195,7 @@ def train_command(args: argparse.Namespace, config) -> int:
     """Train. Under torchrun (``neurorack.ml.distributed``) every process runs this; the main
     one alone shows progress and prints the summary."""
     from neurorack.ml import distributed
-    from neurorack.ml.architecture import TINY_CONFIG, ModelConfig
+    from neurorack.core.architecture import TINY_CONFIG, ModelConfig
     from neurorack.ml.train import TrainOptions, pick_device, train
     from neurorack.ml.train_options import PERCUSSION_DEFAULTS
     from neurorack.progress import progress_bar

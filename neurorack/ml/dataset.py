@@ -31,7 +31,8 @@ import numpy as np
 
 from neurorack.atomic import atomic_open
 from neurorack.errors import NeurorackError
-from neurorack.ml.descriptors import HOP, SAMPLE_RATE, extract
+from neurorack.core.descriptors import HOP, SAMPLE_RATE, extract
+from neurorack.core.signal import resample, trim_silence
 
 log = logging.getLogger(__name__)
 
@@ -157,35 +158,6 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), int(rate)
 
 
-def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Mono ``audio`` [samples] at ``rate`` -> float64 at ``target``, ``round(n * target / rate)``
-    samples long.
-
-    soxr's very-high-quality linear-phase filter (its delay compensated): a sound's start never
-    leaks into its end, as it would with a whole-sound FFT resampler.
-
-    Raises:
-        DatasetError: python-soxr is not installed (it is in the ``ml`` extra).
-    """
-    if rate == target or len(audio) == 0:
-        return audio
-    try:
-        import soxr
-    except ImportError:
-        raise DatasetError(f"resampling {rate} Hz audio to {target} Hz needs python-soxr "
-                           "(pip install soxr, or the 'ml' extra)") from None
-    return soxr.resample(np.ascontiguousarray(audio, dtype=np.float64), rate, target, quality="VHQ")
-
-
-def trim_silence(audio: np.ndarray, threshold_db: float = -60.0, pre_roll: int = 64) -> np.ndarray:
-    """Cut what lies below ``threshold_db`` relative to the peak at the start and the end."""
-    peak = np.max(np.abs(audio)) if len(audio) else 0.0
-    if peak <= 0.0:
-        return audio[:0]
-    loud = np.flatnonzero(np.abs(audio) >= peak * 10.0 ** (threshold_db / 20.0))
-    return audio[max(loud[0] - pre_roll, 0):loud[-1] + 1]
-
-
 def to_int16_grid(audio: np.ndarray) -> np.ndarray:
     """``audio`` clipped to [-1, 1] and rounded to the int16 grid, as float32 ``k / 32767``:
     exactly what ``load_cache`` gives back for it."""
@@ -288,7 +260,7 @@ def random_crops(data: OneShotSet, n_frames: int, batch: int, rng: np.random.Gen
     Returns:
         descriptors [batch, n_frames, 5] float32 and audio [batch, n_frames * hop] float32.
     """
-    from neurorack.ml.descriptors import SILENCE_DB
+    from neurorack.core.descriptors import SILENCE_DB
 
     silence = np.array([SILENCE_DB, 1000.0, 1.0, 0.0, 0.0], dtype=np.float32)
     out_desc = np.empty((batch, n_frames, 5), dtype=np.float32)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.ml.descriptors import HOP, SAMPLE_RATE
-from neurorack.ml.synth_tables import band_edges_hz, noise_bands
+from neurorack.core.descriptors import HOP, SAMPLE_RATE
+from neurorack.core.synth_tables import band_edges_hz, noise_bands
 
 
 def noise_baseline(descriptors: np.ndarray, n_bands: int = 32, table_size: int = 65536) -> np.ndarray:

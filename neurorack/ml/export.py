@@ -36,8 +36,8 @@ from neurorack.atomic import atomic_folder, atomic_write_bytes, atomic_write_tex
 from neurorack.core import percussion_config
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.ml import architecture
-from neurorack.ml.descriptors import DESCRIPTOR_RANGES
+from neurorack.core import architecture
+from neurorack.core.descriptors import DESCRIPTOR_RANGES
 from neurorack.runtime.loader import config_yaml, expected_shapes, load_config
 
 FORMAT_VERSION = 1

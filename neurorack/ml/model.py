@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from neurorack.errors import NeurorackError
-from neurorack.ml import spectral_lock
-from neurorack.ml.architecture import (  # noqa: F401 (re-exported: the model's contract lives here too)
+from neurorack.core import spectral_lock
+from neurorack.core.architecture import (  # noqa: F401 (re-exported: the model's contract lives here too)
     GATED_RESIDUAL,
     GRU,
     LINEAR,
@@ -44,12 +44,12 @@ from neurorack.ml.architecture import (  # noqa: F401 (re-exported: the model's 
     macs_per_frame,
     macs_per_second,
 )
-from neurorack.ml.descriptors import (
+from neurorack.core.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
 )
 from neurorack.ml.synth import SynthState, initial_synth_state, noise_table, synthesize
-from neurorack.ml.synth_tables import band_edges_hz
+from neurorack.core.synth_tables import band_edges_hz
 
 MAX_GAIN_NEPERS = 1.5  # the learned level correction stays within exp(+-1.5), about +-13 dB
 
@@ -163,7 +163,7 @@ class DescriptorModel(nn.Module):
 
     def lock_controls(self, head: torch.Tensor, descriptors: torch.Tensor, f0: torch.Tensor,
                       level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The spectral lock (``neurorack.ml.spectral_lock``) for [B, T] frames: amps [B, T, K] and [B, T, Nb]."""
+        """The spectral lock (``neurorack.core.spectral_lock``) for [B, T] frames: amps [B, T, K] and [B, T, Nb]."""
         lock = spectral_lock
         k, nb = self.config.n_harmonics, self.config.n_noise_bands
         harmonic_numbers = torch.arange(1, k + 1, device=head.device, dtype=head.dtype)

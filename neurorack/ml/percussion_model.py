@@ -55,7 +55,7 @@ from neurorack.core import percussion_config as pc
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE
 from neurorack.errors import NeurorackError
-from neurorack.ml.descriptors import DESCRIPTOR_NAMES
+from neurorack.core.descriptors import DESCRIPTOR_NAMES
 from neurorack.ml.synth import noise_table
 
 TWO_PI = 2.0 * math.pi

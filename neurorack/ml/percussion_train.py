@@ -17,7 +17,7 @@ import torch
 
 from neurorack.core.timbre import mode_values, timbre_features
 from neurorack.ml.dataset import OneShotSet
-from neurorack.ml.descriptors import HOP, SILENCE_DB
+from neurorack.core.descriptors import HOP, SILENCE_DB
 from neurorack.ml.losses import multiscale_spectral_distance
 
 ATTACK_STEP = 48        # 1 ms at 48 kHz

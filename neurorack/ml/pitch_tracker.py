@@ -2,7 +2,7 @@
 its pip package, so it works offline).
 
 It is independent of the descriptor extractor the models are conditioned on (YIN in
-``neurorack.ml.descriptors``), so a model cannot pass the pitch test by fooling the measure it
+``neurorack.core.descriptors``), so a model cannot pass the pitch test by fooling the measure it
 was trained against.
 
 ``pesto`` imports ``torchaudio`` at import time, but only uses it to load audio files, which we

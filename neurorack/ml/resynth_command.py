@@ -121,7 +121,8 @@ def resynthesise_file(synth, path: str | Path, max_seconds: float) -> Resynthesi
     import numpy as np
     import soundfile
 
-    from neurorack.ml.dataset import PrepareOptions, prepare, trim_silence
+    from neurorack.core.signal import trim_silence
+    from neurorack.ml.dataset import PrepareOptions, prepare
 
     path = Path(path)
     if not path.is_file():

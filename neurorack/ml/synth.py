@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import torch
 
-from neurorack.ml.synth_tables import noise_bands
+from neurorack.core.synth_tables import noise_bands
 
 TWO_PI = 2.0 * math.pi
 

@@ -18,8 +18,8 @@ import numpy as np
 from neurorack.core import percussion_config
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.ml import architecture
-from neurorack.ml.architecture import ModelConfig
+from neurorack.core import architecture
+from neurorack.core.architecture import ModelConfig
 from neurorack.safe_read import FileRefused, check_file, read_file
 
 WEIGHTS = "weights.safetensors"
@@ -48,7 +48,7 @@ def load_config(path) -> ModelConfig | PercussionConfig:
 
 def family_of(config: ModelConfig | PercussionConfig):
     """The module that describes ``config``'s family: ``config_yaml``, ``expected_shapes``,
-    ``macs_per_second`` (``neurorack.core.percussion_config`` or ``neurorack.ml.architecture``)."""
+    ``macs_per_second`` (``neurorack.core.percussion_config`` or ``neurorack.core.architecture``)."""
     return percussion_config if isinstance(config, PercussionConfig) else architecture
 
 

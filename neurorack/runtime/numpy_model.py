@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.core.percussion import gru_step
-from neurorack.ml import spectral_lock
-from neurorack.ml.descriptors import DESCRIPTOR_RANGES
-from neurorack.ml.synth_tables import band_edges_hz, noise_bands
+from neurorack.core import spectral_lock
+from neurorack.core.descriptors import DESCRIPTOR_RANGES
+from neurorack.core.synth_tables import band_edges_hz, noise_bands
 from neurorack.runtime.loader import LoadedModel
 
 TWO_PI = 2.0 * math.pi

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.ml.descriptors import DESCRIPTOR_RANGES, extract
+from neurorack.core.descriptors import DESCRIPTOR_RANGES, extract
 
 LOUDNESS, CENTROID, FLATNESS, PITCH, CONFIDENCE = range(5)
 

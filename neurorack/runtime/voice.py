@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorack.ml.descriptors import SILENCE_DB
+from neurorack.core.descriptors import SILENCE_DB
 from neurorack.runtime.numpy_model import NumpyModel
 
 TAIL_FRAMES = 2  # silent frames after a trajectory: amplitudes ramp to 0 over one frame

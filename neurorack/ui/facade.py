@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from neurorack.controls.events import InputStatus
+from neurorack.core.events import InputStatus
 from neurorack.errors import NeurorackError
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from neurorack.controls.events import InputStatus
+from neurorack.core.events import InputStatus
 from neurorack.state import ModuleState
 from neurorack.ui.facade import (
     CalibrationInfo,

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from neurorack import __version__
-from neurorack.controls.events import InputStatus
+from neurorack.core.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.ui.facade import (
     CALIBRATION_UNKNOWN,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from neurorack.controls.events import ButtonEvent, ControlEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.state import ModuleState
 from neurorack.ui.facade import ModelInfo, ModuleFacade

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurorack.controls.events import ButtonEvent, EncoderTurn, InputStatus
+from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.state import ModuleState
 from neurorack.ui.display import GifRecorder
 from neurorack.ui.facade import ModuleFacade

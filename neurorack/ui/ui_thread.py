@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neurorack.controls.events import ButtonEvent, ControlEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.state import ModuleState, StateStore
 from neurorack.ui.display import Display

@@ -16,18 +16,8 @@ import pytest
 
 from neurorack.audio import engine as engine_module
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import (
-    FALLBACK_FAILURES,
-    FALLBACK_WINDOW_S,
-    GATE_QUEUE_SIZE,
-    OVERLOAD_LATE_RENDERS,
-    OVERLOAD_WARMUP_S,
-    SAFETY_MARGIN_S,
-    Engine,
-    GateEdge,
-    Onset,
-    default_gate_latency_s,
-)
+from neurorack.audio.engine import FALLBACK_FAILURES, FALLBACK_WINDOW_S, GATE_QUEUE_SIZE, OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, SAFETY_MARGIN_S, Engine, Onset, default_gate_latency_s
+from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings, OutputSettings
 

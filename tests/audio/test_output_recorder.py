@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.voices import TestVoice
 

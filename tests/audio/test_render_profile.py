@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.audio.render_profile import PARTS, RenderProfile, profile_engine
 from neurorack.audio.voices import TestVoice
 from neurorack.bench.realtime import make_voice

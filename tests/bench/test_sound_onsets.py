@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.voices import TestVoice
 from neurorack.bench.realtime import GateTimes, make_voice, with_block_size

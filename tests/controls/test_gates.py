@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from neurorack.audio.engine import GateEdge
+from neurorack.core.events import GateEdge
 from neurorack.controls.gates import EdgeQueue, SchmittTrigger
 
 POLL_S = 0.0005

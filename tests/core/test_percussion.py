@@ -11,7 +11,7 @@ import torch
 from neurorack.core.percussion import PercussionRuntime
 from neurorack.core.percussion_config import TINY_PERCUSSION, register
 from neurorack.core.timbre import mode_values, timbre_features
-from neurorack.ml.descriptors import extract
+from neurorack.core.descriptors import extract
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.resynth import SoundCode, transpose

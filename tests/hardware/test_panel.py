@@ -6,7 +6,7 @@ import queue
 import time
 
 from neurorack.config.board import load_board
-from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.contacts import button_press, encoder_turn
 from neurorack.hardware.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Scenario

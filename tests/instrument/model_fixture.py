@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from neurorack.atomic import atomic_write_bytes, atomic_write_text
-from neurorack.ml.architecture import (
+from neurorack.core.architecture import (
     TINY_CONFIG,
     ModelConfig,
     config_yaml,

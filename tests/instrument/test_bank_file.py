@@ -20,7 +20,7 @@ from neurorack.instrument.module import DEFAULT_MODEL
 from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, read_one_shot, template_of
-from neurorack.ml.descriptors import HOP
+from neurorack.core.descriptors import HOP
 from tests.instrument.model_fixture import make_model
 from tests.instrument.test_timbre import FakeTimbreModel
 

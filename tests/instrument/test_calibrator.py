@@ -10,7 +10,7 @@ import pytest
 
 from neurorack.config.board import load_board
 from neurorack.controls.calibration import load_calibration
-from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.adc import open_simulated_adc
 from neurorack.hardware.commands import MOCK_HARDWARE_SCALES
 from neurorack.hardware.gpio_sim import SimulatedGPIO

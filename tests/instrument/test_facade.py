@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
-from neurorack.controls.events import EncoderTurn
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
+from neurorack.core.events import EncoderTurn
 from neurorack.instrument.facade import InstrumentFacade
 from neurorack.instrument.instrument import Instrument
 from neurorack.state import ModuleState
@@ -113,7 +114,7 @@ class NanVoice:
 
 def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_dir):
     from neurorack.audio.engine import FALLBACK_FAILURES
-    from neurorack.controls.events import InputStatus
+    from neurorack.core.events import InputStatus
     from neurorack.ui.frame import capture_frame
     from neurorack.ui.mock_facade import MockFacade
 
@@ -148,7 +149,7 @@ def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
 
 
 def test_one_bad_card_marks_only_its_model_unavailable(tmp_path):
-    from neurorack.controls.events import ButtonEvent
+    from neurorack.core.events import ButtonEvent
     from neurorack.errors import NeurorackError
     from neurorack.instrument.facade import installed_models
     from neurorack.ui.navigation import ChoiceScreen, MessageScreen

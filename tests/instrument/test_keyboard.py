@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from neurorack.config.board import load_board
-from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Lfo, Scenario
 from neurorack.instrument.keyboard import (

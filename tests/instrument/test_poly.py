@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.config.board import load_board
 from neurorack.config.sound_bank import Curves
 from neurorack.controls.calibration import Measurement, calibrate
@@ -15,7 +16,7 @@ from neurorack.controls.cv import Conditioning, code_to_adc_volts
 from neurorack.instrument.poly import PlayableSound, PolyVoice
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.trajectory import from_curves
-from neurorack.ml.descriptors import extract
+from neurorack.core.descriptors import extract
 from neurorack.state import CvRoute, Routing
 
 SR = 48000

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+from neurorack.core.events import GateEdge
 from neurorack.config.sound_bank import Curves
 from neurorack.instrument.instrument import build_voice
 from neurorack.instrument.poly import PlayableSound, PolyVoice, timbre_for_model
@@ -223,7 +224,7 @@ def locked_model(tmp_path_factory):
     """A tiny model whose output centroid follows the centroid descriptor (spectral lock)."""
     import dataclasses
 
-    from neurorack.ml.architecture import TINY_CONFIG
+    from neurorack.core.architecture import TINY_CONFIG
     from neurorack.runtime.loader import load_model
     from neurorack.runtime.numpy_model import NumpyModel
     from tests.instrument.model_fixture import make_model

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neurorack.ml.descriptors import (
+from neurorack.core.descriptors import (
     DESCRIPTOR_NAMES,
     HOP,
     SILENCE_DB,

@@ -3,9 +3,9 @@
 import numpy as np
 import torch
 
-from neurorack.ml.descriptors import extract
+from neurorack.core.descriptors import extract
 from neurorack.ml.synth import initial_synth_state, noise_table, synthesize
-from neurorack.ml.synth_tables import band_edges_hz, noise_bands
+from neurorack.core.synth_tables import band_edges_hz, noise_bands
 
 SR, HOP = 48000, 256
 

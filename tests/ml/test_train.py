@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from neurorack.ml.architecture import TINY_CONFIG
+from neurorack.core.architecture import TINY_CONFIG
 from neurorack.ml.dataset import OneShotSet, prepare
-from neurorack.ml.descriptors import extract
+from neurorack.core.descriptors import extract
 from neurorack.ml.train import TrainingError, train
 from neurorack.ml.train_options import TrainOptions
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurorack.ml.descriptors import SILENCE_DB
+from neurorack.core.descriptors import SILENCE_DB
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import (

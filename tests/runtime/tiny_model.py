@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from neurorack.atomic import atomic_write_text
-from neurorack.ml.architecture import TINY_CONFIG, ModelConfig, config_yaml
+from neurorack.core.architecture import TINY_CONFIG, ModelConfig, config_yaml
 from neurorack.ml.export import export_run
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train import save_weights

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurorack.controls.events import ButtonEvent, EncoderTurn
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.state import ModuleState
 from neurorack.ui.menu import Action, Choice, Info, Slider, Submenu, Toggle, load_menu

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from neurorack import __version__
-from neurorack.controls.events import InputStatus
+from neurorack.core.events import InputStatus
 from neurorack.state import ModuleState
 from neurorack.ui.facade import (
     CalibrationInfo,

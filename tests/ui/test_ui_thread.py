@@ -8,7 +8,7 @@ import time
 
 from PIL import Image
 
-from neurorack.controls.events import ButtonEvent, EncoderTurn, InputStatus
+from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.state import ModuleState, StateStore
 from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import MockFacade

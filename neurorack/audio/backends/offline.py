@@ -13,7 +13,9 @@ from typing import Iterable
 
 import numpy as np
 
-from neurorack.audio.engine import Engine, GateEdge
+from neurorack.audio.engine import Engine
+
+from neurorack.core.events import GateEdge
 
 
 def render_offline(engine: Engine, seconds: float, edges: Iterable[GateEdge] = (),

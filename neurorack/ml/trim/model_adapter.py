@@ -38,7 +38,7 @@ class DescriptorAdapter:
         return model.config
 
     def groups(self, model) -> list[UnitGroup]:
-        from neurorack.ml.architecture import UNIT_GROUPS
+        from neurorack.core.architecture import UNIT_GROUPS
 
         kinds = {"gated_residual": "gated_residual", "gru": "gru", "linear": "linear"}
         out = []
@@ -154,7 +154,7 @@ class DescriptorTask:
         batches = [tuple(t.cpu() for t in self._batch(rng)) for _ in range(SCORING_BATCHES)]
 
         def features(batch):
-            from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+            from neurorack.core.descriptors import HOP, SAMPLE_RATE
 
             return band_log_energies(batch[1], HOP, SAMPLE_RATE)
 

@@ -221,7 +221,7 @@ class PercussionTask(DescriptorTask):
                    for _ in range(SCORING_BATCHES)]
 
         def features(batch):
-            from neurorack.ml.descriptors import HOP, SAMPLE_RATE
+            from neurorack.core.descriptors import HOP, SAMPLE_RATE
 
             return band_log_energies(batch[3], HOP, SAMPLE_RATE)
 

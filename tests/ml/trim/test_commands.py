@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file
 
 from neurorack.cli import main
-from neurorack.ml.architecture import TINY_CONFIG, config_yaml, load_config
+from neurorack.core.architecture import TINY_CONFIG, config_yaml, load_config
 from neurorack.ml.dataset import save_cache
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train import save_weights

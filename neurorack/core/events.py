@@ -1,7 +1,7 @@
-"""What the controls layer hands to the UI and the instrument.
+"""What the controls layer hands to the UI, the instrument and the audio engine.
 
-The hardware layer (real or simulated) produces these; the UI and the daemon consume them.
-Times are ``time.monotonic()`` seconds, the clock the audio engine's gate edges use.
+The controls (over real or simulated hardware) produce these; the UI, the instrument and the
+engine consume them. Times are ``time.monotonic()`` seconds, the clock of the engine's schedule.
 """
 
 from __future__ import annotations
@@ -48,3 +48,13 @@ class InputStatus:
     pots: Tuple[float, float] = (0.0, 0.0)
     gates: Tuple[bool, bool] = (False, False)
     fault: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class GateEdge:
+    """A gate edge: ``time_s`` is monotonic seconds when it was seen."""
+
+    time_s: float
+    gate: int = 0
+    rising: bool = True
+    velocity: float = 1.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.config.schema import between, setting
-from neurorack.ml.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
+from neurorack.core.descriptors import DESCRIPTOR_NAMES, HOP, SAMPLE_RATE
 
 
 def _positive(value: int) -> str | None:
@@ -40,7 +40,7 @@ class ModelConfig:
                                     check=between(1024, 1 << 20))
     noise_seed: int = setting(0, "Seed of the noise table.")
     spectral_lock: bool = setting(False, "Pin the output's centroid and harmonic/noise balance to the centroid_hz "
-                                         "and pitch_confidence descriptors (neurorack.ml.spectral_lock).")
+                                         "and pitch_confidence descriptors (neurorack.core.spectral_lock).")
 
     def widths(self) -> dict[str, int]:
         """Units per prunable group: ``{group name: width}``."""
@@ -152,7 +152,7 @@ def config_yaml(config: ModelConfig) -> str:
     """``config`` as the text of a ``config.yaml``."""
     import yaml
 
-    return "# Architecture of a neurorack DescriptorModel (neurorack.ml.architecture.ModelConfig).\n" + \
+    return "# Architecture of a neurorack DescriptorModel (neurorack.core.architecture.ModelConfig).\n" + \
         yaml.safe_dump(config.to_dict(), sort_keys=False)
 
 
