@@ -7,7 +7,7 @@ the same way: it is there or gone, and the removal is fsynced. ``atomic_folder``
 whole folder (a model): filled beside the target, then swapped in with one rename.
 
 ``tests/bench/test_crash_states.py`` proves it: it records each save's file operations and
-loads every state a power cut could leave (see ``neurorack.bench.crash_states``).
+loads every state a power cut could leave (see ``neurorack_bench.crash_states``).
 """
 
 from __future__ import annotations

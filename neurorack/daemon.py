@@ -47,7 +47,7 @@ class ThreadDeaths:
     memory left even to log, the line is one made in advance, written straight to stderr."""
 
     def __init__(self):
-        from neurorack.cli import out_of_memory
+        from neurorack.memory_limits import out_of_memory
 
         self.audio: list[str] = []
         self._previous = None

@@ -66,3 +66,27 @@ def require_headroom(step: str, needed: int = NATIVE_HEADROOM) -> None:
     if left is not None and left < needed:
         raise OutOfAddressSpace(f"out of memory: the address-space limit leaves {max(left, 0) >> 20} MiB and "
                                 f"{step} needs {needed >> 20} MiB; raise the service's memory limit")
+
+
+ENOMEM_IMPORT_MESSAGES = ("cannot allocate memory", "failed to map segment")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) is the system running out of memory: a
+    ``MemoryError``, a thread that cannot start, or an ``ENOMEM`` (an import that cannot map
+    its library raises ``ImportError`` from one)."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, MemoryError):
+            return True
+        if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+            return True
+        if isinstance(exc, OSError) and (exc.errno == errno.ENOMEM or "out of memory" in str(exc).lower()):
+            return True  # the kernel's ENOMEM, or a library's own words (FreeType)
+        if isinstance(exc, ImportError) and any(s in str(exc).lower() for s in ENOMEM_IMPORT_MESSAGES):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from neurorack.audio.jack_server import JackDummyServer
+from neurorack_bench.jack_server import JackDummyServer
 
 
 @pytest.fixture(scope="module")

@@ -85,11 +85,6 @@ def test_out_of_memory_at_start_up_is_one_clear_line(monkeypatch, capsys, failur
     assert err.startswith("neurorack: error: out of memory") and err.count("\n") == 1
 
 
-def test_other_runtime_errors_are_not_called_out_of_memory():
-    assert not cli.out_of_memory(RuntimeError("something else"))
-    assert not cli.out_of_memory(ImportError("No module named 'nothing'"))
-
-
 def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeypatch, caplog):
     """The render thread dies of an exception CPython raises when it cannot allocate: no
     traceback, and the daemon ends with an error."""

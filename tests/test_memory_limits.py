@@ -74,3 +74,10 @@ def test_run_does_it_before_loading_the_daemon(monkeypatch, capsys):
     monkeypatch.setattr(memory_limits, "before_numpy", no_room)
     assert cli.main(["run", "--mock", "--seconds", "1"]) == 2
     assert capsys.readouterr().err == "neurorack: error: out of memory: no room (test)\n"
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory():
+    from neurorack.memory_limits import out_of_memory
+
+    assert not out_of_memory(RuntimeError("something else"))
+    assert not out_of_memory(ImportError("No module named 'nothing'"))

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from neurorack.bench.faults import time_limit
+from neurorack_bench.faults import time_limit
 from neurorack.safe_read import FileRefused, check_file, read_file
 
 

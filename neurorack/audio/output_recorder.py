@@ -1,5 +1,5 @@
 """The last few seconds the engine rendered, by sample index, for benchmarks that look for
-each gate's sound in the output (``neurorack.bench.sound_onsets``).
+each gate's sound in the output (``neurorack_bench.sound_onsets``).
 
 The render thread copies each block, after the output stage (what the callback plays), into a
 preallocated ring: no arrays are allocated, no lock is taken. Off, which is the daemon's

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
+from neurorack.memory_limits import out_of_memory
 from neurorack.state import ModuleState, StateStore
 from neurorack.ui.display import Display
 from neurorack.ui.facade import ModuleFacade
@@ -182,8 +183,8 @@ class UiThread:
             except Exception as exc:
                 # One line per new failure (the UI retries; audio goes on); the traceback at debug
                 # level, since under memory pressure writing it can fail too.
-                if _out_of_memory(exc):
-                    if not _out_of_memory(self.error):
+                if out_of_memory(exc):
+                    if not out_of_memory(self.error):
                         log.error("UI step failed: out of memory (%s); retrying", exc)
                 elif type(exc) is not type(self.error):
                     log.error("UI step failed: %s: %s; retrying (traceback at debug level)", type(exc).__name__, exc)
@@ -226,11 +227,3 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     max_fps = getattr(display, "max_fps", MAX_FPS)  # a display may ask for fewer frames (the terminal)
     loop = UiLoop(navigator, facade, display, store, clock, max_fps, warnings, encoder)
     return UiThread(loop, events).start()
-
-
-def _out_of_memory(exc: BaseException | None) -> bool:
-    """A ``MemoryError``, or a library's ``OSError`` saying it is out of memory (FreeType)."""
-    import errno
-
-    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and (
-        exc.errno == errno.ENOMEM or "out of memory" in str(exc).lower()))

@@ -11,7 +11,7 @@ from neurorack.audio.engine import Engine
 from neurorack.core.events import GateEdge
 from neurorack.audio.render_profile import PARTS, RenderProfile, profile_engine
 from neurorack.audio.voices import TestVoice
-from neurorack.bench.realtime import make_voice
+from neurorack_bench.realtime import make_voice
 from neurorack.config.module import ModuleConfig
 
 

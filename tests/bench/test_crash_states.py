@@ -9,7 +9,7 @@ import os
 import pytest
 
 from neurorack.atomic import atomic_write_bytes
-from neurorack.bench.crash_states import check, record
+from neurorack_bench.crash_states import check, record
 from neurorack.config.board import load_board
 from neurorack.controls.calibration import (
     CalibrationResult,

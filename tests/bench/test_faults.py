@@ -1,4 +1,4 @@
-"""neurorack.bench.faults and its command: families, counts, limits, the CLI."""
+"""neurorack_bench.faults and its command: families, counts, limits, the CLI."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from neurorack.bench.faults import (
+from neurorack_bench.faults import (
     FAMILIES,
     CaseTimeout,
     FamilyResult,

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from neurorack.bench import faults_adc
-from neurorack.bench.faults_adc import FAULTS, adc_case
+from neurorack_bench import faults_adc
+from neurorack_bench.faults_adc import FAULTS, adc_case
 
 
 @pytest.mark.parametrize("fault", FAULTS)

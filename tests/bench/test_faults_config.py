@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from neurorack.bench import faults_config
-from neurorack.bench.faults_config import (
+from neurorack_bench import faults_config
+from neurorack_bench.faults_config import (
     MUTATIONS,
     Mutant,
     Target,

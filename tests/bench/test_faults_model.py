@@ -8,8 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from neurorack.bench import faults_model
-from neurorack.bench.faults_model import (
+from neurorack_bench import faults_model
+from neurorack_bench.faults_model import (
     CASES,
     MarkerPayload,
     eval_case,

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from neurorack import atomic
-from neurorack.bench import faults_power
-from neurorack.bench.faults_power import CRASH_CHECKS, crash_check
+from neurorack_bench import faults_power
+from neurorack_bench.faults_power import CRASH_CHECKS, crash_check
 from neurorack.state import StateStore
 
 

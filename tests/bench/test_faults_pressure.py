@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurorack.bench.faults_pressure import (
+from neurorack_bench.faults_pressure import (
     CpuHogs,
     DaemonRun,
     _kept_real_time,
@@ -26,7 +26,7 @@ def test_a_calm_mock_run_keeps_real_time_and_its_peak_is_measured(calm):
 
 
 def test_with_a_hog_on_every_core_the_daemon_keeps_real_time_or_says_it_degraded(calm, tmp_path, monkeypatch):
-    import neurorack.bench.faults_pressure as pressure
+    import neurorack_bench.faults_pressure as pressure
 
     monkeypatch.setattr(pressure, "RUN_SECONDS", 2.0)
     ok, why, notes = cpu_hog_case(tmp_path, calm)
@@ -54,7 +54,7 @@ def test_cpu_hogs_stop_when_the_block_ends():
 
 
 def test_the_runs_get_the_environment_the_systemd_unit_gives_the_daemon():
-    from neurorack.bench.faults_pressure import DAEMON_ENV
+    from neurorack_bench.faults_pressure import DAEMON_ENV
     from neurorack.service.install import UNIT_TEMPLATE
 
     unit = UNIT_TEMPLATE.read_text(encoding="utf-8")

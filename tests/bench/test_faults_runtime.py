@@ -10,8 +10,8 @@ import pytest
 from neurorack.audio import engine as engine_module
 from neurorack.audio.engine import Engine
 from neurorack.audio.output_stage import OutputStage
-from neurorack.bench import faults_runtime
-from neurorack.bench.faults_runtime import (
+from neurorack_bench import faults_runtime
+from neurorack_bench.faults_runtime import (
     FAULTS,
     repeated_fault,
     single_fault,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from neurorack.bench import faults_security
-from neurorack.bench.faults_security import (
+from neurorack_bench import faults_security
+from neurorack_bench.faults_security import (
     CHECKPOINT_CASES,
     MODEL_FILE_CASES,
     SAVED_PATHS,

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from neurorack.bench.offline import run_offline_bench, run_offline_command
+from neurorack_bench.offline import run_offline_bench, run_offline_command
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig

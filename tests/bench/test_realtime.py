@@ -10,7 +10,7 @@ from neurorack.audio.engine import Onset
 
 from neurorack.core.events import GateEdge
 from neurorack.audio.timeline import CallbackTimeline
-from neurorack.bench.realtime import onset_latencies_ms
+from neurorack_bench.realtime import onset_latencies_ms
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 
 

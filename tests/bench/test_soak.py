@@ -8,7 +8,7 @@ import itertools
 import pytest
 import yaml
 
-from neurorack.bench.soak import slice_plan, summarise
+from neurorack_bench.soak import slice_plan, summarise
 from tests.instrument.model_fixture import make_model
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 

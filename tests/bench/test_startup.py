@@ -7,11 +7,10 @@ import os
 import subprocess
 import sys
 
-from neurorack.bench.startup import (
+from neurorack_bench.startup import (
     GATE_SCENARIO,
     format_result,
     run_startup_bench,
-    run_startup_command,
 )
 from neurorack.cli import build_parser
 
@@ -51,4 +50,5 @@ def test_startup_is_timed_cold_and_warm(monkeypatch):
 
 def test_the_bench_is_a_bench_subcommand():
     args = build_parser().parse_args(["bench", "startup", "--runs", "2", "--json"])
-    assert (args.handler, args.runs, args.json) == (run_startup_command, 2, True)
+    assert (args.bench, args.runs, args.json) == ("startup", 2, True)
+    assert args.handler.__module__ == "neurorack_bench.commands"

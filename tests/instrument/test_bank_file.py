@@ -14,7 +14,7 @@ import yaml
 
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
-from neurorack.instrument import commands
+from neurorack.cli import sound
 from neurorack.instrument.bank_file import add_sound
 from neurorack.instrument.module import DEFAULT_MODEL
 from neurorack.instrument.poly import PolyVoice
@@ -114,7 +114,7 @@ def write_bank(path, model):
 
 def test_the_extract_model_is_the_one_asked_else_the_banks_else_the_modules_default(installed, tmp_path):
     config = replace(ModuleConfig(), models_dir=str(installed))
-    pick = commands.extract_model_dir
+    pick = sound.extract_model_dir
     assert pick(str(installed / "other"), tmp_path / "new.yaml", config) == installed / "other"
     assert pick("other", tmp_path / "new.yaml", config) == installed / "other"
     assert pick(None, write_bank(tmp_path / "named.yaml", "other"), config) == installed / "other"
@@ -130,7 +130,7 @@ def test_the_extract_model_is_the_one_asked_else_the_banks_else_the_modules_defa
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command"), argparse.ArgumentParser().add_subparsers())
+    sound.register(parser.add_subparsers(dest="command"))
     return parser.parse_args(argv)
 
 

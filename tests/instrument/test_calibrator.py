@@ -12,7 +12,7 @@ from neurorack.config.board import load_board
 from neurorack.controls.calibration import load_calibration
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.adc import open_simulated_adc
-from neurorack.hardware.commands import MOCK_HARDWARE_SCALES
+from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 from neurorack.hardware.gpio_sim import SimulatedGPIO
 from neurorack.hardware.panel import Panel
 from neurorack.hardware.scenario import Constant, Scenario

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from neurorack.bench.faults import time_limit
+from neurorack_bench.faults import time_limit
 from neurorack.config.sound_bank import Curves
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, from_curves, save_template

@@ -97,7 +97,7 @@ def test_a_file_that_is_not_a_wav_says_what_was_expected(tmp_path, content):
 
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero_link", "dev_zero"])
 def test_a_template_or_one_shot_that_is_a_fifo_or_a_device_is_refused_at_once(tmp_path, kind):
-    from neurorack.bench.faults import time_limit
+    from neurorack_bench.faults import time_limit
 
     path = tmp_path / "kick.wav"
     if kind == "fifo":

@@ -159,15 +159,17 @@ def test_random_crops_are_frame_aligned_and_pad_short_sounds(kit):
 def test_commands_default_to_the_training_and_held_out_kits(kit, tmp_path, monkeypatch):
     import argparse
 
-    from neurorack.ml import commands, dataset
+    from neurorack.ml import dataset
+
+    from neurorack.cli import ml
 
     asked = []
     monkeypatch.setattr(dataset, "kit_folders", lambda which="all": asked.append(which) or [kit])
-    monkeypatch.setattr(commands, "DEFAULT_CACHE_DIR", tmp_path / "cache")
-    data = commands.dataset_for(argparse.Namespace(cache=None), [])
+    monkeypatch.setattr(ml, "DEFAULT_CACHE_DIR", tmp_path / "cache")
+    data = ml.dataset_for(argparse.Namespace(cache=None), [])
     assert asked == ["all"] and data.names == ["Kit/a.wav", "Kit/c.aiff", "Kit/sub/b.flac"]
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
     # explicit folders still win, and the second call reads the cache
-    again = commands.dataset_for(argparse.Namespace(cache=None), [str(kit)])
+    again = ml.dataset_for(argparse.Namespace(cache=None), [str(kit)])
     assert asked == ["all"] and again.names == data.names
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1

@@ -100,7 +100,7 @@ def test_the_runtime_loads_and_plays_without_importing_torch(exported):
 @pytest.mark.parametrize("kind, says", [("fifo", "a FIFO"), ("dev_zero", "a character device"),
                                         ("folder", "a folder")])
 def test_weights_that_are_not_a_regular_file_are_named_for_what_they_are_not_missing(exported, kind, says):
-    from neurorack.bench.faults import time_limit
+    from neurorack_bench.faults import time_limit
 
     folder, _ = exported
     weights = folder / "weights.safetensors"

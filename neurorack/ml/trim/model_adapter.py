@@ -243,7 +243,7 @@ class DescriptorTask:
         temporary model folder and measured there (one thread, 48 kHz, 128-sample blocks; the
         fastest path counts; NumPy honours OPENBLAS_NUM_THREADS=1 set in the environment)."""
         from neurorack.ml.export import export_run
-        from neurorack.runtime.bench import bench_model
+        from neurorack.ml.speed import bench_model
 
         with tempfile.TemporaryDirectory(prefix="neurorack-trim-") as folder:
             run = Path(folder) / "round"

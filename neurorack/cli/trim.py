@@ -57,7 +57,7 @@ BATCH = 16
 CROP_FRAMES = 48
 
 
-def register(commands, benches) -> None:
+def register(commands) -> None:
     trim = commands.add_parser("trim", help="structured lottery trimming of a trained model, and its report",
                                description=TRIM_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     trim.add_argument("run", metavar="RUN", help="the dense parent's folder, 'report' followed by run folders, or "

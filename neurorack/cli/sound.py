@@ -5,10 +5,7 @@ Nothing heavy is imported at module level (``neurorack --help`` stays fast).
 
 from __future__ import annotations
 
-import argparse
 
-from neurorack.argtypes import positive_float, positive_int
-from neurorack.config.module import SUPPORTED_BLOCK_SIZES
 
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
@@ -22,7 +19,7 @@ play that sound with a neutral timbre. Models without an encoder write no z.
 WAV files are read directly; FLAC and AIFF need the 'soundfile' package."""
 
 
-def register(commands, benches) -> None:
+def register(commands) -> None:
     sound = commands.add_parser("sound", help="make sounds for a sound bank")
     actions = sound.add_subparsers(dest="sound_command", metavar="ACTION")
     actions.required = True
@@ -44,60 +41,6 @@ def register(commands, benches) -> None:
     extract.add_argument("--no-model", action="store_true",
                          help="write the template only, without a timbre code")
     extract.set_defaults(handler=run_extract)
-    soak = benches.add_parser("soak", help="the whole module for minutes on JACK's dummy driver, under load",
-                              description=SOAK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    soak.add_argument("--minutes", type=positive_float, default=10.0, metavar="N",
-                      help="how long each of the two plays, baseline and module (default: %(default)s)")
-    soak.add_argument("--slices", type=positive_int, default=None, metavar="K",
-                      help="how many turns each of the two takes (default: one per minute)")
-    soak.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
-    soak.add_argument("--no-hog", action="store_true", help="no CPU hog on the other core")
-    soak.add_argument("--python-callback", action="store_true",
-                      help="play through the audio callback in Python instead of the C one, to compare them")
-    soak.add_argument("--block-size", type=int, choices=SUPPORTED_BLOCK_SIZES, default=None, metavar="FRAMES",
-                      help="frames per block, for the baseline and the module (default: the config's "
-                           "audio.block_size)")
-    soak.add_argument("--json", action="store_true", help="print JSON")
-    soak.set_defaults(handler=run_soak)
-
-
-SOAK_HELP = """\
-Start a CPU hog pinned to the last core, and JACK's dummy driver on that same core (unless
-a JACK server runs; stopped afterwards), where its clock never waits for an idle core to
-wake up. Run the trivial sine client for N minutes as the baseline, and
-the module for N minutes, taking turns (a minute each by default, every other pair in the
-other order) so that both see the same host. The module: the instrument on the model the
-daemon plays with no saved state (drums-v2 when installed; the test voice when no model
-is), the mock board's panel (the simulated MCP3008 through the real driver and ADC poller)
-with LFOs on the four CVs, gate 1 at 8 Hz and gate 2 at 0.5 Hz, the UI redrawing to an
-in-memory screen, and the encoder switching sounds every 5 s. Its audio callback and
-render thread run on the server's core (audio.cpu, unless the config sets it), where the
-server wakes the callback without waking the other core; the sine client runs where the
-kernel puts it.
-
-Prints underflows against the baseline, and the server's xruns by cause (its own cycle
-started late, its timer thread held up; a client not finished in time), late renders,
-lookahead raises and drops, gate latency p1/p50/p99/max and jitter (on JACK's clock, as
-'bench realtime'), to where the engine placed each onset and to where its sound starts in
-the output, render time per block and by part, UI frame rate and poller rate. With the
-default 10 minutes it takes about 21."""
-
-
-def run_soak(args, config) -> int:
-    import json
-    import sys
-
-    from neurorack.bench.soak import run_soak_bench, summarise
-    from neurorack.progress import progress_bar
-
-    progress = progress_bar("soak")
-    result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
-                            native_callback=not args.python_callback, slices=args.slices, progress=progress,
-                            block_size=args.block_size)
-    if progress is not None:
-        print(file=sys.stderr)
-    print(json.dumps(result, indent=2) if args.json else summarise(result))
-    return 0
 
 
 def run_extract(args, config) -> int:

@@ -10,7 +10,7 @@ from neurorack.config.module import ModuleConfig
 from neurorack.service.interfaces import INTERFACE_STEPS
 
 
-def register(commands, benches) -> None:
+def register(commands) -> None:
     """Add the service subcommands to the ``neurorack`` parser."""
     install = commands.add_parser(
         "install-service", help="start the module at boot: user, config, unit, power rule (run as root)",

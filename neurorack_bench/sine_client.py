@@ -1,6 +1,6 @@
 """The baseline: a trivial sine JACK client, run in its own process.
 
-``python -m neurorack.bench.sine_client --seconds 10`` prints JSON with its callback and
+``python -m neurorack_bench.sine_client --seconds 10`` prints JSON with its callback and
 underflow counts, so the engine's dropouts can be compared with what the machine does
 to the simplest possible client.
 """

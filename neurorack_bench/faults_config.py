@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from neurorack.bench.faults import CaseTimeout, FamilyResult, time_limit
+from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 from neurorack.config.yaml_source import MAX_BYTES, MAX_LARGE_BYTES
 from neurorack.errors import NeurorackError
 

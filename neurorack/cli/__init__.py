@@ -17,20 +17,18 @@ from neurorack.argtypes import positive_float
 from neurorack.config.module import (
     CONFIG_ENV,
     LOG_LEVELS,
-    SUPPORTED_BLOCK_SIZES,
     ModuleConfig,
     load_module_config,
 )
 from neurorack.errors import NeurorackError
+from neurorack.memory_limits import out_of_memory
 
-# Modules that add their own subcommands. Each has ``register(commands, benches)``, which
-# adds parsers and sets ``handler=function(args, config) -> exit code`` on them. They must
-# import nothing heavy (torch, numpy, hardware libraries) at module level.
-COMMAND_MODULES: tuple[str, ...] = ("neurorack.service.commands", "neurorack.ml.commands",
-                                     "neurorack.hardware.commands", "neurorack.instrument.commands",
-                                     "neurorack.bench.faults_commands", "neurorack.bench.offline",
-                                     "neurorack.bench.startup", "neurorack.ml.trim.commands",
-                                     "neurorack.ml.resynth_command")
+# The modules of the subcommands, each with ``register(commands)``, which adds its parsers and
+# sets ``handler=function(args, config) -> exit code`` on them; the benchmarks are registered
+# by ``neurorack_bench.commands``. None imports anything heavy (torch, numpy, hardware
+# libraries) at module level.
+COMMAND_MODULES: tuple[str, ...] = ("neurorack.cli.service", "neurorack.cli.ml", "neurorack.cli.hw",
+                                     "neurorack.cli.sound", "neurorack.cli.trim", "neurorack.cli.resynth")
 
 DESCRIPTION = """\
 Neurorack: a Eurorack module that plays a trimmed, descriptor-conditioned neural sound
@@ -94,24 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Benchmarks. Each prints its figures; --json for machines.")
     benches = bench.add_subparsers(dest="bench", metavar="BENCH")
     benches.required = True
-    realtime = benches.add_parser(
-        "realtime", help="the engine on JACK's dummy driver: callbacks, underflows, gate latency and jitter",
-        description="Start JACK's dummy driver (unless a JACK server runs; stopped afterwards), run a trivial "
-                    "sine client as the baseline, then the engine with a gate every 250 ms, each for N "
-                    "seconds. Gate latency is measured on JACK's cycle timeline, to where the engine placed "
-                    "each onset and to where its sound starts in the output; each block's render time is "
-                    "split into its parts (model network, synthesis, voices, output stage, engine).")
-    realtime.add_argument("--seconds", type=positive_float, default=10.0, metavar="N",
-                          help="length of each of the two runs (default: %(default)s)")
-    realtime.add_argument("--voice", choices=("test", "busy", "model"), default="test",
-                          help="test: the built-in test voice; busy: a deliberately overloaded voice, to show "
-                               "that dropouts are counted; model: the installed default model with its sound "
-                               "bank, as the module plays it (default: %(default)s)")
-    realtime.add_argument("--block-size", type=int, choices=SUPPORTED_BLOCK_SIZES, default=None, metavar="FRAMES",
-                          help="frames per block, for the baseline and the engine (default: the config's "
-                               "audio.block_size)")
-    realtime.add_argument("--no-baseline", action="store_true", help="skip the sine-client baseline")
-    realtime.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser("devices", help="list the sound output devices PortAudio sees",
                         description="List output devices with their index, for audio.device or --device.")
@@ -122,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--defaults", action="store_true", help="print the full default config as YAML")
     group.add_argument("--check", metavar="FILE", help="validate FILE and report every problem")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(commands, benches)
+        importlib.import_module(name).register(commands)
+    from neurorack_bench.commands import register as register_benches
+
+    register_benches(benches)
     _accept_common_options_after_commands(commands)
     return parser
 
@@ -164,30 +147,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # What the dynamic loader says when it cannot map a library for lack of address space.
-ENOMEM_IMPORT_MESSAGES = ("cannot allocate memory", "failed to map segment")
-
-
-def out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it was raised from) is the system running out of memory: a
-    ``MemoryError``, a thread that cannot start, or an ``ENOMEM`` (an import that cannot map
-    its library raises ``ImportError`` from one)."""
-    import errno
-
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, MemoryError):
-            return True
-        if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
-            return True
-        if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
-            return True
-        if isinstance(exc, ImportError) and any(s in str(exc).lower() for s in ENOMEM_IMPORT_MESSAGES):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return _config_command(args)
@@ -211,13 +170,6 @@ def _dispatch(args: argparse.Namespace) -> int:
                           scenario_path=args.scenario)
     if args.command == "demo":
         return _demo_command(config, args)
-    if args.command == "bench":
-        from neurorack.bench.realtime import run_realtime_bench
-
-        result = run_realtime_bench(config, args.seconds, args.voice, baseline=not args.no_baseline,
-                                    block_size=args.block_size)
-        print(json.dumps(result, indent=2) if args.json else _summarise_realtime(result))
-        return 0
     if args.command == "devices":
         from neurorack.audio.backends.sound_device import import_sounddevice, list_output_devices
 
@@ -263,23 +215,3 @@ def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
               f"({result['realtime_factor']:.0f}x real time) after reading the jacks through the simulated ADC "
               f"in {result['jacks_s']:.2f} s")
     return 0
-
-
-def _summarise_realtime(result: dict) -> str:
-    from neurorack.bench.realtime import render_parts_summary, sound_summary
-
-    latency = result["gate_latency_ms"]
-    lines = [
-        f"{result['seconds']:.1f} s at {result['sample_rate']} Hz, {result['block_size']}-frame blocks, "
-        f"voice: {result['voice']}" + (f", sound {result['sound']}" if result["sound"] else ""),
-        f"callbacks {result['callbacks']} (expected {result['expected_callbacks']})",
-        (f"underflows {result['underflows']} (sine baseline: {result.get('baseline_underflows', 'not run')}), "
-         f"late renders {result['late_renders']} (lookahead raised {result['lookahead_raises']}x, "
-         f"lowered {result['lookahead_drops']}x)"),
-        (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
-         f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates"),
-        sound_summary(result),
-        f"render time per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} ms",
-        render_parts_summary(result),
-    ]
-    return "\n".join(lines)

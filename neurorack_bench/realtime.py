@@ -12,7 +12,7 @@ gate edge's timestamp, placed between the starts of the cycles around it, to the
 the cycle that outputs the onset's first sample, plus its offset in that cycle. It is
 measured twice: to the sample where the engine placed the onset (``gate_latency_ms``), and
 to the sample where the gate's sound starts in what the engine rendered
-(``sound_latency_ms``, see ``neurorack.bench.sound_onsets``), which a voice's own delay adds
+(``sound_latency_ms``, see ``neurorack_bench.sound_onsets``), which a voice's own delay adds
 to. The server's reported playback latency (the DAC side) is constant and reported
 separately as ``output_latency_ms``. Each block's render time is split into its parts
 (``render_us``, see ``neurorack.audio.render_profile``).
@@ -36,12 +36,12 @@ from neurorack.audio.backends.sound_device import (
 )
 from neurorack.audio.engine import Engine, Onset
 from neurorack.core.events import GateEdge
-from neurorack.audio.jack_server import JackDummyServer, JackProbe, stop_on_termination
+from neurorack_bench.jack_server import JackDummyServer, JackProbe, stop_on_termination
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.render_profile import RenderProfile, profile_engine
 from neurorack.audio.voices import BusyVoice, TestVoice
-from neurorack.bench.sine_client import SETTLE_S
-from neurorack.bench.sound_onsets import sound_onsets
+from neurorack_bench.sine_client import SETTLE_S
+from neurorack_bench.sound_onsets import sound_onsets
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
@@ -94,7 +94,7 @@ def take_played(onsets, older_than_s: float) -> list[Onset]:
 
 def run_baseline(seconds: float, sample_rate: int, block_size: int) -> dict:
     """Run the sine client in a separate process and return its counts."""
-    command = [sys.executable, "-m", "neurorack.bench.sine_client", "--seconds", str(seconds),
+    command = [sys.executable, "-m", "neurorack_bench.sine_client", "--seconds", str(seconds),
                "--sample-rate", str(sample_rate), "--block-size", str(block_size)]
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:

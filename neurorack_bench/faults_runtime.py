@@ -29,7 +29,7 @@ from neurorack.audio.engine import FALLBACK_FAILURES, Engine
 
 from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
-from neurorack.bench.faults import FamilyResult
+from neurorack_bench.faults import FamilyResult
 
 FAULTS = ("nan", "inf", "-inf", "overflow", "raise_in_render", "raise_in_trigger")
 OVERFLOW = 1e307  # finite, but gain and DC blocker overflow on it: samples of alternating sign

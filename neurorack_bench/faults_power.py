@@ -10,7 +10,7 @@ saving (the old one or the new one). Lost: a warning (corrupt file), or a state 
 never saved.
 
 A kill only shows what the kernel already holds, so every ``CHECK_EVERY``-th case instead
-runs the crash-state check (``neurorack.bench.crash_states``: every state a power cut could
+runs the crash-state check (``neurorack_bench.crash_states``: every state a power cut could
 leave on the disk, missing fsyncs included) of, in turn, a settings save, a calibration save,
 a model install and a first settings save into a new state folder. Survived: every state
 loads as the old one or the new one, and as the new one once the save has returned.
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neurorack.bench.faults import FamilyResult
+from neurorack_bench.faults import FamilyResult
 from neurorack.state import ModuleState, StateStore
 
 MAX_DELAY_S = 0.03
@@ -97,7 +97,7 @@ def load_models(folder: Path) -> list[tuple[str, str]]:
 
 def crash_check(kind: str, workdir: Path) -> tuple[bool, str]:
     """The crash-state check of one save (``CRASH_CHECKS``) in ``workdir``."""
-    from neurorack.bench.crash_states import check
+    from neurorack_bench.crash_states import check
 
     root = workdir / "root"
     root.mkdir(parents=True)
@@ -125,7 +125,7 @@ def crash_check(kind: str, workdir: Path) -> tuple[bool, str]:
     else:
         import numpy as np
 
-        from neurorack.bench.faults_model import write_model
+        from neurorack_bench.faults_model import write_model
         from neurorack.ml.export import export_run
 
         run = write_model(workdir / "run", np.random.default_rng(0))

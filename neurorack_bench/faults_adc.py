@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neurorack.bench.faults import FamilyResult
+from neurorack_bench.faults import FamilyResult
 
 FAULTS = ("exceptions", "glitch", "rail_high", "rail_low", "disconnect_reconnect")
 HEALTHY_S = 0.15

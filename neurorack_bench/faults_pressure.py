@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurorack.audio.engine import OVERLOAD_LATE_RENDERS
-from neurorack.bench.faults import FamilyResult
+from neurorack_bench.faults import FamilyResult
 
 CASES = ("cpu_hog", "memory_roomy", "memory_tight", "memory_starved")
 MEMORY_FACTORS = {"memory_roomy": 1.5, "memory_tight": 0.6, "memory_starved": 0.4}

@@ -1,27 +1,16 @@
-"""neurorack.hardware.commands: calibrate, hw check and bench controls through the CLI."""
+"""neurorack.cli.hw: calibrate and hw check through the CLI."""
 
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
 
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.controls.calibration import load_calibration
-from neurorack.hardware import commands
-from neurorack.hardware.commands import MOCK_HARDWARE_SCALES
-
-
-def test_bench_controls_prints_json_figures(capsys):
-    assert main(["bench", "controls", "--seconds", "1.5", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["missed_edges"] == 0 and result["extra_edges"] == 0
-    assert result["gate_edges"] >= 4
-    assert result["reads_per_s"] > 1000
-    assert result["gate_detection_latency_ms"]["p50"] > 0
-    assert 0 < result["poller_cpu_percent"] < 100
+from neurorack.cli import hw
+from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 
 
 def test_calibrate_mock_finds_the_simulated_resistors_and_saves_them(tmp_path, capsys, monkeypatch):
@@ -83,7 +72,7 @@ def test_calibrate_without_a_terminal_refuses_to_save_unless_yes(state_dir, caps
 
 
 def test_calibrate_refuses_hardware_that_reads_the_wrong_way_round(state_dir, capsys, monkeypatch):
-    monkeypatch.setattr(commands, "MOCK_HARDWARE_SCALES", {"cv2": (-3.0303, 5.0)})  # an inverting front end
+    monkeypatch.setattr(hw, "MOCK_HARDWARE_SCALES", {"cv2": (-3.0303, 5.0)})  # an inverting front end
     assert main([*CALIBRATE_CV2, "--yes"]) == 2
     assert "the wrong way round (scale -3.0" in capsys.readouterr().err
     assert not (state_dir / "calibration.yaml").exists()

@@ -7,7 +7,7 @@ pressure, security) tries cases against the real code paths and classifies each 
   state loaded, ...);
 * lost: anything else (a traceback, a hang, corrupt state, silence, code executed).
 
-A family lives in its own module, ``neurorack.bench.faults_<family>``, with a function
+A family lives in its own module, ``neurorack_bench.faults_<family>``, with a function
 ``run(trials, rng, workdir, progress) -> FamilyResult``. Nothing here imports torch or
 hardware libraries.
 """
@@ -30,22 +30,22 @@ FAILURES_KEPT = 5
 
 # name -> (module, default number of cases, one-line description)
 FAMILIES: dict[str, tuple[str, int, str]] = {
-    "config": ("neurorack.bench.faults_config", 252,
+    "config": ("neurorack_bench.faults_config", 252,
                ("mutated module configs, board files, menus, sound banks and model cards (numbers in quotes "
                 "among them), and files over their size cap, through the real loaders")),
-    "model": ("neurorack.bench.faults_model", 42,
+    "model": ("neurorack_bench.faults_model", 42,
               ("truncated, bit-flipped, mis-shaped, NaN and pickled model folders while a model plays, and "
                "neurorack eval of a model that renders NaN")),
-    "adc": ("neurorack.bench.faults_adc", 12,
+    "adc": ("neurorack_bench.faults_adc", 12,
             "ADC exceptions, rails and a disconnected bus while the engine renders"),
-    "runtime": ("neurorack.bench.faults_runtime", 63,
+    "runtime": ("neurorack_bench.faults_runtime", 63,
                 "NaN, Inf and exceptions from the voice in the render path, and a voice that stalls once"),
-    "power": ("neurorack.bench.faults_power", 204,
+    "power": ("neurorack_bench.faults_power", 204,
               ("kill -9 at random moments during settings saves, and the crash states of settings, "
                "calibration and model saves")),
-    "pressure": ("neurorack.bench.faults_pressure", 4,
+    "pressure": ("neurorack_bench.faults_pressure", 4,
                  "a CPU hog on every core, and memory limits, on the real-time paced daemon"),
-    "security": ("neurorack.bench.faults_security", 16,
+    "security": ("neurorack_bench.faults_security", 16,
                  ("pickled code in model files and checkpoints, the systemd unit's privileges, files written "
                   "by the daemon, model folders naming FIFOs, devices or files outside them, saved models "
                   "that are paths")),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurorack.runtime.bench import _FrameVoice, _torch_step, bench_model
+from neurorack.ml.speed import _FrameVoice, _torch_step, bench_model
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel
 from neurorack.runtime.voice import ModelVoice, drum_template
@@ -44,7 +44,7 @@ def loaded_params(folder) -> int:
 
 
 def test_torch_paths_are_timed_on_one_thread_and_the_callers_threads_come_back(tmp_path, monkeypatch):
-    import neurorack.runtime.bench as bench
+    import neurorack.ml.speed as bench
 
     folder, _ = export_tiny(tmp_path)
     timed_on = []

@@ -34,8 +34,8 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from neurorack.audio.jack_server import XrunCounts
-from neurorack.bench.realtime import (
+from neurorack_bench.jack_server import XrunCounts
+from neurorack_bench.realtime import (
     GateTimes,
     dropout_counts,
     jack_session,
@@ -47,7 +47,7 @@ from neurorack.bench.realtime import (
     take_played,
     with_block_size,
 )
-from neurorack.bench.sine_client import SETTLE_S
+from neurorack_bench.sine_client import SETTLE_S
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.scenario import Constant, Lfo, Scenario, Steps
 

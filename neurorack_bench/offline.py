@@ -15,29 +15,6 @@ import json
 import tempfile
 from pathlib import Path
 
-from neurorack.argtypes import positive_float, positive_int
-
-HELP = """\
-Render the demo performance (the built-in scenario, read through the simulated ADC) through
-the engine on the offline backend, RUNS times, without writing its screen animation, and
-print the median run's figures: the audio render's real-time factor (the target is 50x with
-the test voice), the time the simulated jacks took, and the factor with both passes."""
-
-
-def register(commands, benches) -> None:
-    """Add ``neurorack bench offline``."""
-    offline = benches.add_parser("offline", help="the demo rendered offline: real-time factor of the audio render",
-                                 description=HELP)
-    offline.add_argument("--seconds", type=positive_float, default=8.0, metavar="N",
-                         help="length of the performance (default: %(default)s)")
-    offline.add_argument("--voice", choices=("test", "model"), default="test",
-                         help="test: the built-in test voice; model: the installed default model with its "
-                              "sound bank (default: %(default)s)")
-    offline.add_argument("--runs", type=positive_int, default=3, metavar="RUNS", help="renders to take the median of "
-                                                                          "(default: %(default)s)")
-    offline.add_argument("--json", action="store_true", help="print JSON")
-    offline.set_defaults(handler=run_offline_command)
-
 
 def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: int = 3) -> dict:
     """Render the demo ``runs`` times; the median run's figures (see the module's notes)."""

@@ -1,4 +1,4 @@
-"""``neurorack train``, ``eval``, ``export`` and ``bench model``.
+"""``neurorack train``, ``eval`` and ``export``.
 
 Nothing heavy is imported here at module level: ``neurorack --help`` stays fast and works
 without torch. Each handler imports what it needs.
@@ -19,7 +19,7 @@ from neurorack.errors import NeurorackError
 DEFAULT_CACHE_DIR = Path("runs") / "cache"
 
 
-def register(commands, benches) -> None:
+def register(commands) -> None:
     """Add the model toolbox's subcommands to the ``neurorack`` parser."""
     from neurorack.ml.train_options import PERCUSSION_DEFAULTS, TrainOptions
 
@@ -126,20 +126,6 @@ def register(commands, benches) -> None:
     export.add_argument("--weights", default="weights.safetensors",
                         help="which weights of the run to export (default: %(default)s)")
     export.set_defaults(handler=export_command)
-
-    bench = benches.add_parser(
-        "model", help="a model's size and single-thread speed at 48 kHz, 128-sample blocks",
-        description="Parameters, bytes, MACs per second of audio, and the real-time factor (audio seconds per "
-                    "compute second) on one thread with 128-sample blocks, for the NumPy runtime and torch eager "
-                    "(when torch is installed).")
-    bench.add_argument("model", metavar="MODEL_DIR", help="an exported model folder")
-    bench.add_argument("--seconds", type=float, default=10.0, help="audio rendered per path (default: %(default)s)")
-    bench.add_argument("--block-size", type=int, default=128, help="samples per block (default: %(default)s)")
-    bench.add_argument("--paths", default="numpy,eager",
-                       help="comma-separated paths to measure (default: %(default)s)")
-    bench.add_argument("--write", action="store_true", help="also record the figures in the model's model.yaml")
-    bench.add_argument("--json", action="store_true", help="print JSON")
-    bench.set_defaults(handler=bench_command)
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -320,28 +306,4 @@ def export_command(args: argparse.Namespace, config) -> int:
     path = export_run(args.run, args.out, name=args.name, weights=args.weights,
                       extra_command=_command_line(args))
     print(f"exported {args.run} to {path}")
-    return 0
-
-
-def bench_command(args: argparse.Namespace, config) -> int:
-    from neurorack.runtime.bench import bench_model
-
-    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
-    if args.write:
-        from neurorack.ml.export import read_card, write_card
-
-        card = read_card(args.model)
-        card["speed"] = {"command": _command_line(args), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
-                         "block_ms": result["block_ms"],
-                         "paths": {k: v.get("rtf_1thread", v.get("error")) for k, v in result["paths"].items()}}
-        write_card(args.model, card)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(f"{result['params']} parameters, {result['bytes']} bytes, "
-              f"{result['macs_per_second_of_audio'] / 1e6:.1f} M MAC/s of audio; kept path: {result['path']}")
-        for name, row in result["paths"].items():
-            print(f"  {name:<12} {row['rtf_1thread']:.1f}x real time, block p50 {row['block_ms']['p50']:.3f} / "
-                  f"p99 {row['block_ms']['p99']:.3f} / max {row['block_ms']['max']:.3f} ms")
     return 0

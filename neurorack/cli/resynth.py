@@ -44,9 +44,8 @@ class ResynthError(NeurorackError):
     """One input could not be resynthesised (unreadable, silent, not finite)."""
 
 
-def register(commands, benches) -> None:
+def register(commands) -> None:
     """Add ``neurorack resynth``."""
-    del benches
     parser = commands.add_parser(
         "resynth", help="render your own one-shots with a model, to hear (and see) what it keeps",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -50,8 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.bench.faults import FamilyResult
-from neurorack.bench.faults_pressure import NO_JACK
+from neurorack_bench.faults import FamilyResult
+from neurorack_bench.faults_pressure import NO_JACK
 
 # case -> what the message about the file must say
 MODEL_FILE_CASES = {"fifo_template": "a FIFO", "zero_template": "device", "zero_template_link": "device",
@@ -61,8 +61,8 @@ MODEL_FILE_CASES = {"fifo_template": "a FIFO", "zero_template": "device", "zero_
 SAVED_PATHS = {"saved_model_absolute": "{decoy}", "saved_model_relative": "../decoy"}
 CHECKPOINT_CASES = ("checkpoint_pickle", "checkpoint_random", "checkpoint_truncated")
 CASES = ("pickle", "unit", "writes", *MODEL_FILE_CASES, *SAVED_PATHS, *CHECKPOINT_CASES)
-START_CODE = "import sys; from neurorack.bench.faults_security import start_and_report; start_and_report(sys.argv[1:])"
-RESUME_CODE = "import sys; from neurorack.bench.faults_security import resume_and_report; resume_and_report(sys.argv[1:])"
+START_CODE = "import sys; from neurorack_bench.faults_security import start_and_report; start_and_report(sys.argv[1:])"
+RESUME_CODE = "import sys; from neurorack_bench.faults_security import resume_and_report; resume_and_report(sys.argv[1:])"
 RESUME_ENTRIES = ("train --resume", "trim retrain")
 START_LIMIT_S = 30.0
 START_MEMORY_BYTES = 1 << 30  # address space of the started module: reading /dev/zero must not take the machine
@@ -87,7 +87,7 @@ def unit_path() -> Path:
 
 def pickle_case(workdir: Path, rng: random.Random) -> tuple[bool, str]:
     """Pickled code is refused and never runs; no loader in the package can unpickle."""
-    from neurorack.bench.faults_model import try_case, write_model
+    from neurorack_bench.faults_model import try_case, write_model
 
     good = write_model(workdir / "good", np.random.default_rng(rng.randrange(2**32)))
     for index, case in enumerate(("pickle_as_weights", "pickle_beside")):
@@ -217,7 +217,7 @@ def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
 
 def _model_with_bank(folder: Path) -> Path:
     """A model folder with its own bank: a template sound and a curves sound."""
-    from neurorack.bench.faults_model import write_model
+    from neurorack_bench.faults_model import write_model
     from neurorack.config.sound_bank import Curves
     from neurorack.instrument.trajectory import from_curves, save_template
 
@@ -386,7 +386,7 @@ def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -
     only the subprocess has torch)."""
     import pickle
 
-    from neurorack.bench.faults_model import MarkerPayload
+    from neurorack_bench.faults_model import MarkerPayload
     from neurorack.core.architecture import TINY_CONFIG, config_yaml
 
     run.mkdir()

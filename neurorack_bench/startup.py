@@ -40,7 +40,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from neurorack.argtypes import positive_int
 from neurorack.errors import NeurorackError
 
 AUDIBLE_DBFS = -60.0
@@ -49,24 +48,6 @@ POLL_S = 0.001
 LIMIT_S = 60.0
 TARGETS = {"ready_s": 1.5, "first_sound_s": 2.0, "peak_rss_mb": 150.0}
 GATE_SCENARIO = "# gate 1 high from the start, for 'neurorack bench startup'\ngate1: {kind: steps, values: [5, 0], step_s: 1}\n"
-
-HELP = """\
-Start the daemon ('neurorack run --mock', audio paced into a WAV file, gate 1 high from the
-start) as a new process, once cold (empty bytecode cache) and RUNS times warm, and print the
-time to READY=1 (sd_notify), to the first audible sample of the default sound, the peak
-resident memory (VmHWM), and whether torch was loaded (it must not be). Targets: ready
-within 1.5 s, sound within 2 s, under 150 MB."""
-
-
-def register(commands, benches) -> None:
-    """Add ``neurorack bench startup``."""
-    startup = benches.add_parser("startup", help="time from process start to READY=1 and to the first sound; "
-                                                 "peak memory; torch must not load", description=HELP)
-    startup.add_argument("--runs", type=positive_int, default=3, metavar="RUNS",
-                         help="warm runs to take the median of (default: %(default)s)")
-    startup.add_argument("--json", action="store_true", help="print JSON")
-    startup.set_defaults(handler=run_startup_command)
-
 
 def measure_start(folder: Path, pycache: Path, config_path: str | None = None) -> dict:
     """Start the daemon once, in ``folder``, with its bytecode cache in ``pycache``; its figures.

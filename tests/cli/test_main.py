@@ -11,7 +11,7 @@ import wave
 import pytest
 import yaml
 
-from neurorack.audio.jack_server import jack_is_running
+from neurorack_bench.jack_server import jack_is_running
 from tests.jack_fixtures import run_neurorack
 
 SUBCOMMANDS = [["run"], ["demo"], ["bench"], ["bench", "realtime"], ["devices"], ["config"]]

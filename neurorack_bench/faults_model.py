@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.bench.faults import CaseTimeout, FamilyResult, time_limit
+from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 from neurorack.errors import NeurorackError
 
 CASE_LIMIT_S = 10.0

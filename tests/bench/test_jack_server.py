@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from neurorack.audio.jack_server import REGISTRY, JackDummyServer, jack_is_running
+from neurorack_bench.jack_server import REGISTRY, JackDummyServer, jack_is_running
 
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd is not installed")
 
