@@ -15,7 +15,8 @@ setup(
     long_description_content_type="text/markdown",
     license="GPL-3.0-or-later",
     python_requires=">=3.10",
-    packages=find_packages(include=["neurorack", "neurorack.*"]),
+    # neurorack_bench: the benchmarks and their JACK test rig, beside the runtime (which never imports it)
+    packages=find_packages(include=["neurorack", "neurorack.*", "neurorack_bench", "neurorack_bench.*"]),
     include_package_data=True,
     # Board files; neurorack.config.board finds them beside the package in a checkout or an
     # editable install, else in <prefix>/share/neurorack/boards.
