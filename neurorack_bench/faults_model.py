@@ -227,7 +227,7 @@ def eval_case(good: Path, workdir: Path, index: int, rng: random.Random) -> tupl
 def listed_apart(good: Path, broken: Path, root: Path, key: str | None) -> tuple[bool, str]:
     """The Models list of a folder holding ``good`` and ``broken``: both listed, only the broken
     one unavailable, its reason naming its model.yaml (and ``key``)."""
-    from neurorack.instrument.facade import installed_models
+    from neurorack.app.facade import installed_models
 
     shutil.copytree(good, root / "good")
     shutil.copytree(broken, root / "broken")

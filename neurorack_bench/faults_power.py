@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neurorack_bench.faults import FamilyResult
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 
 MAX_DELAY_S = 0.03
 STATES = 8
@@ -89,7 +89,7 @@ def load_settings(folder: Path) -> ModuleState:
 
 def load_models(folder: Path) -> list[tuple[str, str]]:
     """What the Models list offers: each installed model, loaded, by folder and training run."""
-    from neurorack.instrument.facade import installed_models
+    from neurorack.app.facade import installed_models
     from neurorack.runtime.loader import load_model
 
     return sorted((path.name, load_model(path).card["training"]["run"]) for _, path in installed_models(folder))

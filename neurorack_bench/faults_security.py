@@ -267,8 +267,8 @@ def start_and_report(argv: list[str]) -> None:
     from dataclasses import replace
 
     from neurorack.config.module import ModuleConfig
-    from neurorack.instrument.module import open_instrument, saved_state
-    from neurorack.state import ModuleState
+    from neurorack.app.module import open_instrument, saved_state
+    from neurorack.config.state import ModuleState
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     models, state_dir, *model = argv
@@ -345,7 +345,7 @@ def model_file_case(workdir: Path, case: str) -> tuple[bool, str]:
 def judge_saved_path(done: subprocess.CompletedProcess | None, saved: str) -> tuple[bool, str]:
     """Survived: the module started in time, opened no file of the decoy (nothing outside its
     models and state folders), plays the default model, and a warning names ``saved``."""
-    from neurorack.instrument.module import DEFAULT_MODEL
+    from neurorack.app.module import DEFAULT_MODEL
 
     if done is None:
         return False, f"the module did not start within {START_LIMIT_S:g} s (hang)"
@@ -370,7 +370,7 @@ def saved_model_case(workdir: Path, case: str) -> tuple[bool, str]:
     """A state file whose model is a path to a decoy outside the models folder: the decoy is never loaded."""
     import yaml
 
-    from neurorack.instrument.module import DEFAULT_MODEL
+    from neurorack.app.module import DEFAULT_MODEL
 
     _model_with_bank(workdir / "models" / DEFAULT_MODEL)
     decoy = _model_with_bank(workdir / "decoy")

@@ -132,7 +132,7 @@ def make_voice(name: str, config: ModuleConfig):
     if name == "busy":
         return BusyVoice(sample_rate), None, []
     if name == "model":
-        from neurorack.instrument.module import open_instrument
+        from neurorack.app.module import open_instrument
 
         module_voice = open_instrument(config, lambda: (0.0,) * 4)
         return module_voice.voice, module_voice.instrument, module_voice.warnings

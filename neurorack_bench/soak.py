@@ -216,11 +216,11 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
     from neurorack.audio.render_profile import RenderProfile, profile_engine
     from neurorack.config.board import load_board
     from neurorack.hardware.contacts import encoder_turn
-    from neurorack.hardware.panel import open_panel
-    from neurorack.instrument.facade import InstrumentFacade
-    from neurorack.instrument.module import LatestFrame, models_dir, open_instrument
+    from neurorack.controls.panel import open_panel
+    from neurorack.app.facade import InstrumentFacade
+    from neurorack.app.module import LatestFrame, models_dir, open_instrument
     from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
-    from neurorack.state import ModuleState
+    from neurorack.config.state import ModuleState
     from neurorack.ui.mock_facade import MockFacade
     from neurorack.ui.ui_thread import start_ui
 

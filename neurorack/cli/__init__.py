@@ -161,7 +161,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from neurorack.memory_limits import before_numpy
 
         before_numpy()
-        from neurorack.daemon import run_daemon
+        from neurorack.app.daemon import run_daemon
 
         if args.device is not None:
             device = int(args.device) if args.device.isdigit() else args.device
@@ -194,12 +194,12 @@ def _config_command(args: argparse.Namespace) -> int:
 
 
 def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
-    from neurorack.demo import render_demo
+    from neurorack.app.demo import render_demo
     from neurorack.progress import progress_bar
 
     performance = None
     if args.scenario is not None:
-        from neurorack.demo import demo_performance
+        from neurorack.app.demo import demo_performance
         from neurorack.hardware.scenario import load_scenario
 
         performance = demo_performance(args.seconds, load_scenario(args.scenario), source=args.scenario)

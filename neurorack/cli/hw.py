@@ -161,6 +161,6 @@ def confirm_save(yes: bool) -> bool:
 # -- neurorack hw check --------------------------------------------------------------------
 
 def hw_check_command(args: argparse.Namespace, config: ModuleConfig) -> int:
-    from neurorack.hardware.check import run_hw_check
+    from neurorack.cli.hw_check import run_hw_check
 
     return run_hw_check(config, "mock" if args.mock else (args.board or config.board), args.seconds)

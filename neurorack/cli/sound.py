@@ -69,7 +69,7 @@ def run_extract(args, config) -> int:
 def extract_model_dir(wanted, bank_path, config):
     """The model folder ``sound extract`` encodes with: ``wanted`` (a folder, or the name of an
     installed model), else the model the bank names (it must be installed), else the module's
-    default model (``neurorack.instrument.module.choose_model``); None when none is installed.
+    default model (``neurorack.app.module.choose_model``); None when none is installed.
 
     Raises:
         NeurorackError: ``wanted`` or the bank's model is not found.
@@ -78,7 +78,7 @@ def extract_model_dir(wanted, bank_path, config):
 
     from neurorack.config.sound_bank import load_sound_bank
     from neurorack.errors import NeurorackError
-    from neurorack.instrument.module import choose_model, models_dir
+    from neurorack.app.module import choose_model, models_dir
 
     root = models_dir(config)
     if wanted is not None:

@@ -34,7 +34,7 @@ from neurorack.config.schema import (
 from neurorack.config.schema import setting as declare
 from neurorack.config.yaml_source import YamlDocument, load_yaml
 from neurorack.errors import NeurorackError
-from neurorack.state import field_type, state_field
+from neurorack.config.state import field_type, state_field
 from neurorack.ui.control_spec import WARPS
 
 ITEM_KINDS = ("submenu", "action", "choice", "slider", "toggle", "info")

@@ -47,7 +47,7 @@ from neurorack.config.schema import (
     setting,
 )
 from neurorack.config.yaml_source import MAX_LARGE_BYTES, YamlDocument, load_yaml
-from neurorack.state import Routing
+from neurorack.config.state import Routing
 
 MODES = ("one_shot", "drone")
 RETRIGGER = ("stack", "restart")

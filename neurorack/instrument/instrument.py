@@ -21,7 +21,7 @@ from neurorack.instrument.routing import CvRouter
 from neurorack.instrument.sound_bank import LoadedBank, load_bank
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel, streaming_model
-from neurorack.state import Routing
+from neurorack.config.state import Routing
 
 log = logging.getLogger(__name__)
 

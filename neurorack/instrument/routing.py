@@ -1,6 +1,6 @@
 """CV routing: four jack voltages -> what the playing voices change.
 
-Each CV input has a route (``neurorack.state.CvRoute``): a target, an amount and an offset.
+Each CV input has a route (``neurorack.config.state.CvRoute``): a target, an amount and an offset.
 The route's control value is ``c = offset + amount * volts / 5`` (so amount 1 spans -1..1 over
 -5..+5 V), and each target maps ``c`` onto its own scale:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurorack.state import CvRoute, Routing
+from neurorack.config.state import CvRoute, Routing
 
 TARGETS = ("none", "pitch", "loudness", "centroid", "noisiness", "velocity", "decay", "morph")
 PITCH_OCTAVES = 5.0

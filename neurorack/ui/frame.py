@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from neurorack.core.events import InputStatus
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.facade import (
     CalibrationInfo,
     CalibrationProgress,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from neurorack.config.menu import MenuItemSpec, MenuSpec, load_menu_spec
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.control_spec import ControlSpec
 
 

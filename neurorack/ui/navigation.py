@@ -25,7 +25,7 @@ from typing import Any
 
 from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.facade import ModelInfo, ModuleFacade
 from neurorack.ui.menu import (
     Action,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.display import GifRecorder
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.menu import Menu, load_menu

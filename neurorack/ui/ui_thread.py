@@ -26,7 +26,7 @@ from pathlib import Path
 from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.memory_limits import out_of_memory
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 from neurorack.ui.display import Display
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.frame import Frame, capture_frame

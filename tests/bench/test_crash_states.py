@@ -17,10 +17,10 @@ from neurorack.controls.calibration import (
     reset_calibration,
     save_calibration,
 )
-from neurorack.instrument.facade import installed_models
+from neurorack.app.facade import installed_models
 from neurorack.ml.export import export_run
 from neurorack.runtime.loader import load_model
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 from tests.instrument.model_fixture import make_model
 
 OLD = ModuleState().with_value("sound", "Kick").with_value("levels.gain_db", -6.0)

@@ -9,7 +9,7 @@ import pytest
 from neurorack import atomic
 from neurorack_bench import faults_power
 from neurorack_bench.faults_power import CRASH_CHECKS, crash_check
-from neurorack.state import StateStore
+from neurorack.config.state import StateStore
 
 
 def test_states_are_distinct():

@@ -110,7 +110,7 @@ def test_a_saved_model_that_is_a_path_never_loads_the_decoy_and_the_default_play
 def test_a_module_that_follows_a_saved_path_is_caught(tmp_path, monkeypatch):
     """The check can fail: with every saved name taken as a model name, the decoy is loaded."""
     monkeypatch.setattr(faults_security, "START_CODE",
-                        "import neurorack.instrument.module as m; m.is_model_name = bool; " + faults_security.START_CODE)
+                        "import neurorack.app.module as m; m.is_model_name = bool; " + faults_security.START_CODE)
     ok, why = saved_model_case(tmp_path, "saved_model_relative")
     assert not ok and why.startswith(f"opened {tmp_path / 'decoy'}/")
 

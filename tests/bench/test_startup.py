@@ -31,7 +31,7 @@ def test_the_daemon_never_imports_torch(tmp_path):
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     modules = imported_modules(result.stderr)
-    assert {"numpy", "neurorack.daemon", "neurorack.runtime.numpy_model"} <= set(modules)  # the list is read right
+    assert {"numpy", "neurorack.app.daemon", "neurorack.runtime.numpy_model"} <= set(modules)  # the list is read right
     assert [name for name in modules if name == "torch" or name.startswith("torch.")] == []
 
 

@@ -116,7 +116,7 @@ def test_run_on_a_real_board_without_spi_says_what_to_enable(tmp_path):
     import pytest
 
     from neurorack.config.module import ModuleConfig
-    from neurorack.hardware.panel import open_panel
+    from neurorack.controls.panel import open_panel
     from neurorack.hardware.real import HardwareUnavailable
 
     board = load_board("raspberry-pi-5")

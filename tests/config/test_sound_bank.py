@@ -4,7 +4,7 @@ import pytest
 
 from neurorack.config.schema import ConfigError
 from neurorack.config.sound_bank import load_sound_bank
-from neurorack.instrument.module import SHIPPED_BANK
+from neurorack.app.module import SHIPPED_BANK
 
 
 def write(tmp_path, text):

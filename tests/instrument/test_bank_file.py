@@ -16,7 +16,7 @@ from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
 from neurorack.cli import sound
 from neurorack.instrument.bank_file import add_sound
-from neurorack.instrument.module import DEFAULT_MODEL
+from neurorack.app.module import DEFAULT_MODEL
 from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, read_one_shot, template_of

@@ -17,7 +17,7 @@ from neurorack.instrument.poly import PlayableSound, PolyVoice
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.trajectory import from_curves
 from neurorack.core.descriptors import extract
-from neurorack.state import CvRoute, Routing
+from neurorack.config.state import CvRoute, Routing
 
 SR = 48000
 

@@ -17,7 +17,7 @@ from neurorack.instrument.poly import PlayableSound, PolyVoice, timbre_for_model
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import CENTROID, PITCH, from_curves
-from neurorack.state import CvRoute, Routing
+from neurorack.config.state import CvRoute, Routing
 
 HOP = 256
 

@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 
-from neurorack import daemon
+from neurorack.app import daemon
 from neurorack.audio.engine import Engine
 from neurorack.cli import main
 

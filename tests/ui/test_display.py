@@ -14,7 +14,7 @@ from luma.oled.device import sh1106, ssd1306
 from PIL import Image
 
 from neurorack.errors import NeurorackError
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.display import (
     GifRecorder,
     LumaDisplay,

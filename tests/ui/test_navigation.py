@@ -6,7 +6,7 @@ import pytest
 
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.menu import Action, Choice, Info, Slider, Submenu, Toggle, load_menu
 from neurorack.ui.mock_facade import MockFacade
 from neurorack.ui.navigation import (

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from neurorack import __version__
 from neurorack.core.events import InputStatus
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.facade import (
     CalibrationInfo,
     CalibrationProgress,

@@ -9,7 +9,7 @@ import time
 from PIL import Image
 
 from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import MockFacade
 from neurorack.ui.navigation import Navigator
@@ -192,7 +192,7 @@ def test_out_of_memory_in_the_ui_is_one_log_line_and_the_ui_keeps_trying(tmp_pat
 
 def test_the_encoders_acceleration_follows_the_setting(tmp_path):
     from neurorack.config.board import load_board
-    from neurorack.hardware.panel import open_panel
+    from neurorack.controls.panel import open_panel
 
     with open_panel(load_board("mock"), lambda edge: None) as panel:
         clock = Clock()

@@ -22,7 +22,7 @@ from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
 from neurorack.instrument.sound_bank import MAX_BANK_BYTES
 from neurorack.safe_read import check_file
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,8 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
     test voice plays, a facade with no sounds), the panel's ADC for on-screen calibration and
     the engine's and panel's problems on the home page. With ``encoder_feel`` the encoder's
     acceleration follows the menu's setting (off when keys turn it: one key, one step)."""
-    from neurorack.instrument.calibrator import ModuleCalibrator
-    from neurorack.instrument.facade import InstrumentFacade, live_warnings
+    from neurorack.app.calibrator import ModuleCalibrator
+    from neurorack.app.facade import InstrumentFacade, live_warnings
     from neurorack.ui.mock_facade import MockFacade
     from neurorack.ui.ui_thread import start_ui
 

@@ -11,16 +11,16 @@ from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.hardware.panel import open_panel
-from neurorack.instrument.module import (
+from neurorack.controls.panel import open_panel
+from neurorack.app.module import (
     DEFAULT_MODEL,
     open_instrument,
     saved_state,
     start_module_ui,
 )
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 from tests.instrument.model_fixture import make_model
-from tests.instrument.test_facade import BANK
+from tests.app.test_facade import BANK
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_the_ui_opens_the_oled_the_board_file_describes(monkeypatch, board_name,
     from luma.core.interface import serial
     from luma.oled.device import sh1106, ssd1306
 
-    from neurorack.instrument.module import open_display
+    from neurorack.app.module import open_display
     from neurorack.ui.display import LumaDisplay
     from tests.ui.test_display import RecordingSerial, pages
 

@@ -19,7 +19,7 @@ from neurorack.config.schema import ConfigError
 from neurorack.core.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
-from neurorack.state import CvRoute
+from neurorack.config.state import CvRoute
 from neurorack.ui.facade import (
     CalibrationMethods,
     ModelInfo,

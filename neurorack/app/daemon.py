@@ -19,9 +19,9 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
-from neurorack.hardware.panel import open_panel
-from neurorack.instrument.keyboard import KeyboardControls, mock_inputs
-from neurorack.instrument.module import open_instrument, saved_state, start_module_ui
+from neurorack.controls.panel import open_panel
+from neurorack.app.keyboard import KeyboardControls, mock_inputs
+from neurorack.app.module import open_instrument, saved_state, start_module_ui
 from neurorack.memory_limits import require_headroom
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink

@@ -20,9 +20,9 @@ import yaml
 
 from neurorack.config.board import load_board
 from neurorack.core.events import ButtonEvent, EncoderTurn
-from neurorack.hardware.panel import open_panel
+from neurorack.controls.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Lfo, Scenario
-from neurorack.instrument.keyboard import (
+from neurorack.app.keyboard import (
     GATE_S,
     GATE_VOLTS,
     SEMITONE_VOLTS,
@@ -32,7 +32,7 @@ from neurorack.instrument.keyboard import (
     mock_inputs,
     parse_keys,
 )
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import DEMO_SOUNDS, MockFacade

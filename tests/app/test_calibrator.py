@@ -14,10 +14,10 @@ from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.adc import open_simulated_adc
 from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 from neurorack.hardware.gpio_sim import SimulatedGPIO
-from neurorack.hardware.panel import Panel
+from neurorack.controls.panel import Panel
 from neurorack.hardware.scenario import Constant, Scenario
-from neurorack.instrument.calibrator import ModuleCalibrator
-from neurorack.state import ModuleState
+from neurorack.app.calibrator import ModuleCalibrator
+from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu import load_menu
 from neurorack.ui.mock_facade import MockFacade

@@ -1,4 +1,4 @@
-"""neurorack.hardware.panel: the mock board's panel end to end, and the daemon wiring."""
+"""neurorack.controls.panel: the mock board's panel end to end, and the daemon wiring."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from neurorack.config.board import load_board
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.contacts import button_press, encoder_turn
-from neurorack.hardware.panel import open_panel
+from neurorack.controls.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Scenario
 
 

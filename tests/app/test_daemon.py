@@ -14,7 +14,7 @@ import pytest
 from neurorack import cli
 from neurorack.audio.backends.sound_device import NoAudioDevice
 from neurorack.config.module import ModuleConfig
-from neurorack.daemon import AUDIO_STALL_S, AudioStopped, audio_stall, run_daemon
+from neurorack.app.daemon import AUDIO_STALL_S, AudioStopped, audio_stall, run_daemon
 
 
 class Backend:
@@ -50,7 +50,7 @@ def test_audio_stall_needs_the_counter_to_stand_still_long_enough():
 def test_a_dead_wav_clock_thread_stops_the_daemon_with_an_error(tmp_path, monkeypatch, caplog):
     """The paced WAV clock thread runs out of memory converting samples: the daemon says so
     and does not exit 0."""
-    from neurorack import daemon
+    from neurorack.app import daemon
     from neurorack.audio.backends import paced_wav
 
     def out_of_memory(samples):
@@ -88,7 +88,7 @@ def test_out_of_memory_at_start_up_is_one_clear_line(monkeypatch, capsys, failur
 def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeypatch, caplog):
     """The render thread dies of an exception CPython raises when it cannot allocate: no
     traceback, and the daemon ends with an error."""
-    from neurorack import daemon
+    from neurorack.app import daemon
     from neurorack.audio import render_thread
 
     def broken(self):
@@ -108,7 +108,7 @@ def test_a_dead_render_thread_is_one_line_and_stops_the_daemon(tmp_path, monkeyp
 def test_a_thread_death_with_no_memory_left_to_log_it_is_still_one_line(monkeypatch, capfd):
     """Logging the death itself runs out of memory: a line made in advance goes to stderr, and
     no traceback of the hook comes out."""
-    from neurorack import daemon
+    from neurorack.app import daemon
 
     def no_memory(*args, **kwargs):
         raise MemoryError
@@ -124,7 +124,7 @@ def test_a_thread_death_with_no_memory_left_to_log_it_is_still_one_line(monkeypa
 
 def test_a_start_up_failure_after_the_audio_started_stops_the_audio_threads(tmp_path, monkeypatch):
     """Nothing keeps playing into interpreter shutdown (where NumPy in a daemon thread crashes)."""
-    from neurorack import daemon
+    from neurorack.app import daemon
 
     def no_memory(*args, **kwargs):
         raise MemoryError
@@ -140,7 +140,8 @@ def test_a_start_up_failure_after_the_audio_started_stops_the_audio_threads(tmp_
 
 def test_too_little_address_space_to_start_the_audio_is_one_clear_error(tmp_path, monkeypatch):
     """Checked before the audio threads start, where OpenBLAS would end the process instead."""
-    from neurorack import daemon, memory_limits
+    from neurorack import memory_limits
+    from neurorack.app import daemon
 
     monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
     monkeypatch.setattr(memory_limits, "address_space_left", lambda: 50 << 20)

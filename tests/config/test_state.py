@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from neurorack.errors import NeurorackError
-from neurorack.state import ModuleState, StateKeyError, StateStore, setting_keys
+from neurorack.config.state import ModuleState, StateKeyError, StateStore, setting_keys
 
 
 def test_round_trip_keeps_every_setting(tmp_path):
@@ -91,7 +91,7 @@ def test_setting_keys_lists_every_leaf():
 
 SAVER = """
 import sys
-from neurorack.state import ModuleState, StateStore
+from neurorack.config.state import ModuleState, StateStore
 store = StateStore(sys.argv[1])
 state = ModuleState(sound="x" * 4000)  # a long file makes the write window wide
 count = 0

@@ -19,9 +19,9 @@ from PIL import Image, ImageSequence
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.demo import SEED, demo_hits, demo_performance, render_demo
+from neurorack.app.demo import SEED, demo_hits, demo_performance, render_demo
 from neurorack.hardware.scenario import Constant, Ramp, Scenario
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.frame import Frame
 from neurorack.ui.navigation import HomeScreen
 from neurorack.ui.render import render

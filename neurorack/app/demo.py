@@ -57,7 +57,7 @@ from neurorack.hardware.scenario import (
     Scenario,
     Steps,
 )
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +303,8 @@ class _PerformedFacade:
 
 def _screen_facade(config: ModuleConfig, module_voice, engine: Engine, first_sound: str, cpu_percent: float):
     """The facade the screen pass draws: the performed instrument, or the test voice's mock."""
-    from neurorack.instrument.facade import InstrumentFacade
-    from neurorack.instrument.module import models_dir
+    from neurorack.app.facade import InstrumentFacade
+    from neurorack.app.module import models_dir
     from neurorack.ui.mock_facade import MockFacade
 
     instrument = module_voice.instrument
@@ -343,8 +343,8 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         (``realtime_factor``); ``realtime_factor_with_jacks`` counts both.
     """
     from neurorack.audio.voices import TestVoice
-    from neurorack.instrument.facade import InstrumentFacade
-    from neurorack.instrument.module import ModuleVoice, models_dir, open_instrument
+    from neurorack.app.facade import InstrumentFacade
+    from neurorack.app.module import ModuleVoice, models_dir, open_instrument
     from neurorack.ui.menu import load_menu
     from neurorack.ui.navigation import Navigator
     from neurorack.ui.recording import render_gif

@@ -10,9 +10,9 @@ from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
 from neurorack.core.events import GateEdge
 from neurorack.core.events import EncoderTurn
-from neurorack.instrument.facade import InstrumentFacade
+from neurorack.app.facade import InstrumentFacade
 from neurorack.instrument.instrument import Instrument
-from neurorack.state import ModuleState
+from neurorack.config.state import ModuleState
 from neurorack.ui.menu import load_menu
 from neurorack.ui.navigation import Navigator
 from tests.instrument.model_fixture import make_model
@@ -137,7 +137,7 @@ def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_
 
 
 def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
-    from neurorack.instrument.facade import installed_models
+    from neurorack.app.facade import installed_models
 
     for name, card in (("benched", "parameters: 10\nbytes: 40\nspeed: {rtf_1thread: 31.5}\n"),
                        ("trimmed", "parameters: 5\nbytes: 20\nmetrics: {realtime_factor: 44.0}\n"),
@@ -151,7 +151,7 @@ def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
 def test_one_bad_card_marks_only_its_model_unavailable(tmp_path):
     from neurorack.core.events import ButtonEvent
     from neurorack.errors import NeurorackError
-    from neurorack.instrument.facade import installed_models
+    from neurorack.app.facade import installed_models
     from neurorack.ui.navigation import ChoiceScreen, MessageScreen
 
     for name, card in (("good", "parameters: 10\nbytes: 40\n"),
