@@ -134,7 +134,8 @@ class LatestFrame:
 def open_display(board, mock: bool):
     """The board's OLED; in mock mode the terminal (when stdout is one, with the log drawn
     below the screen) or an in-memory screen."""
-    from neurorack.ui.display import TerminalView, open_oled
+    from neurorack.hardware.oled import open_oled
+    from neurorack.ui.display import TerminalView
 
     if mock:
         return TerminalView().capture_log() if sys.stdout.isatty() else LatestFrame()

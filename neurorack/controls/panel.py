@@ -20,7 +20,8 @@ from neurorack.controls.calibration import load_calibration
 from neurorack.controls.encoder import RotaryEncoder
 from neurorack.core.events import ControlEvent, InputStatus
 from neurorack.controls.poller import ControlPoller, board_conditioning
-from neurorack.hardware.adc import OpenedAdc, open_adc
+from neurorack.hardware.adc import open_adc
+from neurorack.hardware.opened_adc import OpenedAdc
 from neurorack.hardware.scenario import Scenario
 
 log = logging.getLogger(__name__)

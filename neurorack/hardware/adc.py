@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from neurorack.config.board import BoardConfig
+from neurorack.hardware.opened_adc import OpenedAdc
 from neurorack.hardware.scenario import Scenario, default_scenario, pin_voltages
 from neurorack.hardware.spi_sim import (
     SimulatedChipSelect,
@@ -17,17 +16,6 @@ from neurorack.hardware.spi_sim import (
 
 # Input-referred noise of the simulated chip, in LSB RMS (the datasheet's typical transition noise).
 SIMULATED_NOISE_LSB = 0.3
-
-
-@dataclass
-class OpenedAdc:
-    """The driver, what closes it, and (when simulated) the simulated chip for inspection."""
-
-    driver: Any  # adafruit_mcp3xxx.mcp3008.MCP3008
-    close: Callable[[], None]
-    description: str
-    chip: SimulatedMcp3008 | None = None
-    scenario_start: float | None = None  # monotonic time of the scenario's t = 0
 
 
 def open_simulated_adc(board: BoardConfig, scenario: Scenario | None = None, noise_lsb: float = SIMULATED_NOISE_LSB,

@@ -87,7 +87,7 @@ def open_spidev_adc(board: BoardConfig):
     Raises:
         HardwareUnavailable: SPI not enabled, or no permission.
     """
-    from neurorack.hardware.adc import OpenedAdc
+    from neurorack.hardware.opened_adc import OpenedAdc
 
     path = spi_device_path(board)
     check_device(path, "SPI", "spi", board)

@@ -6,7 +6,7 @@ against the original with the metrics of ``neurorack.ml.sound_metrics``:
 
 - ``model``: the model's render;
 - ``noise_baseline``: descriptor-matched filtered noise from the same descriptor frames
-  (``neurorack.ml.evaluate.noise_baseline``);
+  (``neurorack.ml.baselines.noise_baseline``);
 - ``vocoder``: the original's own 32-band noise vocoder (the best shaped noise does);
 - ``original``: the original against itself, a sanity row (perfect scores expected).
 
@@ -63,7 +63,7 @@ from scipy import signal
 from neurorack.errors import NeurorackError
 from neurorack.ml import sound_metrics as sm
 from neurorack.ml.dataset import OneShotSet, to_int16_grid
-from neurorack.ml.evaluate import noise_baseline
+from neurorack.ml.baselines import noise_baseline
 from neurorack.runtime.resynth import (
     CENTROID,
     CONFIDENCE,

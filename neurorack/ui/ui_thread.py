@@ -205,7 +205,7 @@ def start_ui(facade: ModuleFacade, events: queue.Queue, display: Display, state_
     Args:
         facade: the module as the UI sees it.
         events: the queue the controls layer puts ``EncoderTurn``/``ButtonEvent`` into.
-        display: a ``Display`` (``open_oled(...)``, ``PngFrames``, ``TerminalView``, ...); one
+        display: a ``Display`` (``neurorack.hardware.oled.open_oled(...)``, ``PngFrames``, ``TerminalView``, ...); one
             with a ``max_fps`` attribute is redrawn at most that often (default ``MAX_FPS``).
         state_dir: where ``state.yaml`` lives (None: settings are not saved).
         menu: a loaded ``Menu``, a menu file, or None for the shipped ``menu.yaml``.

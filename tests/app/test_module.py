@@ -63,7 +63,7 @@ def test_the_ui_opens_the_oled_the_board_file_describes(monkeypatch, board_name,
     from luma.oled.device import sh1106, ssd1306
 
     from neurorack.app.module import open_display
-    from neurorack.ui.display import LumaDisplay
+    from neurorack.hardware.oled import LumaDisplay
     from tests.ui.test_display import RecordingSerial, pages
 
     board = load_board(board_name)

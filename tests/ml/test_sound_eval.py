@@ -10,7 +10,7 @@ import pytest
 from neurorack.ml import sound_eval as se
 from neurorack.ml.dataset import OneShotSet, load_cache, save_cache
 from neurorack.core.descriptors import extract
-from neurorack.ml.evaluate import noise_baseline
+from neurorack.ml.baselines import noise_baseline
 from neurorack.runtime.resynth import LOUDNESS, PITCH, SoundCode
 from tests.ml.test_sound_metrics import clap, drum
 

@@ -15,14 +15,13 @@ from PIL import Image
 
 from neurorack.errors import NeurorackError
 from neurorack.config.state import ModuleState
+from neurorack.hardware.oled import LumaDisplay, open_oled
 from neurorack.ui.display import (
     GifRecorder,
-    LumaDisplay,
     PngFrames,
     Tee,
     TerminalView,
     braille_text,
-    open_oled,
     terminal_text,
 )
 from neurorack.ui.frame import Frame
