@@ -203,52 +203,44 @@ def _xrun_totals(slices: list[dict]) -> dict | None:
 
 def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, sound: str | None,
                  progress) -> dict:
-    """One slice of the module, assembled as the daemon does and taken apart after; starts on
-    ``sound`` (the bank's first when None). Returns its counts and raw measurements."""
+    """One slice of the module, assembled as the daemon assembles it (``neurorack.app.assemble``,
+    on a fresh state folder) and taken apart after; starts on ``sound`` (the bank's first
+    when None). Returns its counts and raw measurements."""
+    import tempfile
+
+    from neurorack.app.assemble import assemble
+    from neurorack.config.board import load_board
+    from neurorack.config.state import ModuleState
+    from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
+
+    audio = replace(config.audio, device=None)  # JACK is the default device while it runs
+    request_realtime(BACKGROUND_PRIORITY, "the soak benchmark")  # as the daemon does; threads inherit it
+    with tempfile.TemporaryDirectory(prefix="neurorack-soak-") as state_dir:
+        module = assemble(replace(config, audio=audio, state_dir=state_dir), load_board("mock"), mock=True,
+                          scenario=soak_scenario(), state=ModuleState(sound=sound))
+        return _play_module(module, seconds, native_callback, progress)
+
+
+def _play_module(module, seconds: float, native_callback: bool, progress) -> dict:
+    """Play the assembled ``module`` on JACK for ``seconds``, as the daemon starts it (the audio,
+    then the screen, here an in-memory one); its counts and raw measurements."""
+    from neurorack.app.module import LatestFrame
     from neurorack.audio.backends.sound_device import (
         SoundDeviceBackend,
         import_sounddevice,
         join_portaudio,
         leave_portaudio,
     )
-    from neurorack.audio.engine import Engine
     from neurorack.audio.output_recorder import OutputRecorder
     from neurorack.audio.render_profile import RenderProfile, profile_engine
-    from neurorack.config.board import load_board
     from neurorack.hardware.contacts import encoder_turn
-    from neurorack.controls.panel import open_panel
-    from neurorack.app.facade import InstrumentFacade
-    from neurorack.app.module import LatestFrame, models_dir, open_instrument
-    from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
-    from neurorack.config.state import ModuleState
-    from neurorack.ui.mock_facade import MockFacade
-    from neurorack.ui.ui_thread import start_ui
 
-    audio = replace(config.audio, device=None)  # JACK is the default device while it runs
-    request_realtime(BACKGROUND_PRIORITY, "the soak benchmark")  # as the daemon does; threads inherit it
-    board = load_board("mock")
-    panel_ref: list = []
-    module_voice = open_instrument(replace(config, audio=audio),
-                                   lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
-                                   ModuleState(sound=sound))
-    engine = Engine(module_voice.voice, audio, config.output)
+    engine, panel, instrument, board = module.engine, module.panel, module.instrument, module.board
+    audio = module.config.audio
     engine.recorder = OutputRecorder()
     profile = RenderProfile(round((seconds + SETTLE_S + 1.0) * audio.sample_rate / audio.block_size))
     profile_engine(engine, profile)
-    panel = open_panel(board, engine.post_gate, scenario=soak_scenario(), state_dir=None)
-    panel_ref.append(panel)
-    instrument = module_voice.instrument
-    if instrument is not None:
-        instrument.attach(engine)
-        facade = InstrumentFacade(instrument, engine, models_dir(config), panel.status, lambda: module_voice.warnings)
-        state = ModuleState(sound=instrument.current_sound, model=instrument.model_name)
-    else:
-        facade = MockFacade(time.monotonic, sounds=(), models=())
-        facade.warning_list = list(module_voice.warnings)
-        state = ModuleState()
     screen = LatestFrame()
-    ui = start_ui(facade, panel.events, screen, state_dir=None)
-    ui.loop.navigator.state = state
     sd = import_sounddevice()
     join_portaudio(sd)  # PortAudio joins JACK for this slice only: no client of ours stays for the baseline's
     backend = SoundDeviceBackend(engine, device=None, native_callback=native_callback, cpu=audio.cpu)
@@ -257,6 +249,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
     sounds = [instrument.current_sound] if instrument is not None else []
     try:
         backend.start()
+        module.start_ui(display=screen)
         time.sleep(SETTLE_S)  # as the baseline: leave out the stream's start
         take_played(engine.onsets, 0.0)  # onsets from the settling time are not counted
         started, before, profiled = time.monotonic(), dropout_counts(engine), profile.count
@@ -284,8 +277,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         times.add(_rising(take_played(engine.onsets, COLLECT_AFTER_S)), engine)
         output_latency_ms = backend.stream.latency * 1000.0
     finally:
-        ui.stop()
-        panel.close()
+        module.close()
         backend.stop()
         leave_portaudio(sd)
     stats = engine.stats()
@@ -297,7 +289,7 @@ def _soak_module(config: ModuleConfig, seconds: float, native_callback: bool, so
         "voice": engine.voice.name,
         "callback": backend.callback_kind,
         "callback_pinned": backend.callback_pinned,
-        "warnings": list(module_voice.warnings),
+        "warnings": list(module.voice.warnings),
         "callbacks": after[0] - before[0],
         "underflows": after[1] - before[1],
         "late_renders": after[2] - before[2],

@@ -1,4 +1,4 @@
-"""The daemon: wires config, voice, engine, audio backend and controls; runs until a signal."""
+"""The daemon: the assembled module, its audio backend and the service link; runs until a signal."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
-from neurorack.controls.panel import open_panel
 from neurorack.app.keyboard import KeyboardControls, mock_inputs
-from neurorack.app.module import open_instrument, saved_state, start_module_ui
+from neurorack.app.assemble import assemble
 from neurorack.memory_limits import require_headroom
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink
@@ -129,15 +128,10 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
     deaths = ThreadDeaths().install()
     service = ServiceLink.from_environment()  # sd_notify; does nothing outside systemd
     service.status("loading the voice")
-    panel_ref: list = []  # the CVs are read from the panel, which opens once the engine exists
-    module_voice = open_instrument(config, lambda: panel_ref[0].status().cv_volts if panel_ref else (0.0,) * 4,
-                                   saved_state(config))
-    voice = module_voice.voice
-    engine = Engine(voice, config.audio, config.output)
-    controls = open_panel(board, engine.post_gate, scenario=scenario, state_dir=config.resolved_state_dir())
-    panel_ref.append(controls)
+    module = assemble(config, board, mock, scenario)
+    engine, controls = module.engine, module.panel
     backend = SoundDeviceBackend(engine, config.audio.device, cpu=config.audio.cpu)
-    ui = keyboard = None
+    keyboard = None
     previous: dict = {}
     stalled = None
     try:  # from here on, whatever fails stops what started: no audio thread outlives the daemon
@@ -151,12 +145,12 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
             log.warning("mock mode: playing in real time into %s instead", wav_path)
             backend = PacedWavBackend(engine, wav_path)
             backend.start()
-        ui = start_module_ui(config, board, mock, module_voice, engine, controls, encoder_feel=keys is None)
+        module.start_ui(encoder_feel=keys is None)
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         keyboard = KeyboardControls(keys, controls, stop.set).start() if keys is not None else None
         log.info("running on board '%s' (%s) on %s, voice: %s; stop with Ctrl-C",
-                 board.name, controls.adc.description, backend.device_name, voice.name)
+                 board.name, controls.adc.description, backend.device_name, engine.voice.name)
         service.ready(engine, backend.device_name)  # voice loaded, stream started
         started = last_status = time.monotonic()
         audio_seen = (engine.timeline.count, started)
@@ -177,9 +171,7 @@ def run_daemon(config: ModuleConfig, mock: bool, wav_path: str | Path = "neurora
         service.stopping()
         if keyboard is not None:
             keyboard.close()  # the terminal's mode back first
-        if ui is not None:
-            ui.stop()
-        controls.close()
+        module.close()
         backend.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

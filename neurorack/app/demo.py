@@ -342,9 +342,9 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         ``render_s`` renders the audio through the engine on the offline backend
         (``realtime_factor``); ``realtime_factor_with_jacks`` counts both.
     """
-    from neurorack.audio.voices import TestVoice
     from neurorack.app.facade import InstrumentFacade
-    from neurorack.app.module import ModuleVoice, models_dir, open_instrument
+    from neurorack.app.assemble import open_engine
+    from neurorack.app.module import models_dir
     from neurorack.ui.menu import load_menu
     from neurorack.ui.navigation import Navigator
     from neurorack.ui.recording import render_gif
@@ -354,11 +354,7 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
     readings = sample_jacks(load_board("mock"), performance.scenario, performance.seconds)
     jacks_s = time.perf_counter() - started
     player = _Player(performance, readings, on_cv_read=on_cv_read)
-    if test_voice:
-        module_voice = ModuleVoice(TestVoice(config.audio.sample_rate), None)
-    else:
-        module_voice = open_instrument(config, player.volts, ModuleState())
-    engine = Engine(module_voice.voice, config.audio, config.output)
+    module_voice, engine = open_engine(config, player.volts, ModuleState(), test_voice=test_voice)
     player.engine = engine
     instrument = module_voice.instrument
     if instrument is None:
@@ -366,7 +362,6 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
             log.warning("the demo plays the built-in test voice: install a model (see README) to hear the instrument")
         first_sound, model_name = "test voice", None
     else:
-        instrument.attach(engine)
         first_sound, model_name = instrument.current_sound, instrument.model_name
         facade = InstrumentFacade(instrument, engine, models_dir(config))
         player.navigator = Navigator(load_menu(), facade, ModuleState(sound=first_sound, model=model_name))

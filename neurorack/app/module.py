@@ -144,11 +144,12 @@ def open_display(board, mock: bool):
 
 
 def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: ModuleVoice, engine, panel,
-                    encoder_feel: bool = True):
+                    encoder_feel: bool = True, display=None):
     """Start the UI thread on the panel's events, with the instrument's facade (or, when the
     test voice plays, a facade with no sounds), the panel's ADC for on-screen calibration and
     the engine's and panel's problems on the home page. With ``encoder_feel`` the encoder's
-    acceleration follows the menu's setting (off when keys turn it: one key, one step)."""
+    acceleration follows the menu's setting (off when keys turn it: one key, one step).
+    ``display``: where the screen goes (None: ``open_display(board, mock)``)."""
     from neurorack.app.calibrator import ModuleCalibrator
     from neurorack.app.facade import InstrumentFacade, live_warnings
     from neurorack.ui.mock_facade import MockFacade
@@ -157,7 +158,6 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
     state_dir = config.resolved_state_dir()
     calibrator = ModuleCalibrator(panel.adc.driver, panel.board, state_dir, on_saved=panel.reload_calibration)
     if module_voice.instrument is not None:
-        module_voice.instrument.attach(engine)
         facade = InstrumentFacade(module_voice.instrument, engine, models_dir(config), panel.status,
                                   lambda: module_voice.warnings, calibrator)
     else:
@@ -166,7 +166,7 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
         facade = MockFacade(time.monotonic, sounds=(), models=(), calibrator=calibrator)
         facade.warning_list = list(module_voice.warnings)
         facade.live_warnings = lambda: live_warnings(panel.status(), engine)
-    display = open_display(board, mock)
+    display = display if display is not None else open_display(board, mock)
     ui = start_ui(facade, panel.events, display, state_dir, encoder=panel.encoder if encoder_feel else None)
     instrument = module_voice.instrument
     if instrument is not None:

@@ -124,13 +124,13 @@ def test_a_thread_death_with_no_memory_left_to_log_it_is_still_one_line(monkeypa
 
 def test_a_start_up_failure_after_the_audio_started_stops_the_audio_threads(tmp_path, monkeypatch):
     """Nothing keeps playing into interpreter shutdown (where NumPy in a daemon thread crashes)."""
-    from neurorack.app import daemon
+    from neurorack.app import assemble, daemon
 
     def no_memory(*args, **kwargs):
         raise MemoryError
 
     monkeypatch.setattr(daemon, "SoundDeviceBackend", NoDevice)
-    monkeypatch.setattr(daemon, "start_module_ui", no_memory)
+    monkeypatch.setattr(assemble, "start_module_ui", no_memory)
     config = replace(ModuleConfig(), models_dir=str(tmp_path / "no-models"), state_dir=str(tmp_path / "state"))
     with pytest.raises(MemoryError):
         run_daemon(config, mock=True, wav_path=tmp_path / "out.wav", seconds=5.0)

@@ -7,16 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.controls.panel import open_panel
+from neurorack.app.assemble import assemble
 from neurorack.app.module import (
     DEFAULT_MODEL,
     open_instrument,
-    saved_state,
-    start_module_ui,
 )
 from neurorack.config.state import ModuleState, StateStore
 from tests.instrument.model_fixture import make_model
@@ -33,17 +30,13 @@ def config(tmp_path):
 
 
 def run_module_once(config):
-    """Open the instrument from the saved state, start panel and UI, stop; the model name."""
-    board = load_board("mock")
-    module_voice = open_instrument(config, lambda: (0.0,) * 4, saved_state(config))
-    engine = Engine(module_voice.voice)
-    panel = open_panel(board, engine.post_gate, state_dir=config.resolved_state_dir())
+    """Assemble the module from the saved state, start its UI, stop; the model name."""
+    module = assemble(config, load_board("mock"), mock=True)
     try:
-        ui = start_module_ui(config, board, True, module_voice, engine, panel)
-        ui.stop()
+        module.start_ui()
     finally:
-        panel.close()
-    return module_voice.instrument.model_name
+        module.close()
+    return module.instrument.model_name
 
 
 def test_the_playing_model_is_saved_and_restored_on_start(config):

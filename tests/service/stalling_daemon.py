@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 
-from neurorack.app import daemon
+from neurorack.app import assemble, daemon
 from neurorack.audio.engine import Engine
 from neurorack.cli import main
 
@@ -58,7 +58,7 @@ def _stallable_pull(self, out, now, stream_time):
 
 
 if __name__ == "__main__":
-    daemon.open_instrument = _marked_open_instrument(daemon.open_instrument)
+    assemble.open_instrument = _marked_open_instrument(assemble.open_instrument)
     daemon.PacedWavBackend.start = _marked_start(daemon.PacedWavBackend.start)
     daemon.SoundDeviceBackend.start = _marked_start(daemon.SoundDeviceBackend.start)
     Engine.pull = _stallable_pull
