@@ -30,7 +30,6 @@ setup(
         # The real ADC driver and OLED library also run mock mode, over simulated buses.
         "adafruit-circuitpython-mcp3xxx>=1.4",
         "luma.oled>=3.12",
-        "luma.emulator>=1.4",
         "pillow>=9",
         # The model runtime reads weights with safetensors' NumPy API (no torch on the module).
         "safetensors>=0.4",

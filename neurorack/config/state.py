@@ -27,7 +27,6 @@ from neurorack.errors import NeurorackError
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.yaml"
-CV_INPUTS = 4
 # Top-level keys that older versions saved and that now live elsewhere: a state file that still
 # has them loads as if they were absent (``calibration``: now in ``calibration.yaml``).
 RETIRED_KEYS = ("calibration",)

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 from neurorack.config.state import CvRoute, Routing
 
-TARGETS = ("none", "pitch", "loudness", "centroid", "noisiness", "velocity", "decay", "morph")
 PITCH_OCTAVES = 5.0
 LOUDNESS_DB = 24.0
 CENTROID_OCTAVES = 3.0
