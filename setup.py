@@ -35,6 +35,8 @@ setup(
         "safetensors>=0.4",
         # One-shots at other rates (sound extract, resynth, training data) are resampled with soxr.
         "soxr>=0.3",
+        # Every audio file is read and written with soundfile (its wheels carry libsndfile).
+        "soundfile>=0.12",
     ],
     extras_require={
         # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,
@@ -46,7 +48,7 @@ setup(
         # pesto-pitch (the independent pitch tracker of `neurorack eval`) is installed by
         # install.sh without its torchaudio requirement, which would pull another torch;
         # omegaconf and tqdm are what it needs besides torch, NumPy and SciPy.
-        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", "soundfile>=0.12",
+        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", 
                "scipy>=1.8", "omegaconf>=2.3", "tqdm>=4.60"],
         "dev": ["pytest>=7"],
     },

@@ -25,10 +25,11 @@ import resource
 import subprocess
 import sys
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import soundfile
 
 from neurorack.audio.engine import OVERLOAD_LATE_RENDERS
 from neurorack_bench.faults import FamilyResult
@@ -113,9 +114,8 @@ def run_daemon(workdir: Path, name: str, seconds: float = RUN_SECONDS, address_s
     wav_seconds = 0.0
     if wav.is_file():
         try:
-            with wave.open(str(wav), "rb") as handle:
-                wav_seconds = handle.getnframes() / handle.getframerate()
-        except (wave.Error, EOFError):
+            wav_seconds = soundfile.info(str(wav)).duration
+        except (RuntimeError, OSError):  # LibsndfileError is a RuntimeError: not (yet) a whole WAV
             wav_seconds = 0.0
     return DaemonRun(process.returncode, stderr, elapsed, wav_seconds, callbacks, late, peak, startup_late)
 

@@ -44,7 +44,7 @@ import numpy as np
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
 from neurorack.core.events import GateEdge
-from neurorack.audio.wav import write_wav
+from neurorack.audio.audio_file import write_wav
 from neurorack.config.board import BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.core.events import EncoderTurn, InputStatus

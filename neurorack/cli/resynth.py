@@ -118,8 +118,8 @@ def resynthesise_file(synth, path: str | Path, max_seconds: float) -> Resynthesi
         ResynthError: the file cannot be read as audio, is silent, or holds NaN or infinity.
     """
     import numpy as np
-    import soundfile
 
+    from neurorack.audio.audio_file import AudioFileError, read_audio
     from neurorack.core.signal import trim_silence
     from neurorack.ml.dataset import PrepareOptions, prepare
 
@@ -127,9 +127,9 @@ def resynthesise_file(synth, path: str | Path, max_seconds: float) -> Resynthesi
     if not path.is_file():
         raise ResynthError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     try:
-        data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-    except (RuntimeError, OSError, ValueError, TypeError) as exc:  # LibsndfileError is a RuntimeError
-        raise ResynthError(f"{path}: cannot read it as audio ({exc})") from None
+        data, rate = read_audio(path)
+    except AudioFileError as exc:
+        raise ResynthError(str(exc)) from None
     if not np.all(np.isfinite(data)):
         raise ResynthError(f"{path}: holds NaN or infinite samples")
     mono = data.mean(axis=1)

@@ -16,7 +16,7 @@ When the model (--model; default: the model the bank names, else the module's de
 model) has a timbre encoder, its timbre code z is computed from the same 48 kHz audio the
 template covers and written into the entry with z_model (the model's name); other models
 play that sound with a neutral timbre. Models without an encoder write no z.
-WAV files are read directly; FLAC and AIFF need the 'soundfile' package."""
+WAV, FLAC and AIFF files are read."""
 
 
 def register(commands) -> None:

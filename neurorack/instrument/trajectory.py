@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 import math
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from neurorack.atomic import atomic_write_text
+from neurorack.audio.audio_file import AudioFileError, read_mono
 from neurorack.config.sound_bank import Curves
 from neurorack.errors import NeurorackError
 from neurorack.core.descriptors import (
@@ -193,8 +193,7 @@ def load_template(path: str | Path, hop: int = HOP, sample_rate: int = SAMPLE_RA
 def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A sound file as mono float64 [samples] at ``sample_rate``.
 
-    WAV (8/16/24/32-bit PCM) is read with the standard library; FLAC and AIFF need the
-    ``soundfile`` package.
+    WAV, FLAC and AIFF are read (``neurorack.audio.audio_file``).
 
     Raises:
         TemplateError: the file is missing, not a regular file, larger than ``MAX_ONE_SHOT_BYTES``,
@@ -207,41 +206,8 @@ def read_one_shot(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarra
         raise TemplateError(f"{path}: no such file") from None
     except FileRefused as exc:
         raise TemplateError(str(exc)) from None
-    if path.suffix.lower() == ".wav":
-        audio, rate = _read_pcm_wav(path, raw)
-    else:
-        try:
-            import soundfile
-        except ImportError:
-            raise TemplateError(f"{path}: reading {path.suffix} files needs the 'soundfile' package "
-                                "(pip install soundfile); WAV files work without it") from None
-        try:
-            data, rate = soundfile.read(io.BytesIO(raw), dtype="float64", always_2d=True)
-        except Exception as exc:  # noqa: BLE001 - soundfile raises several kinds; all mean "unreadable"
-            raise TemplateError(f"{path}: cannot read it as audio: {exc}") from None
-        audio = data.mean(axis=1)
-
-    return resample(audio, int(rate), sample_rate)
-
-
-def _read_pcm_wav(path: Path, data: bytes) -> tuple[np.ndarray, int]:
     try:
-        with wave.open(io.BytesIO(data), "rb") as handle:
-            width, channels, rate = handle.getsampwidth(), handle.getnchannels(), handle.getframerate()
-            raw = handle.readframes(handle.getnframes())
-    except (wave.Error, EOFError, OSError) as exc:
-        reason = str(exc) or ("it ends before a WAV header does" if isinstance(exc, EOFError) else type(exc).__name__)
-        raise TemplateError(f"{path}: not a PCM WAV file this reader understands ({reason}); expected a RIFF WAVE "
-                            "file of 8-, 16-, 24- or 32-bit PCM: convert it, e.g. 'sox IN -b 16 OUT.wav'") from None
-    if width == 3:
-        bytes_ = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
-        ints = (bytes_[:, 0].astype(np.int32) | (bytes_[:, 1].astype(np.int32) << 8)
-                | (bytes_[:, 2].astype(np.int8).astype(np.int32) << 16))
-        samples = ints / float(1 << 23)
-    elif width in (1, 2, 4):
-        dtype = {1: np.uint8, 2: "<i2", 4: "<i4"}[width]
-        ints = np.frombuffer(raw, dtype=dtype).astype(np.float64)
-        samples = (ints - 128.0) / 128.0 if width == 1 else ints / float(1 << (8 * width - 1))
-    else:
-        raise TemplateError(f"{path}: {8 * width}-bit WAV is not supported")
-    return samples.reshape(-1, channels).mean(axis=1), rate
+        audio, rate = read_mono(raw, path)
+    except AudioFileError as exc:
+        raise TemplateError(str(exc)) from None
+    return resample(audio, int(rate), sample_rate)

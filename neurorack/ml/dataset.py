@@ -1,6 +1,6 @@
 """One-shot datasets: read, convert, trim, describe, cache and split.
 
-Files: WAV, FLAC and AIFF at any rate and channel count (read with ``soundfile``) become
+Files: WAV, FLAC and AIFF at any rate and channel count (read by ``neurorack.audio.audio_file``) become
 48 kHz mono float (resampled once, with soxr); leading and trailing silence is trimmed;
 optionally the loudness is normalised; each sound is capped at ``max_seconds``; the result
 lies on the int16 grid, so the descriptors of a freshly built set and of its cache are the
@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from neurorack.atomic import atomic_open
+from neurorack.audio.audio_file import AudioFileError, read_mono
 from neurorack.errors import NeurorackError
 from neurorack.core.descriptors import HOP, SAMPLE_RATE, extract
 from neurorack.core.signal import resample, trim_silence
@@ -150,14 +151,6 @@ def split_of(name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1)
     return "train"
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """A file as mono float64 [samples] and its rate. Raises whatever soundfile raises."""
-    import soundfile
-
-    data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-    return data.mean(axis=1), int(rate)
-
-
 def to_int16_grid(audio: np.ndarray) -> np.ndarray:
     """``audio`` clipped to [-1, 1] and rounded to the int16 grid, as float32 ``k / 32767``:
     exactly what ``load_cache`` gives back for it."""
@@ -191,8 +184,8 @@ def build_set(folders: Sequence[str | Path], options: PrepareOptions = PrepareOp
                                               "licences": folder_licences(folders)})
     for index, (path, name) in enumerate(files):
         try:
-            raw, rate = read_audio(path)
-        except (RuntimeError, OSError, ValueError, TypeError) as exc:  # soundfile: LibsndfileError is a RuntimeError
+            raw, rate = read_mono(path)
+        except AudioFileError as exc:
             log.warning("skipping %s: %s", path, exc)
             result.skipped.append((name, str(exc)))
             continue

@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
 
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
-from neurorack.audio.wav import to_pcm16
+from neurorack.audio.audio_file import WavStream, to_pcm16
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +43,13 @@ class PacedWavBackend:
         self._stop_requested = threading.Event()
         self._clock_thread = threading.Thread(target=self._play_or_record_error, name="neurorack-wav-clock",
                                               daemon=True)
-        self._wave: wave.Wave_write | None = None
+        self._wave: WavStream | None = None
         self.error: str | None = None
         self.late_blocks = 0
         self.silent_frames = 0
 
     def start(self) -> None:
-        self._wave = wave.open(str(self.path), "wb")  # noqa: SIM115 - open until stop()
-        self._wave.setnchannels(1)
-        self._wave.setsampwidth(2)
-        self._wave.setframerate(self.engine.sample_rate)
+        self._wave = WavStream(self.path, self.engine.sample_rate)  # open until stop()
         self.engine.prefill()
         self._render_thread.start()
         self._clock_thread.start()
@@ -86,9 +82,9 @@ class PacedWavBackend:
             filled += block
             k += 1
             if filled == len(batch):
-                self._wave.writeframes(to_pcm16(batch[:, 0]))
+                self._wave.write(to_pcm16(batch[:, 0]))
                 filled = 0
-        self._wave.writeframes(to_pcm16(batch[:filled, 0]))
+        self._wave.write(to_pcm16(batch[:filled, 0]))
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Fade out, let the fade play, close the file and log what the late blocks left in it.
