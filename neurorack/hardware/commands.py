@@ -89,6 +89,7 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
     """Poll the mock board for ``seconds`` with known gate patterns; figures as a dict."""
     import numpy as np
 
+    from neurorack.audio.backends.native_callback import installed_callback
     from neurorack.config.board import load_board
     from neurorack.controls.poller import ControlPoller
     from neurorack.hardware.scenario import DEMO_PATTERN, ScriptedHit
@@ -139,6 +140,7 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
     return {
         "board": board.name,
         "seconds": elapsed,
+        "audio_callback": installed_callback(),
         "poll_hz_target": board.adc.poll_hz,
         "polls_per_s": stats["polls"] / elapsed,
         "reads_per_s": stats["reads"] / elapsed,

@@ -324,10 +324,12 @@ def export_command(args: argparse.Namespace, config) -> int:
 
 
 def bench_command(args: argparse.Namespace, config) -> int:
+    from neurorack.audio.backends.native_callback import installed_callback
     from neurorack.runtime.bench import bench_model
 
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
+    result["audio_callback"] = installed_callback()
     if args.write:
         from neurorack.ml.export import read_card, write_card
 

@@ -22,6 +22,7 @@ def test_bench_controls_prints_json_figures(capsys):
     assert result["reads_per_s"] > 1000
     assert result["gate_detection_latency_ms"]["p50"] > 0
     assert 0 < result["poller_cpu_percent"] < 100
+    assert result["audio_callback"] == {"runs": "native", "why": None}  # every bench says which audio callback this install plays
 
 
 def test_calibrate_mock_finds_the_simulated_resistors_and_saves_them(tmp_path, capsys, monkeypatch):
@@ -111,6 +112,7 @@ def test_hw_check_on_the_mock_board_shows_live_values_and_events(capsys, tmp_pat
     assert main(["hw", "check", "--mock", "--seconds", "1.0"]) == 0
     out = capsys.readouterr().out
     assert "ok      ADC: simulated MCP3008" in out
+    assert "audio callback: native\n" in out  # built by the install
     assert "encoder +1" in out and "button press" in out and "button short" in out
     assert "diagnosis: everything answered" in out
 
