@@ -1,11 +1,55 @@
 """Neurorack: a neural Eurorack module and the toolbox that trims its models."""
 
+import hashlib
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CCompilerError, ExecError, PlatformError
+
+# Written beside the library, in its place, when it could not be built; the module reads it to
+# say why the Python callback plays (neurorack.audio.backends.native_callback.NOT_BUILT_NOTE).
+NOT_BUILT_NOTE = "_native_callback.not-built"
+
+
+class OptionalBuildExt(build_ext):
+    """Build the C audio callback where there is a C compiler. Without one (or when it fails) the
+    install goes on, the Python callback plays, and a note beside the library's place says why."""
+
+    def run(self):
+        self.failures = {}
+        super().run()
+        if self.inplace:  # editable installs: the library was copied into the source tree, now the note
+            for ext in self.extensions:
+                _place_note(Path(self.get_ext_fullpath(ext.name)), self.failures.get(ext.name))
+
+    def build_extension(self, ext):
+        failure = None
+        try:
+            super().build_extension(ext)
+        except (CCompilerError, ExecError, PlatformError) as exc:
+            failure = str(exc)
+            self.warn(f"the C audio callback was not built ({exc}); the Python callback will play. "
+                      "Install a C compiler (sudo apt-get install gcc libc6-dev) and install neurorack again.")
+        self.failures[ext.name] = failure
+        _place_note(Path(self.get_ext_fullpath(ext.name)), failure)
+
+
+def _place_note(library: Path, failure: str | None) -> None:
+    """Write why ``library`` was not built beside its place, or remove an old note when it was."""
+    note = library.with_name(NOT_BUILT_NOTE)
+    if failure is None:
+        note.unlink(missing_ok=True)
+    else:
+        library.unlink(missing_ok=True)  # an older build, of what may be an older source
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(failure + "\n", encoding="utf-8")
+
 
 version = {}
 exec((Path(__file__).parent / "neurorack" / "__init__.py").read_text(), version)
+callback_source = "neurorack/audio/backends/native_callback.c"
+callback_digest = hashlib.sha256((Path(__file__).parent / callback_source).read_bytes()).hexdigest()
 
 setup(
     name="neurorack",
@@ -23,6 +67,10 @@ setup(
     data_files=[("share/neurorack/boards", sorted(str(p) for p in Path("hardware/boards").glob("*.yaml")))],
     package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"],
                   "neurorack.audio.backends": ["native_callback.c"]},
+    # The audio callback in C, loaded with ctypes (it holds no Python code; see native_callback.py).
+    ext_modules=[Extension("neurorack.audio.backends._native_callback", [callback_source], libraries=["pthread"],
+                           define_macros=[("NEURORACK_SOURCE_DIGEST", f'"{callback_digest}"')], optional=True)],
+    cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[
         "numpy>=1.22",
         "pyyaml>=5.4",
@@ -50,7 +98,8 @@ setup(
         # omegaconf and tqdm are what it needs besides torch, NumPy and SciPy.
         "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", 
                "scipy>=1.8", "omegaconf>=2.3", "tqdm>=4.60"],
-        "dev": ["pytest>=7"],
+        # setuptools: the tests run setup.py's build step (Python 3.12's venvs come without it).
+        "dev": ["pytest>=7", "setuptools>=64"],
     },
     entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},
     classifiers=[

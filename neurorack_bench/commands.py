@@ -196,10 +196,12 @@ def run_soak_command(args, config) -> int:
 
 
 def run_model_command(args: argparse.Namespace, config) -> int:
+    from neurorack.audio.backends.native_callback import installed_callback
     from neurorack.ml.speed import bench_model
 
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
+    result["audio_callback"] = installed_callback()
     if args.write:
         from neurorack.cli.ml import _command_line
         from neurorack.ml.export import read_card, write_card

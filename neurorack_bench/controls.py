@@ -15,6 +15,8 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
     """Poll the mock board for ``seconds`` with known gate patterns; figures as a dict."""
     import numpy as np
 
+    from neurorack.audio.backends.native_callback import installed_callback
+
     from neurorack.config.board import load_board
     from neurorack.controls.poller import ControlPoller
     from neurorack.hardware.scenario import DEMO_PATTERN, ScriptedHit
@@ -78,6 +80,7 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
         "edge_timestamp_error_ms": percentiles(stamp_errors),
         "adc_errors": stats["errors"],
         "bad_clock_conversions": adc.chip.bad_clock_conversions,
+        "audio_callback": installed_callback(),
     }
 
 

@@ -121,11 +121,14 @@ def run_faults(families: list[str] | None = None, trials: int | None = None, see
         progress: called as ``progress(family, done, total)``.
 
     Returns:
-        ``{"seed", "families": {name: FamilyResult.to_dict()}, "totals": {tried, survived, lost}}``.
+        ``{"seed", "families": {name: FamilyResult.to_dict()}, "totals": {tried, survived, lost},
+        "audio_callback"}``.
 
     Raises:
         FaultsError: an unknown family or a trial count below 1.
     """
+    from neurorack.audio.backends.native_callback import installed_callback
+
     names = list(FAMILIES) if not families else families
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:
@@ -154,7 +157,7 @@ def run_faults(families: list[str] | None = None, trials: int | None = None, see
             result.seconds = time.monotonic() - started
             results[name] = result.to_dict()
     totals = {key: sum(r[key] for r in results.values()) for key in ("tried", "survived", "lost")}
-    return {"seed": seed, "families": results, "totals": totals}
+    return {"seed": seed, "families": results, "totals": totals, "audio_callback": installed_callback()}
 
 
 def summary_table(report: dict) -> str:

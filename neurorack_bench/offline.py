@@ -18,6 +18,7 @@ from pathlib import Path
 
 def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: int = 3) -> dict:
     """Render the demo ``runs`` times; the median run's figures (see the module's notes)."""
+    from neurorack.audio.backends.native_callback import installed_callback
     from neurorack.app.demo import render_demo
 
     results = []
@@ -35,6 +36,7 @@ def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: i
         "block_size": median["block_size"],
         "sample_rate": median["sample_rate"],
         "runs": runs,
+        "audio_callback": installed_callback(),
         "render_s": median["render_s"],
         "realtime_factor": median["realtime_factor"],
         "realtime_factor_runs": [r["realtime_factor"] for r in results],

@@ -140,6 +140,8 @@ def _torch_mapped(pid: int) -> bool | None:
 
 def run_startup_bench(runs: int = 3, config_path: str | None = None) -> dict:
     """One cold start and ``runs`` warm ones; the cold figures and the warm medians."""
+    from neurorack.audio.backends.native_callback import installed_callback
+
     with tempfile.TemporaryDirectory(prefix="neurorack-startup-") as scratch:
         pycache = Path(scratch) / "pycache"
         cold = measure_start(Path(scratch) / "cold", pycache, config_path)
@@ -155,6 +157,7 @@ def run_startup_bench(runs: int = 3, config_path: str | None = None) -> dict:
         "played_on": cold["status"],
         "cold_means": "empty bytecode cache (PYTHONPYCACHEPREFIX), page cache not dropped",
         "cpus": os.cpu_count(),
+        "audio_callback": installed_callback(),
         "load_average": [round(value, 2) for value in os.getloadavg()],
     }
 

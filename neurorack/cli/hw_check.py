@@ -6,6 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neurorack.audio.backends.native_callback import (
+    callback_summary,
+    installed_callback,
+)
 from neurorack.config.board import ALL_INPUTS, BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.core.events import ButtonEvent, EncoderTurn
@@ -74,6 +78,7 @@ def run_hw_check(config: ModuleConfig, board_name: str, seconds: float, out=prin
 
     board = load_board(board_name)
     out(f"board: {board.name} ({board_name})")
+    out(f"audio callback: {callback_summary(installed_callback())}")
     buses = check_buses(board)
     for what, ok, detail in buses:
         out(f"  {'ok     ' if ok else 'MISSING'} {what}: {detail}")

@@ -13,3 +13,4 @@ def test_bench_controls_prints_json_figures(capsys):
     assert result["reads_per_s"] > 1000
     assert result["gate_detection_latency_ms"]["p50"] > 0
     assert 0 < result["poller_cpu_percent"] < 100
+    assert result["audio_callback"] == {"runs": "native", "why": None}  # every bench says which audio callback this install plays

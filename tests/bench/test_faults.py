@@ -58,6 +58,7 @@ def test_bench_faults_command_prints_json_per_family(capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report["families"]) == {"power"}
     assert report["families"]["power"]["tried"] == 2
+    assert report["audio_callback"] == {"runs": "native", "why": None}
     assert code == (0 if report["totals"]["lost"] == 0 else 1)
 
 

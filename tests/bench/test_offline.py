@@ -43,6 +43,7 @@ def test_the_command_prints_json_and_writes_nothing(tmp_path, monkeypatch, capsy
     assert main(["bench", "offline", "--seconds", str(SECONDS), "--runs", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["voice"] == "test voice" and result["runs"] == 1
+    assert result["audio_callback"] == {"runs": "native", "why": None}
     assert list(tmp_path.iterdir()) == []
 
 

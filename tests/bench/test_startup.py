@@ -46,6 +46,7 @@ def test_startup_is_timed_cold_and_warm(monkeypatch):
         assert 0 < run["first_sound_s"] < run["ready_s"] + 1.0  # the stream starts just before READY
         assert 20 < run["peak_rss_mb"] < 1000
     assert "torch: not loaded" in format_result(result)
+    assert result["audio_callback"] == {"runs": "native", "why": None}
 
 
 def test_the_bench_is_a_bench_subcommand():

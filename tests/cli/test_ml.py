@@ -59,6 +59,7 @@ def test_export_eval_and_bench_print_their_figures(tmp_path, capsys):
     for key in ("params", "bytes", "macs_per_second_of_audio", "rtf_1thread", "block_ms"):
         assert key in bench
     assert set(bench["block_ms"]) == {"p50", "p99", "max"}
+    assert bench["audio_callback"] == {"runs": "native", "why": None}
     assert bench["paths"]["numpy"]["rtf_1thread"] > 0 and bench["paths"]["eager"]["rtf_1thread"] > 0
     from neurorack.ml.export import read_card
     from neurorack.runtime.loader import load_model

@@ -6,8 +6,9 @@
  * callback counters. Python owns every array; this file only holds pointers into them.
  * It never waits for the render thread, the poller or the UI, whatever they hold.
  *
- * Built by native_callback.py with the system's C compiler; no Python or PortAudio
- * headers are needed, so the two PortAudio types it uses are declared here.
+ * Built by pip install (setup.py's _native_callback extension) and loaded with ctypes by
+ * native_callback.py; no Python or PortAudio headers are needed, so the two PortAudio
+ * types it uses are declared here.
  */
 
 #define _GNU_SOURCE          /* pthread_setaffinity_np */
@@ -71,6 +72,17 @@ static int32_t pin_to_cpu(int32_t cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 ? 1 : -1;
+}
+
+#ifndef NEURORACK_SOURCE_DIGEST
+#define NEURORACK_SOURCE_DIGEST ""
+#endif
+
+/* This file's SHA-256 when it was built (setup.py passes it), so that a build of an older
+ * source is refused rather than run with another layout of neurorack_shared. */
+const char *neurorack_source_digest(void)
+{
+    return NEURORACK_SOURCE_DIGEST;
 }
 
 void neurorack_store_release(int64_t *slot, int64_t value)

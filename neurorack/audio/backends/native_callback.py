@@ -1,28 +1,25 @@
-"""The audio callback in C: build ``native_callback.c``, load it, point it at an engine.
+"""The audio callback in C: load ``native_callback.c``'s library, point it at an engine.
 
 A Python callback must take the interpreter lock, and the module's render, poller and UI
 threads hold it often: under load that delays the callback past its cycle and the server
 skips one. The C callback does what ``Engine.pull`` does on the same arrays and never
 takes the lock.
 
-The library is built with the system's C compiler (``cc``; on Debian or Raspberry Pi OS
-``sudo apt-get install gcc libc6-dev``) the first time it is needed, beside this file
-when that is writable (``sh install.sh`` builds it there), else in the user's cache
-directory. Its name holds a digest of the source and the machine, so a changed source
-or another CPU gets a fresh build. ``python -m neurorack.audio.backends.native_callback``
-builds it and says where.
+``pip install`` builds the library (``setup.py``: the ``_native_callback`` extension, a
+plain C library that ctypes loads) with the system's C compiler (on Debian or Raspberry
+Pi OS ``sudo apt-get install gcc libc6-dev``; ``sh install.sh`` installs it). Nothing is
+compiled at run time, so a module with a read-only root, or no compiler, plays it from
+a wheel built elsewhere. Where it was not built the Python callback plays, and
+``installed_callback`` says why (``neurorack hw check``, the bench JSON, and
+``python -m neurorack.audio.backends.native_callback`` print it).
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
-import platform
-import shutil
-import subprocess
-import sys
-import tempfile
+import importlib.machinery
+import importlib.util
 from pathlib import Path
 
 from neurorack.audio.engine import Engine
@@ -30,12 +27,79 @@ from neurorack.errors import NeurorackError
 from neurorack.realtime import CALLBACK_PRIORITY
 
 SOURCE = Path(__file__).with_name("native_callback.c")
-COMPILE_FLAGS = ["-O2", "-shared", "-fPIC", "-Wall"]
+LIBRARY_MODULE = "neurorack.audio.backends._native_callback"
+NOT_BUILT_NOTE = "_native_callback.not-built"  # setup.py's build step writes it when the build fails
 INSTALL_COMPILER = "sudo apt-get install gcc libc6-dev"
+REINSTALL = (f"install a C compiler ({INSTALL_COMPILER}) and install neurorack again "
+             "(sh install.sh, or pip install .)")
 
 
 class NativeCallbackUnavailable(NeurorackError):
-    """The C callback cannot be built or loaded here; the Python callback plays instead."""
+    """The C callback was not built or does not load here; the Python callback plays instead."""
+
+
+def installed_library() -> Path:
+    """Where ``pip install`` put the library; where it would be when it was not built."""
+    spec = importlib.util.find_spec(LIBRARY_MODULE)
+    if spec is not None and spec.origin:
+        return Path(spec.origin)
+    return Path(__file__).with_name("_native_callback" + importlib.machinery.EXTENSION_SUFFIXES[0])
+
+
+LIBRARY = installed_library()  # what NativeCallback loads
+
+
+def load_library(path: Path | None = None) -> ctypes.PyDLL:
+    """The library at ``path`` (default: ``LIBRARY``), loaded.
+
+    Raises:
+        NativeCallbackUnavailable: it was not built at install, or does not load; the message says why.
+    """
+    path = LIBRARY if path is None else path
+    if not path.is_file():
+        note = path.with_name(NOT_BUILT_NOTE)
+        why = note.read_text(encoding="utf-8").strip() if note.is_file() else ""
+        raise NativeCallbackUnavailable(f"the C callback was not built at install"
+                                        f"{f' ({why})' if why else ''}; {REINSTALL}")
+    try:
+        # PyDLL: the publishing store below runs with the interpreter lock held, so the render
+        # thread does not give the lock up (and wait to get it back) once per block.
+        library = ctypes.PyDLL(str(path))
+        built_from = library.neurorack_source_digest
+    except (OSError, AttributeError) as exc:
+        raise NativeCallbackUnavailable(f"the C callback does not load ({exc}); {REINSTALL}") from None
+    built_from.argtypes, built_from.restype = [], ctypes.c_char_p
+    if SOURCE.is_file() and built_from().decode() != hashlib.sha256(SOURCE.read_bytes()).hexdigest():
+        raise NativeCallbackUnavailable(f"the C callback was built from another {SOURCE.name} than this one; "
+                                        "install neurorack again (sh install.sh, or pip install -e .) to rebuild it")
+    return library
+
+
+def why_python() -> str | None:
+    """Why a sound device plays the Python callback with this install; None: the C one plays."""
+    try:
+        load_library()
+    except NativeCallbackUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def describe_callback(why: str | None) -> dict:
+    """Which audio callback plays, for logs and JSON: ``{"runs": "native", "why": None}``, or
+    ``{"runs": "python", "why": why}`` (``why``: the reason, None when the native one plays)."""
+    return {"runs": "python", "why": why} if why else {"runs": "native", "why": None}
+
+
+def callback_summary(description: dict) -> str:
+    """A ``describe_callback`` dict in words: ``native``, or ``python (why)``."""
+    return description["runs"] + (f" ({description['why']})" if description["why"] else "")
+
+
+def installed_callback() -> dict:
+    """``describe_callback`` for the callback a sound device plays with this install: what
+    ``neurorack hw check`` and every bench's JSON report (``SoundDeviceBackend.callback_description``
+    is the one a started stream plays)."""
+    return describe_callback(why_python())
 
 
 class _Shared(ctypes.Structure):
@@ -73,57 +137,6 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, cty
                              ctypes.POINTER(_TimeInfo), ctypes.c_ulong, ctypes.c_void_p)
 
 
-def library_name() -> str:
-    """The built library's file name: the source's digest and this machine's CPU."""
-    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(COMPILE_FLAGS).encode()).hexdigest()[:12]
-    return f"native_callback-{platform.machine()}-{digest}.so"
-
-
-def library_dirs() -> list[Path]:
-    """Where the library is looked for, and built, in this order."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "neurorack"
-    return [SOURCE.parent, cache, Path(tempfile.gettempdir()) / f"neurorack-{os.getuid()}"]
-
-
-def build() -> Path:
-    """The built library's path, compiling it first where it is not built yet.
-
-    Raises:
-        NativeCallbackUnavailable: no C compiler, the compiler failed, or nowhere is writable.
-    """
-    name, directories = library_name(), library_dirs()
-    for directory in directories:
-        if (directory / name).is_file():
-            return directory / name
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not compiler:
-        raise NativeCallbackUnavailable(f"no C compiler to build the C audio callback; install one: {INSTALL_COMPILER}")
-    for directory in directories:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            if not os.access(directory, os.W_OK):
-                continue
-        except OSError:
-            continue
-        target = directory / name
-        partial = directory / f".{name}.{os.getpid()}.tmp"
-        try:
-            result = subprocess.run([compiler, *COMPILE_FLAGS, "-o", str(partial), str(SOURCE), "-lpthread"],
-                                    capture_output=True, text=True, check=False)
-            failure = (result.stderr.strip() or f"exit status {result.returncode}") if result.returncode else ""
-        except OSError as exc:
-            failure = str(exc)
-        if failure:
-            partial.unlink(missing_ok=True)
-            raise NativeCallbackUnavailable(f"{compiler} could not build {SOURCE.name}: {failure}. "
-                                            f"Is a C compiler with the C library's headers installed? "
-                                            f"({INSTALL_COMPILER})")
-        os.replace(partial, target)  # whole or not at all, even if two processes build at once
-        return target
-    raise NativeCallbackUnavailable("nowhere writable to build the C audio callback: tried "
-                                    + ", ".join(str(d) for d in directories))
-
-
 class NativeCallback:
     """The C callback bound to one engine's FIFO, timeline and counters.
 
@@ -135,17 +148,11 @@ class NativeCallback:
         cpu: the core the callback's thread pins itself to on its first call (None: left alone).
 
     Raises:
-        NativeCallbackUnavailable: the library cannot be built or loaded.
+        NativeCallbackUnavailable: the library was not built at install, or does not load.
     """
 
     def __init__(self, engine: Engine, channels: int, priority: int = CALLBACK_PRIORITY, cpu: int | None = None):
-        path = build()
-        try:
-            # PyDLL: the publishing store below runs with the interpreter lock held, so the render
-            # thread does not give the lock up (and wait to get it back) once per block.
-            self._library = ctypes.PyDLL(str(path))
-        except OSError as exc:
-            raise NativeCallbackUnavailable(f"could not load {path}: {exc}; delete it to rebuild it") from None
+        self._library = load_library()
         fifo, timeline = engine.fifo, engine.timeline  # their arrays are whole, contiguous allocations
         self.shared = _Shared(
             samples=fifo.ring.ctypes.data, sample_mask=len(fifo.ring) - 1, fifo_indices=fifo.indices.ctypes.data,
@@ -198,7 +205,4 @@ def _outcome(flag: int) -> bool | None:
 
 
 if __name__ == "__main__":
-    try:
-        print(f"the C audio callback is built: {build()}")
-    except NativeCallbackUnavailable as exc:
-        sys.exit(f"neurorack: {exc}")
+    print(f"audio callback: {callback_summary(installed_callback())}")

@@ -13,6 +13,8 @@ import time
 from neurorack.audio.backends.native_callback import (
     NativeCallback,
     NativeCallbackUnavailable,
+    callback_summary,
+    describe_callback,
 )
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
@@ -113,13 +115,13 @@ class SoundDeviceBackend:
     """Runs the engine on a PortAudio output stream with a render thread.
 
     The callback is C code (``native_callback.c``) that never takes the interpreter lock,
-    so the module's other threads cannot delay it. Where it cannot be built (no C
+    so the module's other threads cannot delay it. Where it was not built at install (no C
     compiler), or with ``native_callback=False``, the same work runs in Python.
 
     Args:
         engine: the engine to play.
         device: index, (part of) a name, or None (JACK if running, else the default).
-        native_callback: use the C callback when it can be built.
+        native_callback: use the C callback when it is installed.
         cpu: the core the callback and the render thread run on (``audio.cpu``; None: the kernel's choice).
     """
 
@@ -133,6 +135,7 @@ class SoundDeviceBackend:
         self.device_name = ""
         self._render_thread: RenderThread | None = None
         self._native: NativeCallback | None = None
+        self._why_python = "the stream has not started"  # why the Python callback plays, when it does
         self._python_realtime: bool | None = None  # set by the Python callback's first call
         self._python_pinned: bool | None = None     # likewise
 
@@ -140,6 +143,11 @@ class SoundDeviceBackend:
     def callback_kind(self) -> str:
         """"C" or "Python": which callback plays (after ``start``)."""
         return "C" if self._native is not None else "Python"
+
+    @property
+    def callback_description(self) -> dict:
+        """Which callback plays (after ``start``), for logs and JSON: ``describe_callback``'s dict."""
+        return describe_callback(None if self._native is not None else self._why_python)
 
     @property
     def callback_realtime(self) -> bool | None:
@@ -190,15 +198,18 @@ class SoundDeviceBackend:
         self._render_thread.start()
         self.stream.start()
         self._report_callback_thread()
-        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms, %s callback", info["name"],
-                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3, self.callback_kind)
+        log.info("audio: %s, %d Hz, %d-frame blocks, output latency %.1f ms, audio callback: %s", info["name"],
+                 self.engine.sample_rate, self.engine.block_size, self.stream.latency * 1e3,
+                 callback_summary(self.callback_description))
 
     def _load_native_callback(self, channels: int) -> NativeCallback | None:
         if not self.native_callback:
+            self._why_python = "asked for (native_callback=False)"
             return None
         try:
             return NativeCallback(self.engine, channels, cpu=self.cpu)
         except NativeCallbackUnavailable as exc:
+            self._why_python = str(exc)
             log.warning("the audio callback runs in Python, where the render, ADC and UI threads can delay it "
                         "and audio may drop out under load: %s", exc)
             return None

@@ -1,9 +1,12 @@
-"""The C audio callback: the same work as Engine.pull on the same memory, built by the system's compiler."""
+"""The C audio callback: the same work as Engine.pull on the same memory, built by pip install."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,35 +95,65 @@ def test_out_of_the_wrong_shape_is_refused_before_it_reaches_c():
         callback(np.zeros((128, 2), np.float64))
 
 
-def test_a_changed_source_gets_a_library_of_its_own(tmp_path, monkeypatch):
+def test_the_install_built_the_c_callback_into_the_package():
+    """pip install (install.sh) compiled native_callback.c with the package; nothing is built at run time."""
+    assert native_callback.installed_callback() == {"runs": "native", "why": None}
+    assert native_callback.LIBRARY.parent == native_callback.SOURCE.parent
+    assert native_callback.LIBRARY.name.startswith("_native_callback.")
+
+
+def test_without_the_library_the_python_callback_is_chosen_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setattr(native_callback, "LIBRARY", tmp_path / native_callback.LIBRARY.name)
+    with pytest.raises(NativeCallbackUnavailable, match="not built at install; install a C compiler "
+                                                        r"\(sudo apt-get install gcc libc6-dev\)"):
+        NativeCallback(Engine(TestVoice(48000)), channels=2)
+    # the build step's note, when the compiler was missing at install, is the reason given
+    (tmp_path / native_callback.NOT_BUILT_NOTE).write_text("command 'gcc' failed: No such file or directory\n")
+    described = native_callback.installed_callback()
+    assert described["runs"] == "python"
+    assert described["why"].startswith("the C callback was not built at install "
+                                       "(command 'gcc' failed: No such file or directory); install a C compiler")
+    assert native_callback.callback_summary(described) == f"python ({described['why']})"
+
+
+def test_a_library_built_from_another_source_is_refused(tmp_path, monkeypatch):
     source = tmp_path / "native_callback.c"
-    source.write_bytes(native_callback.SOURCE.read_bytes())
+    source.write_bytes(native_callback.SOURCE.read_bytes() + b"\n/* changed */\n")
     monkeypatch.setattr(native_callback, "SOURCE", source)
-    shipped = native_callback.library_name()
-    source.write_bytes(source.read_bytes() + b"\n/* changed */\n")
-    assert native_callback.library_name() != shipped
+    with pytest.raises(NativeCallbackUnavailable, match="built from another native_callback.c"):
+        native_callback.load_library()
+    assert native_callback.installed_callback()["runs"] == "python"
 
 
-def test_no_compiler_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(native_callback, "library_dirs", lambda: [tmp_path])
-    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    with pytest.raises(NativeCallbackUnavailable, match="could not build|apt-get install gcc"):
-        native_callback.build()
-    monkeypatch.delenv("CC")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(NativeCallbackUnavailable, match="no C compiler.*apt-get install gcc libc6-dev"):
-        native_callback.build()
-    assert list(tmp_path.iterdir()) == []
+def test_a_file_that_is_no_library_is_refused_with_the_fix(tmp_path, monkeypatch):
+    broken = tmp_path / native_callback.LIBRARY.name
+    broken.write_text("not a shared object")
+    monkeypatch.setattr(native_callback, "LIBRARY", broken)
+    with pytest.raises(NativeCallbackUnavailable, match="does not load.*install neurorack again"):
+        native_callback.load_library()
 
 
-def test_a_build_lands_whole_in_the_first_place_it_can_be_written(tmp_path, monkeypatch):
-    unusable = tmp_path / "a-file-not-a-folder"
-    unusable.write_text("")
-    monkeypatch.setattr(native_callback, "library_dirs", lambda: [unusable, tmp_path / "cache"])
-    built = native_callback.build()
-    assert built.parent == tmp_path / "cache" and built.name == native_callback.library_name()
-    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no partial file left
-    assert native_callback.build() == built  # found, not built again
+def _build_ext(build_lib, env):
+    """setup.py's build step, as pip runs it, with its output in ``build_lib``."""
+    root = Path(__file__).resolve().parents[3]
+    return subprocess.run([sys.executable, "setup.py", "build_ext", "--build-lib", str(build_lib),
+                           "--build-temp", str(build_lib / "temp")], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_the_build_step_compiles_the_library_or_leaves_a_note_and_still_succeeds(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
+    built = _build_ext(tmp_path / "with", env)
+    assert built.returncode == 0, built.stderr
+    library = next((tmp_path / "with" / "neurorack" / "audio" / "backends").glob("_native_callback.*.so"))
+    assert not library.with_name(native_callback.NOT_BUILT_NOTE).exists()
+    native_callback.load_library(library)  # loads, and was built from this very source
+    no_compiler = _build_ext(tmp_path / "without", {**env, "CC": str(tmp_path / "no-such-cc")})
+    assert no_compiler.returncode == 0, no_compiler.stderr
+    backends = tmp_path / "without" / "neurorack" / "audio" / "backends"
+    assert not list(backends.glob("_native_callback.*.so"))
+    assert "no-such-cc" in (backends / native_callback.NOT_BUILT_NOTE).read_text()
+    assert "the C audio callback was not built" in no_compiler.stderr + no_compiler.stdout
 
 
 def _first_call_on_a_fresh_thread(cpu):

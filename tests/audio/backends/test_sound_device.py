@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -76,6 +77,7 @@ def test_run_mock_on_jack_stops_cleanly_on_sigterm(jack_server, tmp_path):  # no
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert "audio: system, 48000 Hz" in stderr  # played on JACK, not into the WAV fallback
+    assert "ms, audio callback: native" in stderr  # the start-up log says which audio callback plays
     assert "stopped cleanly" in stderr
     assert not (tmp_path / "unused.wav").exists()
 
@@ -140,19 +142,21 @@ def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, 
         assert "the audio callback runs below priority" in result.stderr
 
 
-def test_without_a_c_compiler_the_python_callback_plays_and_says_why(jack_server, tmp_path):  # noqa: F811
-    env = {**os.environ, "PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
-    env.pop("CC", None)
-    process = subprocess.run([sys.executable, "-c", NO_COMPILER_PROBE, str(tmp_path)], capture_output=True, text=True,
-                             timeout=60, stdin=subprocess.DEVNULL, check=False, env=env)
+def test_without_the_built_library_the_python_callback_plays_and_says_why(jack_server, tmp_path):  # noqa: F811
+    process = subprocess.run([sys.executable, "-c", NOT_BUILT_PROBE, str(tmp_path)], capture_output=True, text=True,
+                             timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert process.returncode == 0, process.stderr
-    assert process.stdout.split() == ["Python", "played"]
+    kind, played, described = process.stdout.split(maxsplit=2)
+    assert (kind, played) == ("Python", "played")
+    described = json.loads(described)
+    assert described["runs"] == "python" and described["why"].startswith("the C callback was not built at install")
     assert "the audio callback runs in Python" in process.stderr
     assert "apt-get install gcc libc6-dev" in process.stderr
+    assert "ms, audio callback: python (the C callback was not built at install" in process.stderr  # the start-up line
 
 
-NO_COMPILER_PROBE = """
-import sys, time
+NOT_BUILT_PROBE = """
+import json, sys, time
 from pathlib import Path
 import neurorack.audio.backends.native_callback as native_callback
 from neurorack.audio.backends.sound_device import SoundDeviceBackend
@@ -161,11 +165,11 @@ from neurorack.audio.voices import TestVoice
 from neurorack.logging_setup import setup_logging
 
 setup_logging("info")
-native_callback.library_dirs = lambda: [Path(sys.argv[1])]  # no library built yet, and PATH has no compiler
+native_callback.LIBRARY = Path(sys.argv[1]) / native_callback.LIBRARY.name  # as if pip had not built it
 engine = Engine(TestVoice(48000))
 backend = SoundDeviceBackend(engine)
 backend.start()
 time.sleep(0.3)
 backend.stop()
-print(backend.callback_kind, "played" if engine.timeline.count > 50 else "silent")
+print(backend.callback_kind, "played" if engine.timeline.count > 50 else "silent", json.dumps(backend.callback_description))
 """
