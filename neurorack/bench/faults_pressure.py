@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurorack.audio.engine import OVERLOAD_LATE_RENDERS
+from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS
 from neurorack.bench.faults import FamilyResult
 
 CASES = ("cpu_hog", "memory_roomy", "memory_tight", "memory_starved")
