@@ -17,7 +17,7 @@ import pytest
 from neurorack.audio import schedule
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.audio.schedule import GATE_QUEUE_SIZE, OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, SAFETY_MARGIN_S, Onset, default_gate_latency_s
+from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, Onset, default_gate_latency_s
 from neurorack.audio.switching import FALLBACK_FAILURES, FALLBACK_WINDOW_S
 from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
@@ -189,36 +189,6 @@ def play(engine: Engine, played: list[np.ndarray]) -> None:
     played.append(out)
 
 
-# -- gate latency ------------------------------------------------------------------------
-
-
-def test_default_gate_latency_is_lookahead_plus_one_block_plus_margin():
-    engine = Engine(TestVoice(SR))
-    assert engine.gate_latency_s == pytest.approx((1 + 1) * 128 / 48000 + 0.0005, abs=1e-15)
-    assert SAFETY_MARGIN_S == 0.0005
-
-
-def test_default_gate_latency_follows_rate_block_and_lookahead():
-    audio = AudioSettings(sample_rate=44100, block_size=256, lookahead_blocks=2.5)
-    assert default_gate_latency_s(audio) == pytest.approx(3.5 * 256 / 44100 + 0.0005)
-    assert Engine(TestVoice(44100), audio).gate_latency_s == pytest.approx(3.5 * 256 / 44100 + 0.0005)
-
-
-def test_gate_latency_ms_setting_overrides_the_default():
-    audio = dataclasses.replace(AudioSettings(), gate_latency_ms=12.5)
-    assert Engine(TestVoice(SR), audio).gate_latency_s == pytest.approx(0.0125)
-
-
-def test_gate_latency_below_lookahead_plus_one_block_logs_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="neurorack.audio.schedule"):
-        Engine(TestVoice(SR), dataclasses.replace(AudioSettings(), gate_latency_ms=1.0))
-    assert "some onsets will be late" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="neurorack.audio.schedule"):
-        Engine(TestVoice(SR))
-    assert caplog.text == ""
-
-
 # -- sample-exact onsets -----------------------------------------------------------------
 
 
@@ -282,20 +252,6 @@ def test_velocity_scales_the_voice_and_falling_edges_play_nothing():
     assert len(engine.onsets) == 3  # the falling edge is scheduled, it just triggers nothing
 
 
-def test_edges_posted_out_of_order_are_placed_in_time_order():
-    engine = Engine(ImpulseVoice())
-    played = start(engine)
-    engine.post_gate(GateEdge(0.010))
-    engine.post_gate(GateEdge(0.005))
-    while engine.fifo.write_index < 1024:
-        while engine.fifo.write_index - engine.fifo.read_index < 2 * BLOCK:
-            assert engine.render_block()
-        play(engine, played)
-    expected = [expected_sample(0.005, engine.gate_latency_s), expected_sample(0.010, engine.gate_latency_s)]
-    assert [o.sample for o in engine.onsets] == expected
-    assert [o.edge.time_s for o in engine.onsets] == [0.005, 0.010]
-
-
 def test_late_edge_goes_to_the_start_of_the_next_rendered_block_and_is_counted():
     engine = Engine(ImpulseVoice())
     played = start(engine)          # block 0 rendered and played, origin 0
@@ -355,13 +311,6 @@ def test_pull_with_an_empty_fifo_writes_silence_and_counts_a_late_render():
     np.testing.assert_array_equal(out, np.zeros((BLOCK, 2)))
     assert engine.late_renders == 1
     assert engine.timeline.count == 1
-
-
-def test_gate_queue_drops_edges_beyond_its_size_and_counts_them():
-    engine = Engine(TestVoice(SR))
-    for k in range(GATE_QUEUE_SIZE + 3):
-        engine.post_gate(GateEdge(k * 1e-3))
-    assert engine.counters.gate_overflows == 3
 
 
 # -- NaN and error guard -----------------------------------------------------------------
@@ -534,16 +483,6 @@ def _past_warmup(engine: Engine, played: list[np.ndarray]) -> None:
         play(engine, played)
 
 
-def test_late_renders_during_start_up_do_not_raise_the_lookahead():
-    engine = Engine(SineVoice(200.0))
-    played = start(engine)
-    for _ in range(OVERLOAD_LATE_RENDERS + 3):
-        play(engine, played)
-    engine.render_block()
-    assert engine.late_renders >= OVERLOAD_LATE_RENDERS
-    assert engine.lookahead_raises == 0 and engine.warnings == []
-
-
 def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_block(caplog):
     engine = Engine(SineVoice(200.0))
     played = start(engine)
@@ -621,17 +560,6 @@ def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(r
     late = engine.late_renders
     _keep_up(engine, played, 1.0)
     assert engine.late_renders == late and engine.lookahead_drops == 1  # never below the configured lookahead
-
-
-def test_a_late_render_restarts_the_calm_spell(raised):
-    engine, played = raised
-    _keep_up(engine, played, 0.4)
-    play(engine, played)  # one more late render
-    play(engine, played)
-    _keep_up(engine, played, 0.4)
-    assert engine.lookahead_drops == 0 and engine.lookahead_raises == 1
-    _keep_up(engine, played, 0.2)
-    assert engine.lookahead_drops == 1
 
 
 def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raised):
@@ -713,21 +641,6 @@ def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_sec
     stats = engine.stats()
     assert (stats["lookahead_raises"], stats["lookahead_drops"], stats["lookahead_blocks"]) == (1, 1, 1.0)
     assert "lookahead back to 1 blocks" in caplog.text
-
-
-def test_a_load_that_comes_back_after_the_lookahead_came_down_doubles_the_next_calm_spell():
-    clock = VirtualClock()
-    calm = schedule.CALM_S
-    second = 1.3 + 1.5 * calm  # after the first spell brought the lookahead down
-    engine = Engine(StallingVoice(clock, stalls_at(1.0, second), seconds=0.3))
-    lookahead = run_virtually(engine, clock, second + 0.3 + 2 * calm + 1.0)
-
-    def blocks_at(time_s: float) -> float:
-        return lookahead[round(time_s * SR / BLOCK)]
-
-    assert (blocks_at(1.3 + calm - 0.5), blocks_at(1.3 + calm + 0.5)) == (2.0, 1.0)  # the first spell
-    assert (blocks_at(second + 0.3 + 2 * calm - 0.5), lookahead[-1]) == (2.0, 1.0)  # the second, twice as long
-    assert (engine.lookahead_raises, engine.lookahead_drops) == (2, 2)
 
 
 def test_late_renders_in_the_start_up_are_counted_apart():
