@@ -31,7 +31,7 @@ from pathlib import Path
 
 import soundfile
 
-from neurorack.audio.engine import OVERLOAD_LATE_RENDERS
+from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS
 from neurorack_bench.faults import FamilyResult
 
 CASES = ("cpu_hog", "memory_roomy", "memory_tight", "memory_starved")

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.audio.engine import FALLBACK_FAILURES, Engine
+from neurorack.audio.engine import Engine
+from neurorack.audio.switching import FALLBACK_FAILURES
 
 from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
@@ -247,9 +248,10 @@ def threaded_fault(fault: str, workdir: Path, index: int) -> tuple[bool, str]:
 def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int, int], None]) -> FamilyResult:
     """``trials`` cases cycling through ``FAULTS``; see the module doc."""
     result = FamilyResult("runtime")
-    engine_log = logging.getLogger("neurorack.audio.engine")
-    level = engine_log.level
-    engine_log.setLevel(logging.CRITICAL)  # hundreds of expected voice tracebacks would drown the report
+    engine_logs = [logging.getLogger(f"neurorack.audio.{part}") for part in ("engine", "switching", "schedule")]
+    levels = [engine_log.level for engine_log in engine_logs]
+    for engine_log in engine_logs:
+        engine_log.setLevel(logging.CRITICAL)  # hundreds of expected voice tracebacks would drown the report
     try:
         for index in range(trials):
             fault = FAULTS[index % len(FAULTS)]
@@ -264,5 +266,6 @@ def run(trials: int, rng: random.Random, workdir: Path, progress: Callable[[int,
             result.record(case, ok, why)
             progress(index + 1, trials)
     finally:
-        engine_log.setLevel(level)
+        for engine_log, level in zip(engine_logs, levels):
+            engine_log.setLevel(level)
     return result

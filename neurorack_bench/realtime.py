@@ -34,7 +34,8 @@ from neurorack.audio.backends.sound_device import (
     import_sounddevice,
     leave_portaudio,
 )
-from neurorack.audio.engine import Engine, Onset
+from neurorack.audio.engine import Engine
+from neurorack.audio.schedule import Onset
 from neurorack.core.events import GateEdge
 from neurorack_bench.jack_server import JackDummyServer, JackProbe, stop_on_termination
 from neurorack.audio.output_recorder import OutputRecorder

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorack.audio.engine import Onset
+from neurorack.audio.schedule import Onset
 
 PEAK_DB = -40.0     # the sound starts at its first sample this far under its peak ...
 RISE_DB = 6.0       # ... and this far above what was ringing before its gate

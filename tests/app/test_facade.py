@@ -113,7 +113,7 @@ class NanVoice:
 
 
 def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_dir):
-    from neurorack.audio.engine import FALLBACK_FAILURES
+    from neurorack.audio.switching import FALLBACK_FAILURES
     from neurorack.core.events import InputStatus
     from neurorack.ui.frame import capture_frame
     from neurorack.ui.mock_facade import MockFacade

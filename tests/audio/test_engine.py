@@ -14,9 +14,11 @@ import math
 import numpy as np
 import pytest
 
-from neurorack.audio import engine as engine_module
+from neurorack.audio import schedule
 from neurorack.audio.backends.offline import render_offline
-from neurorack.audio.engine import FALLBACK_FAILURES, FALLBACK_WINDOW_S, GATE_QUEUE_SIZE, OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, SAFETY_MARGIN_S, Engine, Onset, default_gate_latency_s
+from neurorack.audio.engine import Engine
+from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, Onset, default_gate_latency_s
+from neurorack.audio.switching import FALLBACK_FAILURES, FALLBACK_WINDOW_S
 from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings, OutputSettings
@@ -187,36 +189,6 @@ def play(engine: Engine, played: list[np.ndarray]) -> None:
     played.append(out)
 
 
-# -- gate latency ------------------------------------------------------------------------
-
-
-def test_default_gate_latency_is_lookahead_plus_one_block_plus_margin():
-    engine = Engine(TestVoice(SR))
-    assert engine.gate_latency_s == pytest.approx((1 + 1) * 128 / 48000 + 0.0005, abs=1e-15)
-    assert SAFETY_MARGIN_S == 0.0005
-
-
-def test_default_gate_latency_follows_rate_block_and_lookahead():
-    audio = AudioSettings(sample_rate=44100, block_size=256, lookahead_blocks=2.5)
-    assert default_gate_latency_s(audio) == pytest.approx(3.5 * 256 / 44100 + 0.0005)
-    assert Engine(TestVoice(44100), audio).gate_latency_s == pytest.approx(3.5 * 256 / 44100 + 0.0005)
-
-
-def test_gate_latency_ms_setting_overrides_the_default():
-    audio = dataclasses.replace(AudioSettings(), gate_latency_ms=12.5)
-    assert Engine(TestVoice(SR), audio).gate_latency_s == pytest.approx(0.0125)
-
-
-def test_gate_latency_below_lookahead_plus_one_block_logs_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="neurorack.audio.engine"):
-        Engine(TestVoice(SR), dataclasses.replace(AudioSettings(), gate_latency_ms=1.0))
-    assert "some onsets will be late" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="neurorack.audio.engine"):
-        Engine(TestVoice(SR))
-    assert caplog.text == ""
-
-
 # -- sample-exact onsets -----------------------------------------------------------------
 
 
@@ -228,7 +200,7 @@ def test_onset_lands_on_the_exact_sample_after_the_gate_latency():
     nonzero = np.flatnonzero(output)
     assert nonzero[0] == expected
     assert list(engine.onsets) == [Onset(GateEdge(0.1), expected, False)]
-    assert engine.late_onsets == 0
+    assert engine.counters.late_onsets == 0
 
 
 ODD_TIMES = [0.0213, 0.05077, 0.1234567, 0.2001, 0.2011, 0.33333, 0.4444]
@@ -257,7 +229,7 @@ def test_several_edges_at_odd_times_land_on_their_exact_samples(audio):
     assert [(o.edge.time_s, o.sample, o.late) for o in engine.onsets] == [
         (t, s, False) for t, s in zip(ODD_TIMES, expected)]
     assert peaks(output) == expected
-    assert engine.late_onsets == 0
+    assert engine.counters.late_onsets == 0
 
 
 def test_custom_gate_latency_moves_the_onset_by_exactly_the_difference():
@@ -280,20 +252,6 @@ def test_velocity_scales_the_voice_and_falling_edges_play_nothing():
     assert len(engine.onsets) == 3  # the falling edge is scheduled, it just triggers nothing
 
 
-def test_edges_posted_out_of_order_are_placed_in_time_order():
-    engine = Engine(ImpulseVoice())
-    played = start(engine)
-    engine.post_gate(GateEdge(0.010))
-    engine.post_gate(GateEdge(0.005))
-    while engine.fifo.write_index < 1024:
-        while engine.fifo.write_index - engine.fifo.read_index < 2 * BLOCK:
-            assert engine.render_block()
-        play(engine, played)
-    expected = [expected_sample(0.005, engine.gate_latency_s), expected_sample(0.010, engine.gate_latency_s)]
-    assert [o.sample for o in engine.onsets] == expected
-    assert [o.edge.time_s for o in engine.onsets] == [0.005, 0.010]
-
-
 def test_late_edge_goes_to_the_start_of_the_next_rendered_block_and_is_counted():
     engine = Engine(ImpulseVoice())
     played = start(engine)          # block 0 rendered and played, origin 0
@@ -302,7 +260,7 @@ def test_late_edge_goes_to_the_start_of_the_next_rendered_block_and_is_counted()
     # This edge's onset, 0 + 5.83 ms = sample 280, sits in block 2, already rendered.
     engine.post_gate(GateEdge(0.0))
     assert engine.render_block()    # block 3: samples 384..511
-    assert engine.late_onsets == 1
+    assert engine.counters.late_onsets == 1
     assert list(engine.onsets) == [Onset(GateEdge(0.0), 384, True)]
     for _ in range(3):
         play(engine, played)
@@ -315,7 +273,7 @@ def test_too_small_gate_latency_makes_late_onsets_at_block_starts():
     output = render_offline(engine, 0.3, [GateEdge(0.1003)])
     (onset,) = engine.onsets
     assert onset.late
-    assert engine.late_onsets == 1
+    assert engine.counters.late_onsets == 1
     assert onset.sample % BLOCK == 0
     assert onset.sample > round((0.1003 + 0.001) * SR)
     assert peaks(output) == [onset.sample]
@@ -353,13 +311,6 @@ def test_pull_with_an_empty_fifo_writes_silence_and_counts_a_late_render():
     np.testing.assert_array_equal(out, np.zeros((BLOCK, 2)))
     assert engine.late_renders == 1
     assert engine.timeline.count == 1
-
-
-def test_gate_queue_drops_edges_beyond_its_size_and_counts_them():
-    engine = Engine(TestVoice(SR))
-    for k in range(GATE_QUEUE_SIZE + 3):
-        engine.post_gate(GateEdge(k * 1e-3))
-    assert engine.gate_overflows == 3
 
 
 # -- NaN and error guard -----------------------------------------------------------------
@@ -532,16 +483,6 @@ def _past_warmup(engine: Engine, played: list[np.ndarray]) -> None:
         play(engine, played)
 
 
-def test_late_renders_during_start_up_do_not_raise_the_lookahead():
-    engine = Engine(SineVoice(200.0))
-    played = start(engine)
-    for _ in range(OVERLOAD_LATE_RENDERS + 3):
-        play(engine, played)
-    engine.render_block()
-    assert engine.late_renders >= OVERLOAD_LATE_RENDERS
-    assert engine.lookahead_raises == 0 and engine.warnings == []
-
-
 def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_block(caplog):
     engine = Engine(SineVoice(200.0))
     played = start(engine)
@@ -551,7 +492,7 @@ def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_b
     for _ in range(OVERLOAD_LATE_RENDERS + 3):  # the render thread starves: the FIFO runs dry
         play(engine, played)
     assert engine.late_renders >= OVERLOAD_LATE_RENDERS
-    with caplog.at_level(logging.WARNING, logger="neurorack.audio.engine"):
+    with caplog.at_level(logging.WARNING, logger="neurorack.audio.schedule"):
         assert engine.render_block()
     assert engine.lookahead_s == pytest.approx(lookahead + block_s)
     assert engine.gate_latency_s == pytest.approx(latency + block_s)
@@ -569,7 +510,7 @@ def test_lookahead_never_grows_past_what_the_fifo_holds():
             play(engine, played)
         engine.render_block()
     assert engine.lookahead_raises >= 2
-    assert engine.lookahead_s <= engine.max_lookahead_s + 1e-9
+    assert engine.lookahead_s <= engine.schedule.max_lookahead_s + 1e-9
     assert engine.fifo.capacity >= engine.lookahead_s * SR + BLOCK
 
 
@@ -598,7 +539,7 @@ def _keep_up(engine: Engine, played: list[np.ndarray], seconds: float, edges: li
 def raised(monkeypatch) -> tuple[Engine, list[np.ndarray]]:
     """An engine whose lookahead was just raised once by a burst of late renders; calm
     after half a second of audio."""
-    monkeypatch.setattr(engine_module, "CALM_S", 0.5)
+    monkeypatch.setattr(schedule, "CALM_S", 0.5)
     engine = Engine(SineVoice(200.0))
     played = start(engine)
     _past_warmup(engine, played)
@@ -608,10 +549,10 @@ def raised(monkeypatch) -> tuple[Engine, list[np.ndarray]]:
 
 def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(raised, caplog):
     engine, played = raised
-    lookahead, latency = engine.base_lookahead_s, default_gate_latency_s(AudioSettings())
+    lookahead, latency = engine.schedule.base_lookahead_s, default_gate_latency_s(AudioSettings())
     _keep_up(engine, played, 0.4)
     assert engine.lookahead_s == pytest.approx(lookahead + BLOCK / SR)  # not calm for long enough yet
-    with caplog.at_level(logging.INFO, logger="neurorack.audio.engine"):
+    with caplog.at_level(logging.INFO, logger="neurorack.audio.schedule"):
         _keep_up(engine, played, 0.2)
     assert engine.lookahead_s == pytest.approx(lookahead) and engine.gate_latency_s == pytest.approx(latency)
     assert engine.stats()["lookahead_drops"] == 1 and engine.stats()["lookahead_blocks"] == pytest.approx(1.0)
@@ -621,24 +562,13 @@ def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(r
     assert engine.late_renders == late and engine.lookahead_drops == 1  # never below the configured lookahead
 
 
-def test_a_late_render_restarts_the_calm_spell(raised):
-    engine, played = raised
-    _keep_up(engine, played, 0.4)
-    play(engine, played)  # one more late render
-    play(engine, played)
-    _keep_up(engine, played, 0.4)
-    assert engine.lookahead_drops == 0 and engine.lookahead_raises == 1
-    _keep_up(engine, played, 0.2)
-    assert engine.lookahead_drops == 1
-
-
 def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raised):
     engine, played = raised
     raised_latency, raised_from = engine.gate_latency_s, engine.fifo.read_index / SR
     through = [GateEdge(raised_from + 0.45 + k * 0.0011) for k in range(120)]  # dense, all through the drop
     after = [GateEdge(raised_from + 0.65 + k * 0.0123) for k in range(10)]
     _keep_up(engine, played, 0.8, through + after)
-    assert engine.lookahead_drops == 1 and engine.late_onsets == 0
+    assert engine.lookahead_drops == 1 and engine.counters.late_onsets == 0
     lowered = default_gate_latency_s(AudioSettings())
     assert engine.gate_latency_s == pytest.approx(lowered)
     placed = {onset.edge: onset.sample for onset in engine.onsets}
@@ -701,7 +631,7 @@ def run_virtually(engine: Engine, clock: VirtualClock, seconds: float, until_s: 
 def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_seconds(caplog):
     clock = VirtualClock()
     engine = Engine(StallingVoice(clock, stalls_at(1.0), seconds=0.3))  # once, for 0.3 s
-    with caplog.at_level(logging.INFO, logger="neurorack.audio.engine"):
+    with caplog.at_level(logging.INFO, logger="neurorack.audio.schedule"):
         lookahead = run_virtually(engine, clock, 12.0)
     assert engine.late_renders > OVERLOAD_LATE_RENDERS and engine.lookahead_raises == 1
     assert max(lookahead) == 2.0
@@ -711,21 +641,6 @@ def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_sec
     stats = engine.stats()
     assert (stats["lookahead_raises"], stats["lookahead_drops"], stats["lookahead_blocks"]) == (1, 1, 1.0)
     assert "lookahead back to 1 blocks" in caplog.text
-
-
-def test_a_load_that_comes_back_after_the_lookahead_came_down_doubles_the_next_calm_spell():
-    clock = VirtualClock()
-    calm = engine_module.CALM_S
-    second = 1.3 + 1.5 * calm  # after the first spell brought the lookahead down
-    engine = Engine(StallingVoice(clock, stalls_at(1.0, second), seconds=0.3))
-    lookahead = run_virtually(engine, clock, second + 0.3 + 2 * calm + 1.0)
-
-    def blocks_at(time_s: float) -> float:
-        return lookahead[round(time_s * SR / BLOCK)]
-
-    assert (blocks_at(1.3 + calm - 0.5), blocks_at(1.3 + calm + 0.5)) == (2.0, 1.0)  # the first spell
-    assert (blocks_at(second + 0.3 + 2 * calm - 0.5), lookahead[-1]) == (2.0, 1.0)  # the second, twice as long
-    assert (engine.lookahead_raises, engine.lookahead_drops) == (2, 2)
 
 
 def test_late_renders_in_the_start_up_are_counted_apart():

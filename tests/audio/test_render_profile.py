@@ -33,7 +33,7 @@ def test_the_parts_of_each_block_add_up_to_its_whole_render_time():
     assert np.array_equal(parts.sum(axis=1), block)
     assert np.all(parts >= 0)
     # the whole, as the profile times it, is the engine's own render time of the block, less a few calls
-    engine_us = engine._render_ms[:profile.count] * 1000.0
+    engine_us = engine.counters.render_ms[:profile.count] * 1000.0
     profiled_us = block[:profile.count] / 1000.0
     assert np.all(profiled_us <= engine_us + 1.0)
     assert np.median(profiled_us / engine_us) > 0.8

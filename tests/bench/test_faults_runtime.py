@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from neurorack.audio import engine as engine_module
+from neurorack.audio import schedule
 from neurorack.audio.engine import Engine
 from neurorack.audio.output_stage import OutputStage
 from neurorack_bench import faults_runtime
@@ -73,7 +73,7 @@ def test_after_a_stall_the_lookahead_is_back_at_the_configured_one_in_time():
 
 def test_an_engine_that_keeps_a_raised_lookahead_for_a_minute_is_caught(monkeypatch):
     """The check can fail: the engine before the fix waited 60 s of calm before coming back down."""
-    monkeypatch.setattr(engine_module, "CALM_S", 60.0)
+    monkeypatch.setattr(schedule, "CALM_S", 60.0)
     ok, why = stall_once(random.Random(0))
     assert not ok and why.endswith("lookahead still 2 blocks at the end; promised back within 6 s")
 

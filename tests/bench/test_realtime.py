@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from neurorack.audio.engine import Onset
+from neurorack.audio.schedule import Onset
 
 from neurorack.core.events import GateEdge
 from neurorack.audio.timeline import CallbackTimeline
