@@ -1,6 +1,6 @@
 """The menu tree: typed items built from a validated ``menu.yaml``.
 
-Items are immutable; where the cursor is lives in ``navigation``, never here.
+Items are immutable; where the cursor is lives in the pages (``neurorack.ui.pages``), never here.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Toggle:
 
 @dataclass(frozen=True)
 class Info:
-    """Opens a read-only page (``system``, ``calibration``, ``routing`` or ``home``)."""
+    """Opens the page registered as ``page`` (``home``, ``system``, ``calibration``,
+    ``routing``, or any other in ``neurorack.ui.pages``)."""
 
     label: str
     page: str
@@ -81,12 +82,16 @@ class Menu:
 
 
 def load_menu(path: str | Path | None = None) -> Menu:
-    """Load a menu file (None: the shipped ``menu.yaml``).
+    """Load a menu file (None: the shipped ``menu.yaml``); its ``page`` names must be pages
+    registered in ``neurorack.ui.pages``.
 
     Raises:
         ConfigError: the file is wrong (file, line, key and what was expected).
     """
-    return menu_from_spec(load_menu_spec(path))
+    # The pages use the menu's items: imported here, once both are loaded.
+    from neurorack.ui.pages import page_names
+
+    return menu_from_spec(load_menu_spec(path, page_names()))
 
 
 def menu_from_spec(spec: MenuSpec) -> Menu:

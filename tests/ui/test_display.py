@@ -27,7 +27,7 @@ from neurorack.ui.display import (
 )
 from neurorack.ui.frame import Frame
 from neurorack.ui.menu import load_menu
-from neurorack.ui.navigation import HomeScreen, MenuScreen
+from neurorack.ui.pages import HomeScreen, MenuScreen
 from neurorack.ui.render import render
 from tests.ui.conftest import Clock
 
