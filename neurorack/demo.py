@@ -302,17 +302,14 @@ class _PerformedFacade:
 
 
 def _screen_facade(config: ModuleConfig, module_voice, engine: Engine, first_sound: str, cpu_percent: float):
-    """The facade the screen pass draws: the performed instrument, or the test voice's mock."""
+    """The facade the screen pass draws: the performed instrument, or the test voice's."""
     from neurorack.instrument.facade import InstrumentFacade
     from neurorack.instrument.module import models_dir
-    from neurorack.ui.mock_facade import MockFacade
+    from neurorack.ui.no_model_facade import NoModelFacade
 
     instrument = module_voice.instrument
     if instrument is None:
-        facade = MockFacade(lambda: 0.0, sounds=(), models=())
-        facade.warning_list = list(module_voice.warnings)
-        facade.system = replace(facade.system, cpu_percent=cpu_percent)
-        return facade
+        return _PerformedFacade(NoModelFacade(engine, warnings=lambda: module_voice.warnings), cpu_percent)
     instrument.select_sound(first_sound)  # the screen pass turns the encoder from the start again
     return _PerformedFacade(InstrumentFacade(instrument, engine, models_dir(config)), cpu_percent)
 
