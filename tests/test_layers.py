@@ -1,7 +1,8 @@
 """The package's layers only look down, and no module imports itself round a circle.
 
 Read from the source with ``ast`` (nothing is imported), counting every import, also those
-made inside a function. Layers, lowest first: a module may import its own package and any
+made inside a function, but not those under ``if TYPE_CHECKING:`` (names for annotations,
+never imported when the code runs). Layers, lowest first: a module may import its own package and any
 package of a lower layer, never a package beside it or above it (see docs/architecture.md).
 """
 
@@ -52,7 +53,7 @@ def imports_of(path: Path) -> set[str]:
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -63,6 +64,16 @@ def imports_of(path: Path) -> set[str]:
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # a submodule, if it is one
     return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in (child, *_runtime_nodes(child)))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
 
 
 def source_modules() -> dict[str, set[str]]:
@@ -183,6 +194,8 @@ def test_the_check_finds_a_circle():
     ("from . import engine", {"neurorack.audio", "neurorack.audio.engine"}),
     ("from ..core.events import GateEdge", {"neurorack.core.events", "neurorack.core.events.GateEdge"}),
     ("def f():\n    import neurorack.ml.model\n", {"neurorack.ml.model"}),
+    ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from neurorack.ui import menu\nelse:\n    import os\n",
+     {"typing", "typing.TYPE_CHECKING", "os"}),
 ])
 def test_relative_and_function_level_imports_are_read(tmp_path, monkeypatch, source, expected):
     package = tmp_path / "neurorack" / "audio"

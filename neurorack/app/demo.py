@@ -302,17 +302,14 @@ class _PerformedFacade:
 
 
 def _screen_facade(config: ModuleConfig, module_voice, engine: Engine, first_sound: str, cpu_percent: float):
-    """The facade the screen pass draws: the performed instrument, or the test voice's mock."""
+    """The facade the screen pass draws: the performed instrument, or the test voice's."""
     from neurorack.app.facade import InstrumentFacade
     from neurorack.app.module import models_dir
-    from neurorack.ui.mock_facade import MockFacade
+    from neurorack.ui.no_model_facade import NoModelFacade
 
     instrument = module_voice.instrument
     if instrument is None:
-        facade = MockFacade(lambda: 0.0, sounds=(), models=())
-        facade.warning_list = list(module_voice.warnings)
-        facade.system = replace(facade.system, cpu_percent=cpu_percent)
-        return facade
+        return _PerformedFacade(NoModelFacade(engine, warnings=lambda: module_voice.warnings), cpu_percent)
     instrument.select_sound(first_sound)  # the screen pass turns the encoder from the start again
     return _PerformedFacade(InstrumentFacade(instrument, engine, models_dir(config)), cpu_percent)
 
@@ -345,7 +342,7 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
     from neurorack.app.facade import InstrumentFacade
     from neurorack.app.assemble import open_engine
     from neurorack.app.module import models_dir
-    from neurorack.ui.menu import load_menu
+    from neurorack.ui.menu_file import load_menu
     from neurorack.ui.navigation import Navigator
     from neurorack.ui.recording import render_gif
 

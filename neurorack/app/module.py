@@ -152,7 +152,8 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
     ``display``: where the screen goes (None: ``open_display(board, mock)``)."""
     from neurorack.app.calibrator import ModuleCalibrator
     from neurorack.app.facade import InstrumentFacade, live_warnings
-    from neurorack.ui.mock_facade import MockFacade
+    from neurorack.service.power import request_power_action
+    from neurorack.ui.no_model_facade import NoModelFacade
     from neurorack.ui.ui_thread import start_ui
 
     state_dir = config.resolved_state_dir()
@@ -161,11 +162,9 @@ def start_module_ui(config: ModuleConfig, board, mock: bool, module_voice: Modul
         facade = InstrumentFacade(module_voice.instrument, engine, models_dir(config), panel.status,
                                   lambda: module_voice.warnings, calibrator)
     else:
-        import time
-
-        facade = MockFacade(time.monotonic, sounds=(), models=(), calibrator=calibrator)
-        facade.warning_list = list(module_voice.warnings)
-        facade.live_warnings = lambda: live_warnings(panel.status(), engine)
+        facade = NoModelFacade(engine, panel.status,
+                               lambda: live_warnings(panel.status(), engine, module_voice.warnings),
+                               calibrator, request_power_action)
     display = display if display is not None else open_display(board, mock)
     ui = start_ui(facade, panel.events, display, state_dir, encoder=panel.encoder if encoder_feel else None)
     instrument = module_voice.instrument

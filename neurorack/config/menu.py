@@ -10,7 +10,8 @@ A menu file has a ``title``, an idle timeout and a list of ``items``. Each item 
 - ``slider``: ``setting``, ``min``, ``max``, optional ``step``, ``unit`` and ``warp``
   (``lin``, ``exp`` or ``db``).
 - ``toggle``: ``setting`` (a true/false key).
-- ``info``: ``page`` (one of ``INFO_PAGES``).
+- ``info``: ``page``, the name of a page; which names exist is the UI's business: the UI
+  passes its page names to ``load_menu_spec`` (``neurorack.ui.menu_file.load_menu`` does).
 
 Any item may carry a ``note`` shown while editing (e.g. "applied on restart").
 Errors name the file, the item's key path, its line and what was expected.
@@ -19,6 +20,7 @@ Errors name the file, the item's key path, its line and what was expected.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +37,11 @@ from neurorack.config.schema import setting as declare
 from neurorack.config.yaml_source import YamlDocument, load_yaml
 from neurorack.errors import NeurorackError
 from neurorack.config.state import field_type, state_field
-from neurorack.ui.control_spec import WARPS
 
 ITEM_KINDS = ("submenu", "action", "choice", "slider", "toggle", "info")
 ACTIONS = ("calibrate", "reset_calibration", "shutdown", "reboot", "restart_audio")
-INFO_PAGES = ("home", "system", "calibration", "routing")
 SOURCES = ("sounds", "models")
+WARPS = ("lin", "exp", "db")  # the warps the UI's sliders implement (neurorack.ui.control_spec)
 
 # Which optional keys each kind uses; any other optional key on it is a mistake.
 KIND_KEYS = {
@@ -71,7 +72,7 @@ class MenuItemSpec:
     step: float = declare(0.0, "Slider step (0: fine).", check=between(0, 1e6))
     unit: str = declare("", "Slider unit.")
     warp: str = declare("lin", "Slider warp.", choices=WARPS)
-    page: str | None = declare(None, "The page an info item opens.", choices=INFO_PAGES)
+    page: str | None = declare(None, "The name of the page an info item opens.")
     items: tuple = ()
 
 
@@ -90,16 +91,19 @@ def default_menu_path() -> Path:
     return Path(__file__).resolve().parent.parent / "ui" / "menu.yaml"
 
 
-def load_menu_spec(path: str | Path | None = None) -> MenuSpec:
+def load_menu_spec(path: str | Path | None = None, pages: Collection[str] | None = None) -> MenuSpec:
     """Load and validate a menu file (None: the shipped one).
+
+    Args:
+        pages: the page names an info item may open (None: any name).
 
     Raises:
         ConfigError: every problem, each as "file:line: key: expected ..., got ...".
     """
-    return build_menu_spec(load_yaml(path or default_menu_path()))
+    return build_menu_spec(load_yaml(path or default_menu_path()), pages)
 
 
-def build_menu_spec(document: YamlDocument) -> MenuSpec:
+def build_menu_spec(document: YamlDocument, pages: Collection[str] | None = None) -> MenuSpec:
     """Validate a parsed menu document; see ``load_menu_spec``."""
     problems: list[Problem] = []
 
@@ -115,7 +119,7 @@ def build_menu_spec(document: YamlDocument) -> MenuSpec:
         root = _build(MenuSpec, top, (), document, problems)
         if "items" not in data:
             problem((), "missing key 'items': the list of menu entries")
-        items = _build_items(data.get("items"), ("items",), document, problems, problem)
+        items = _build_items(data.get("items"), ("items",), document, problems, problem, pages)
         if root is not None:
             root = dataclasses.replace(root, items=items)
     if problems:
@@ -123,7 +127,8 @@ def build_menu_spec(document: YamlDocument) -> MenuSpec:
     return root
 
 
-def _build_items(data: Any, path: tuple, document: YamlDocument, problems: list[Problem], problem) -> tuple:
+def _build_items(data: Any, path: tuple, document: YamlDocument, problems: list[Problem], problem,
+                 pages: Collection[str] | None) -> tuple:
     if data is None:
         return ()
     if not isinstance(data, list) or not data:
@@ -138,15 +143,15 @@ def _build_items(data: Any, path: tuple, document: YamlDocument, problems: list[
         count = len(problems)
         fields = {k: v for k, v in raw.items() if k != "items"}
         item = _build(MenuItemSpec, fields, item_path, document, problems)
-        children = _build_items(raw.get("items"), (*item_path, "items"), document, problems, problem)
+        children = _build_items(raw.get("items"), (*item_path, "items"), document, problems, problem, pages)
         if item is None or len(problems) > count:
             continue
-        _check_item(item, raw, item_path, problem)
+        _check_item(item, raw, item_path, problem, pages)
         items.append(dataclasses.replace(item, items=children))
     return tuple(items)
 
 
-def _check_item(item: MenuItemSpec, raw: dict, path: tuple, problem) -> None:
+def _check_item(item: MenuItemSpec, raw: dict, path: tuple, problem, pages: Collection[str] | None) -> None:
     for key in ("label", "kind"):
         if raw.get(key) is None:
             problem(path, f"missing key '{key}'" + (f"; expected one of {', '.join(ITEM_KINDS)}"
@@ -178,6 +183,8 @@ def _check_item(item: MenuItemSpec, raw: dict, path: tuple, problem) -> None:
             _, error = coerce(option, kind)
             if error is not None:
                 problem((*path, "options", index), f"does not fit setting '{item.setting}': {error}")
+    if pages is not None and item.page is not None and item.page not in pages:
+        problem((*path, "page"), f"expected one of {', '.join(sorted(pages))}, got {item.page!r}")
     if item.kind == "choice" and (item.options is None) == (item.source is None):
         problem(path, "a choice item needs either 'options' or 'source', not both")
     if item.kind == "slider" and item.min is not None and item.max is not None:

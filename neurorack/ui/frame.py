@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from neurorack.core.events import InputStatus
 from neurorack.config.state import ModuleState
@@ -18,13 +19,19 @@ from neurorack.ui.facade import (
     SystemInfo,
     TaskStatus,
 )
-from neurorack.ui.navigation import (
-    CalibrateScreen,
-    HomeScreen,
-    InfoScreen,
-    Navigator,
-    Screen,
+from neurorack.ui.pages.base import (
+    CALIBRATING,
+    CALIBRATION,
+    CPU,
+    DROPOUTS,
+    INPUTS,
+    SYSTEM,
+    WARNINGS,
+    Page,
 )
+
+if TYPE_CHECKING:
+    from neurorack.ui.navigation import Navigator
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +41,7 @@ class Frame:
     """What the screen shows.
 
     Attributes:
-        screen: the navigator's top screen.
+        screen: the navigator's top page.
         state: the module settings.
         status: the panel inputs (home page).
         underflows: audio dropouts so far.
@@ -47,7 +54,7 @@ class Frame:
         calibrating: the on-screen calibration in progress (on its page).
     """
 
-    screen: Screen
+    screen: Page
     state: ModuleState
     status: InputStatus = field(default_factory=InputStatus)
     underflows: int = 0
@@ -62,9 +69,10 @@ class Frame:
 
 def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tuple = (),
                   asleep: bool = False) -> Frame:
-    """Ask the facade for what the current screen needs. A facade call that fails leaves its
-    part empty and adds a warning; the UI keeps drawing."""
+    """Ask the facade for what the top page needs (its ``needs``). A facade call that fails
+    leaves its part empty and adds a warning, which shows where warnings do; the UI keeps drawing."""
     screen = navigator.screen
+    needs = screen.needs
     problems: list[str] = []
 
     def ask(call, fallback):
@@ -75,17 +83,13 @@ def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tu
             problems.append(str(exc) or type(exc).__name__)
             return fallback
 
-    on_home = isinstance(screen, HomeScreen)
-    on_system = isinstance(screen, InfoScreen) and screen.item.page == "system"
-    status = ask(facade.input_status, InputStatus()) if on_home else InputStatus()
-    underflows = int(ask(facade.engine_stats, {}).get("underflows", 0)) if on_home or on_system else 0
-    system = ask(facade.system_info, None) if on_home or on_system else None
-    warnings = tuple(ask(facade.warnings, ())) if on_home else ()
+    status = ask(facade.input_status, InputStatus()) if INPUTS in needs else InputStatus()
+    underflows = int(ask(facade.engine_stats, {}).get("underflows", 0)) if DROPOUTS in needs else 0
+    system = ask(facade.system_info, None) if CPU in needs or SYSTEM in needs else None
+    warnings = tuple(ask(facade.warnings, ())) if WARNINGS in needs else ()
     task = ask(facade.task, None)
-    on_calibrate = isinstance(screen, CalibrateScreen)
-    on_calibration = on_calibrate or (isinstance(screen, InfoScreen) and screen.item.page == "calibration")
-    calibration = ask(facade.calibration, None) if on_calibration else None
-    calibrating = ask(facade.calibration_progress, None) if on_calibrate else None
+    calibration = ask(facade.calibration, None) if CALIBRATION in needs else None
+    calibrating = ask(facade.calibration_progress, None) if CALIBRATING in needs else None
     if status.fault and status.fault not in warnings:
         warnings = (status.fault, *warnings)
     return Frame(
@@ -93,10 +97,10 @@ def capture_frame(navigator: Navigator, facade: ModuleFacade, extra_warnings: tu
         state=navigator.state,
         status=status,
         underflows=underflows,
-        cpu_percent=system.cpu_percent if system is not None and on_home else None,
-        warnings=(*extra_warnings, *warnings, *problems) if on_home else (),
+        cpu_percent=system.cpu_percent if system is not None and CPU in needs else None,
+        warnings=(*extra_warnings, *warnings, *problems) if WARNINGS in needs else (),
         task=task if task is not None and not task.error else None,
-        system=system if on_system else None,
+        system=system if SYSTEM in needs else None,
         asleep=asleep,
         calibration=calibration,
         calibrating=calibrating,

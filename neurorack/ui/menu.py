@@ -1,15 +1,14 @@
 """The menu tree: typed items built from a validated ``menu.yaml``.
 
-Items are immutable; where the cursor is lives in ``navigation``, never here.
+Items are immutable; where the cursor is lives in the pages (``neurorack.ui.pages``), never here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from neurorack.config.menu import MenuItemSpec, MenuSpec, load_menu_spec
+from neurorack.config.menu import MenuItemSpec, MenuSpec
 from neurorack.config.state import ModuleState
 from neurorack.ui.control_spec import ControlSpec
 
@@ -63,7 +62,8 @@ class Toggle:
 
 @dataclass(frozen=True)
 class Info:
-    """Opens a read-only page (``system``, ``calibration``, ``routing`` or ``home``)."""
+    """Opens the page registered as ``page`` (``home``, ``system``, ``calibration``,
+    ``routing``, or any other in ``neurorack.ui.pages``)."""
 
     label: str
     page: str
@@ -78,15 +78,6 @@ class Menu:
 
     root: Submenu
     home_after_s: float
-
-
-def load_menu(path: str | Path | None = None) -> Menu:
-    """Load a menu file (None: the shipped ``menu.yaml``).
-
-    Raises:
-        ConfigError: the file is wrong (file, line, key and what was expected).
-    """
-    return menu_from_spec(load_menu_spec(path))
 
 
 def menu_from_spec(spec: MenuSpec) -> Menu:

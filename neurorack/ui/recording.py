@@ -11,7 +11,8 @@ from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.config.state import ModuleState
 from neurorack.ui.display import GifRecorder
 from neurorack.ui.facade import ModuleFacade
-from neurorack.ui.menu import Menu, load_menu
+from neurorack.ui.menu import Menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade
 from neurorack.ui.navigation import Navigator
 from neurorack.ui.ui_thread import MAX_FPS, UiLoop

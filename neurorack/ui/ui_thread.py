@@ -30,7 +30,8 @@ from neurorack.config.state import ModuleState, StateStore
 from neurorack.ui.display import Display
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.frame import Frame, capture_frame
-from neurorack.ui.menu import Menu, load_menu
+from neurorack.ui.menu import Menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.navigation import Navigator
 from neurorack.ui.render import render
 

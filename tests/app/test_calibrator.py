@@ -19,14 +19,15 @@ from neurorack.hardware.scenario import Constant, Scenario
 from neurorack.app.calibrator import ModuleCalibrator
 from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
-from neurorack.ui.menu import load_menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade
-from neurorack.ui.navigation import (
+from neurorack.ui.navigation import Navigator
+from neurorack.ui.pages import (
     CalibrateScreen,
     ConfirmScreen,
+    HomeScreen,
     MenuScreen,
     MessageScreen,
-    Navigator,
 )
 
 
@@ -201,7 +202,10 @@ def test_reset_to_board_from_the_menu_forgets_the_calibration_and_the_panel_foll
     patched["cv1"] = Constant(5.0)
     time.sleep(0.05)
     assert abs(panel.status().cv_volts[0] - 5.0) < 0.02 < abs(uncalibrated - 5.0)
-    navigator.go_home()
+    press(navigator)  # "press: done" leaves the saved result
+    press(navigator, "long")  # the Calibration menu -> the top menu
+    press(navigator, "long")  # -> home
+    assert isinstance(navigator.screen, HomeScreen)
     open_calibrate(navigator, "Reset to board")
     assert isinstance(navigator.screen, ConfirmScreen)
     press(navigator)  # No: nothing happens

@@ -23,7 +23,7 @@ from neurorack.app.demo import SEED, demo_hits, demo_performance, render_demo
 from neurorack.hardware.scenario import Constant, Ramp, Scenario
 from neurorack.config.state import ModuleState
 from neurorack.ui.frame import Frame
-from neurorack.ui.navigation import HomeScreen
+from neurorack.ui.pages import HomeScreen
 from neurorack.ui.render import render
 from tests.instrument.model_fixture import make_model
 

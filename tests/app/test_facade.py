@@ -13,7 +13,7 @@ from neurorack.core.events import EncoderTurn
 from neurorack.app.facade import InstrumentFacade
 from neurorack.instrument.instrument import Instrument
 from neurorack.config.state import ModuleState
-from neurorack.ui.menu import load_menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.navigation import Navigator
 from tests.instrument.model_fixture import make_model
 
@@ -152,7 +152,7 @@ def test_one_bad_card_marks_only_its_model_unavailable(tmp_path):
     from neurorack.core.events import ButtonEvent
     from neurorack.errors import NeurorackError
     from neurorack.app.facade import installed_models
-    from neurorack.ui.navigation import ChoiceScreen, MessageScreen
+    from neurorack.ui.pages import ChoiceScreen, MessageScreen
 
     for name, card in (("good", "parameters: 10\nbytes: 40\n"),
                        ("text", "parameters: 24,555 weights\nbytes: 40\n"),

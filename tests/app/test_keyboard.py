@@ -34,7 +34,7 @@ from neurorack.app.keyboard import (
 )
 from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
-from neurorack.ui.menu import load_menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import DEMO_SOUNDS, MockFacade
 from neurorack.ui.navigation import Navigator
 from neurorack.ui.render import LIST_TOP, ROW_H, render

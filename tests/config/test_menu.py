@@ -16,9 +16,9 @@ def write(tmp_path, text: str):
     return path
 
 
-def problems(tmp_path, text: str) -> list[str]:
+def problems(tmp_path, text: str, pages=None) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_menu_spec(write(tmp_path, text))
+        load_menu_spec(write(tmp_path, text), pages)
     return [str(p) for p in caught.value.problems]
 
 
@@ -131,8 +131,20 @@ def test_every_problem_is_reported_at_once(tmp_path):
         items:
           - {label: A, kind: info, page: nowhere}
           - {label: B, kind: slider, setting: screen.brightness, min: 0, max: 1, warp: log}
-        """)
+        """, pages=("home", "system"))
     assert [p.split(": ")[0].rsplit(":", 1)[1] for p in found] == ["1", "3", "4"]
+    assert "items[1].page: expected one of home, system, got 'nowhere'" in found[1]
+
+
+def test_page_names_are_checked_only_against_the_names_given(tmp_path):
+    """The UI knows its pages; the schema checks a page name only against those it is given."""
+    path = write(tmp_path, """\
+        items:
+          - {label: A, kind: info, page: anything}
+        """)
+    assert load_menu_spec(path).items[0].page == "anything"
+    with pytest.raises(ConfigError, match="items\\[1\\].page: expected one of home, got 'anything'"):
+        load_menu_spec(path, ("home",))
 
 
 def test_not_yaml_at_all(tmp_path):
@@ -154,3 +166,13 @@ def test_start_ui_refuses_a_bad_menu_file_before_starting(tmp_path):
     assert str(caught.value) == (f"{path}:2: items[1].setting: expected a module-state key: unknown setting "
                                  "'nope'; known at that level: sound, model, routing, levels, screen, "
                                  "encoder, audio")
+
+
+def test_the_menu_schema_does_not_import_the_ui():
+    import subprocess
+    import sys
+
+    code = ("import sys, neurorack.config.menu; "
+            "print(sorted(m for m in sys.modules if m.startswith('neurorack.ui')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -44,3 +44,13 @@ def test_fixed_never_writes_minus_zero():
     assert fixed(-0.004, 2) == "0.00"
     assert fixed(-0.006, 2, signed=True) == "-0.01"
     assert fixed(1.5, 1, signed=True) == "+1.5"
+
+
+def test_a_menu_file_may_name_exactly_the_warps_a_control_spec_implements():
+    from neurorack.config.menu import WARPS as MENU_WARPS
+    from neurorack.ui.control_spec import WARPS
+
+    assert MENU_WARPS == WARPS
+    for warp in WARPS:
+        spec = ControlSpec(1.0, 10.0, warp=warp)
+        assert spec.map(0.0) == pytest.approx(1.0) and spec.map(1.0) == pytest.approx(10.0)

@@ -25,8 +25,8 @@ from neurorack.ui.display import (
     terminal_text,
 )
 from neurorack.ui.frame import Frame
-from neurorack.ui.menu import load_menu
-from neurorack.ui.navigation import HomeScreen, MenuScreen
+from neurorack.ui.menu_file import load_menu
+from neurorack.ui.pages import HomeScreen, MenuScreen
 from neurorack.ui.render import render
 from tests.ui.conftest import Clock
 

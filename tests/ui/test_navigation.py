@@ -7,9 +7,11 @@ import pytest
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.config.state import ModuleState
-from neurorack.ui.menu import Action, Choice, Info, Slider, Submenu, Toggle, load_menu
+from neurorack.ui.menu import Action, Choice, Info, Slider, Submenu, Toggle
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade
-from neurorack.ui.navigation import (
+from neurorack.ui.navigation import Navigator
+from neurorack.ui.pages import (
     CalibrateScreen,
     ChoiceScreen,
     ConfirmScreen,
@@ -17,7 +19,6 @@ from neurorack.ui.navigation import (
     InfoScreen,
     MenuScreen,
     MessageScreen,
-    Navigator,
     SliderScreen,
 )
 from tests.ui.conftest import Clock

@@ -18,17 +18,19 @@ from neurorack.ui.facade import (
     TaskStatus,
 )
 from neurorack.ui.frame import Frame
-from neurorack.ui.menu import load_menu
+from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import DEMO_MODELS, DEMO_SOUNDS
-from neurorack.ui.navigation import (
+from neurorack.ui.pages import (
     CalibrateScreen,
+    CalibrationScreen,
     ChoiceScreen,
     ConfirmScreen,
     HomeScreen,
-    InfoScreen,
     MenuScreen,
     MessageScreen,
+    RoutingScreen,
     SliderScreen,
+    SystemScreen,
 )
 from neurorack.ui.render import _rasterised, fit, font, render, stamp_text, wrap
 from tests.ui.conftest import assert_matches_golden
@@ -75,8 +77,8 @@ def frames():
         "slider-restart-note": Frame(SliderScreen(item("Settings", "Lookahead")), STATE),
         "block-size-choice": Frame(ChoiceScreen(item("Settings", "Block size"), (32, 64, 128, 256, 512, 1024), 3),
                                    STATE),
-        "system": Frame(InfoScreen(item("System", "Status")), STATE, underflows=2, system=SYSTEM),
-        "calibration": Frame(InfoScreen(item("Calibration", "Status")), STATE, calibration=CALIBRATION),
+        "system": Frame(SystemScreen(item("System", "Status")), STATE, underflows=2, system=SYSTEM),
+        "calibration": Frame(CalibrationScreen(item("Calibration", "Status")), STATE, calibration=CALIBRATION),
         "calibrate-pick": Frame(CalibrateScreen(cursor=2), STATE, calibration=CALIBRATION),
         "calibrate-patch": Frame(CalibrateScreen(cursor=2, name="cv3"), STATE, calibration=CALIBRATION,
                                  calibrating=CalibrationProgress("cv3", 3.0, 1)),
@@ -88,7 +90,7 @@ def frames():
         "calibrate-result-save": Frame(CalibrateScreen(cursor=2, name="cv3", save=True), STATE, calibration=CALIBRATION,
                                        calibrating=CalibrationProgress("cv3", None, 2, False, 3.0498, -5.021, 27.6,
                                                                        0.04)),
-        "routing": Frame(InfoScreen(item("CV routing", "Overview")), STATE),
+        "routing": Frame(RoutingScreen(item("CV routing", "Overview")), STATE),
         "confirm-shutdown": Frame(ConfirmScreen(item("System", "Shutdown"), yes=True), STATE),
         "error": Frame(MessageScreen("Error", "model 'drums-dense': checksum mismatch, keeping drums-trimmed"),
                        STATE),
