@@ -85,6 +85,8 @@ setup(
         "soxr>=0.3",
         # Every audio file is read and written with soundfile (its wheels carry libsndfile).
         "soundfile>=0.12",
+        # Progress bars on long work (rendering, calibration, training, trimming).
+        "tqdm>=4.60",
     ],
     extras_require={
         # On the module. Jetson.GPIO installs an RPi shim that collides with RPi.GPIO,
@@ -95,9 +97,8 @@ setup(
         # The toolbox: train, trim, evaluate, export. install.sh installs torch==2.13.0 first.
         # pesto-pitch (the independent pitch tracker of `neurorack eval`) is installed by
         # install.sh without its torchaudio requirement, which would pull another torch;
-        # omegaconf and tqdm are what it needs besides torch, NumPy and SciPy.
-        "ml": ["torch>=2.1", "safetensors>=0.4", "matplotlib>=3.5", 
-               "scipy>=1.8", "omegaconf>=2.3", "tqdm>=4.60"],
+        # omegaconf (and tqdm, installed anyway) is what it needs besides torch, NumPy and SciPy.
+        "ml": ["torch>=2.1", "matplotlib>=3.5", "scipy>=1.8", "omegaconf>=2.3"],
         # setuptools: the tests run setup.py's build step (Python 3.12's venvs come without it).
         "dev": ["pytest>=7", "setuptools>=64"],
     },

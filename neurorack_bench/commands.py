@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from neurorack.argtypes import positive_float, positive_int
 from neurorack.config.module import SUPPORTED_BLOCK_SIZES
@@ -180,7 +179,6 @@ def _controls(args: argparse.Namespace, config) -> int:
 
 def run_soak_command(args, config) -> int:
     import json
-    import sys
 
     from neurorack_bench.soak import run_soak_bench, summarise
     from neurorack.progress import progress_bar
@@ -190,7 +188,7 @@ def run_soak_command(args, config) -> int:
                             native_callback=not args.python_callback, slices=args.slices, progress=progress,
                             block_size=args.block_size)
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     print(json.dumps(result, indent=2) if args.json else summarise(result))
     return 0
 
@@ -231,15 +229,18 @@ def run_faults_command(args: argparse.Namespace, config) -> int:
 
     def progress(family: str, done: int, total: int) -> None:
         if family not in bars:
-            if any(bars.values()):
-                print(file=sys.stderr)
+            for bar in bars.values():
+                if bar is not None:
+                    bar.close()
+            bars.clear()
             bars[family] = progress_bar(f"faults: {family:<9}")
         if bars[family] is not None:
             bars[family](done / max(total, 1))
 
     report = run_faults(args.family, args.trials, args.seed, progress=progress)
-    if any(bars.values()):
-        print(file=sys.stderr)
+    for bar in bars.values():
+        if bar is not None:
+            bar.close()
     print(json.dumps(report, indent=2) if args.json else summary_table(report))
     return 0 if report["totals"]["lost"] == 0 else 1
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 from neurorack.config.module import ModuleConfig
@@ -90,7 +89,7 @@ def bench_controls_command(args: argparse.Namespace, config: ModuleConfig) -> in
     progress = None if args.json else progress_bar("polling")
     result = run_controls_bench(args.seconds, progress)
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -206,7 +206,7 @@ def _demo_command(config: ModuleConfig, args: argparse.Namespace) -> int:
     progress = None if args.json else progress_bar("rendering")
     result = render_demo(config, args.out, args.seconds, progress=progress, performance=performance)
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -123,7 +123,7 @@ def calibrate_command(args: argparse.Namespace, config: ModuleConfig) -> int:
                 routine.read(show)
                 if show is not None:
                     show(1.0)
-                    print(file=sys.stderr)
+                    show.close()
             results[name] = routine.result
             print(describe(results[name]))
     except EOFError:

@@ -168,7 +168,7 @@ def dataset_for(args, folders: list[str]):
         progress = progress_bar("reading one-shots")
         data = build_set(folders, options, progress=progress)
         if progress is not None:
-            print(file=sys.stderr)
+            progress.close()
         save_cache(data, cache)
         print(f"{len(data)} sounds ({len(data.skipped)} skipped), cached in {cache}", file=sys.stderr)
         if not distributed.active():
@@ -247,7 +247,7 @@ def train_command(args: argparse.Namespace, config) -> int:
     finally:
         distributed.finish()
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     if distributed.is_main():
         print(json.dumps(result, indent=2))
     return 0
@@ -281,7 +281,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
         before = evaluate_sounds(Resynthesizer(args.before), data, splits, limit=args.limit,
                                  control_limit=args.control_sounds, progress=progress)
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     unmeasured = [(folder, unmeasured_figures(figures)) for folder, figures in ((args.model, result),
                                                                                   (args.before, before))
                   if figures is not None]

@@ -207,7 +207,7 @@ def _trim(args) -> int:
     records = run_lottery(parent.dense, parent.early, parent.adapter, parent.task, settings, args.out,
                           progress=progress, log=log, extra={"parent": parent.description})
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -268,7 +268,7 @@ def _retrain(args) -> int:
     records = retrain_round(source, parent.dense, parent.early, parent.adapter, parent.task, settings, args.out,
                             progress=progress, extra=schedule)
     if progress is not None:
-        print(file=sys.stderr)
+        progress.close()
     last = records[-1]
     if args.json:
         print(json.dumps(last, indent=2))
