@@ -99,8 +99,9 @@ setup(
         # install.sh without its torchaudio requirement, which would pull another torch;
         # omegaconf (and tqdm, installed anyway) is what it needs besides torch, NumPy and SciPy.
         "ml": ["torch>=2.1", "matplotlib>=3.5", "scipy>=1.8", "omegaconf>=2.3"],
-        # setuptools: the tests run setup.py's build step (Python 3.12's venvs come without it).
-        "dev": ["pytest>=7", "setuptools>=64"],
+        # setuptools: the tests run setup.py's build step (Python 3.12's venvs come without it);
+        # ruff: the linter CI runs (ruff.toml).
+        "dev": ["pytest>=7", "setuptools>=64", "ruff>=0.5"],
     },
     entry_points={"console_scripts": ["neurorack = neurorack.cli:main"]},
     classifiers=[

@@ -180,8 +180,8 @@ def _controls(args: argparse.Namespace, config) -> int:
 def run_soak_command(args, config) -> int:
     import json
 
-    from neurorack_bench.soak import run_soak_bench, summarise
     from neurorack.progress import progress_bar
+    from neurorack_bench.soak import run_soak_bench, summarise
 
     progress = progress_bar("soak")
     result = run_soak_bench(config, args.minutes, baseline=not args.no_baseline, hog=not args.no_hog,
@@ -222,8 +222,8 @@ def run_model_command(args: argparse.Namespace, config) -> int:
 
 def run_faults_command(args: argparse.Namespace, config) -> int:
     """Run the families; exit 0 when nothing was lost, 1 otherwise."""
-    from neurorack_bench.faults import run_faults, summary_table
     from neurorack.progress import progress_bar
+    from neurorack_bench.faults import run_faults, summary_table
 
     bars: dict = {}
 

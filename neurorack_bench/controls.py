@@ -15,12 +15,10 @@ def run_controls_bench(seconds: float, progress=None) -> dict:
     import numpy as np
 
     from neurorack.audio.backends.native_callback import installed_callback
-
     from neurorack.config.board import load_board
     from neurorack.controls.poller import ControlPoller
-    from neurorack.hardware.scenario import DEMO_PATTERN, ScriptedHit
     from neurorack.hardware.adc import open_simulated_adc
-    from neurorack.hardware.scenario import GatePattern, Lfo, Scenario
+    from neurorack.hardware.scenario import DEMO_PATTERN, GatePattern, Lfo, Scenario, ScriptedHit
 
     board = load_board("mock")
     patterns = [GatePattern(gate_s=0.03), GatePattern(tuple(ScriptedHit(h.time_s + 0.125, 1, h.velocity)

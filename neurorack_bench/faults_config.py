@@ -31,9 +31,9 @@ from typing import Any
 
 import yaml
 
-from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 from neurorack.config.yaml_source import MAX_BYTES, MAX_LARGE_BYTES
 from neurorack.errors import NeurorackError
+from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 
 CASE_LIMIT_S = 5.0
 CLI_LIMIT_S = 60.0

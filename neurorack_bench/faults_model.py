@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 from neurorack.errors import NeurorackError
+from neurorack_bench.faults import CaseTimeout, FamilyResult, time_limit
 
 CASE_LIMIT_S = 10.0
 FRAMES_PER_CHECK = 3

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neurorack_bench.faults import FamilyResult
 from neurorack.config.state import ModuleState, StateStore
+from neurorack_bench.faults import FamilyResult
 
 MAX_DELAY_S = 0.03
 STATES = 8
@@ -125,8 +125,8 @@ def crash_check(kind: str, workdir: Path) -> tuple[bool, str]:
     else:
         import numpy as np
 
-        from neurorack_bench.faults_model import write_model
         from neurorack.ml.export import export_run
+        from neurorack_bench.faults_model import write_model
 
         run = write_model(workdir / "run", np.random.default_rng(0))
         report = check(root, lambda: export_run(run, root / "tiny"), load_models)

@@ -27,9 +27,8 @@ import numpy as np
 
 from neurorack.audio.engine import Engine
 from neurorack.audio.switching import FALLBACK_FAILURES
-
-from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
+from neurorack.core.events import GateEdge
 from neurorack_bench.faults import FamilyResult
 
 FAULTS = ("nan", "inf", "-inf", "overflow", "raise_in_render", "raise_in_trigger")
@@ -227,7 +226,7 @@ def threaded_fault(fault: str, workdir: Path, index: int) -> tuple[bool, str]:
     backend = PacedWavBackend(engine, workdir / f"threaded-{index}.wav")
     backend.start()
     try:
-        for k in range(6):
+        for _ in range(6):
             time.sleep(0.05)
             engine.post_gate(GateEdge(time.monotonic()))
         callbacks = engine.timeline.count

@@ -217,9 +217,9 @@ def writes_case(workdir: Path) -> tuple[bool, str, list[str]]:
 
 def _model_with_bank(folder: Path) -> Path:
     """A model folder with its own bank: a template sound and a curves sound."""
-    from neurorack_bench.faults_model import write_model
     from neurorack.config.sound_bank import Curves
     from neurorack.instrument.trajectory import from_curves, save_template
+    from neurorack_bench.faults_model import write_model
 
     folder = write_model(folder, np.random.default_rng(0))
     curves = "curves: {duration_s: 0.5, pitch_hz: [[0, 55]]}"
@@ -266,8 +266,8 @@ def start_and_report(argv: list[str]) -> None:
     import logging
     from dataclasses import replace
 
-    from neurorack.config.module import ModuleConfig
     from neurorack.app.module import open_instrument, saved_state
+    from neurorack.config.module import ModuleConfig
     from neurorack.config.state import ModuleState
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -386,8 +386,8 @@ def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -
     only the subprocess has torch)."""
     import pickle
 
-    from neurorack_bench.faults_model import MarkerPayload
     from neurorack.core.architecture import TINY_CONFIG, config_yaml
+    from neurorack_bench.faults_model import MarkerPayload
 
     run.mkdir()
     (run / "config.yaml").write_text(config_yaml(TINY_CONFIG), encoding="utf-8")
@@ -402,8 +402,8 @@ def hostile_checkpoint(run: Path, case: str, rng: random.Random, marker: Path) -
 
 def one_shots_cache(path: Path) -> Path:
     """A data cache of eight short tones, in the train, valid and test splits."""
-    from neurorack.ml.dataset import OneShotSet, prepare, save_cache
     from neurorack.core.descriptors import SAMPLE_RATE, extract
+    from neurorack.ml.dataset import OneShotSet, prepare, save_cache
 
     t = np.arange(int(0.25 * SAMPLE_RATE)) / SAMPLE_RATE
     audio = [prepare(0.5 * np.sin(2 * np.pi * (110 + 90 * i) * t) * np.exp(-t / 0.06), SAMPLE_RATE)
@@ -424,8 +424,8 @@ def resume_and_report(argv: list[str]) -> None:
     import traceback
 
     from neurorack.cli import main
-    from neurorack.errors import NeurorackError
     from neurorack.core.architecture import load_config
+    from neurorack.errors import NeurorackError
 
     run, cache = Path(argv[0]), argv[1]
     checkpoint = run / "checkpoint.pt"

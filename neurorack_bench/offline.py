@@ -18,8 +18,8 @@ from pathlib import Path
 
 def run_offline_bench(config, seconds: float = 8.0, voice: str = "test", runs: int = 3) -> dict:
     """Render the demo ``runs`` times; the median run's figures (see the module's notes)."""
-    from neurorack.audio.backends.native_callback import installed_callback
     from neurorack.app.demo import render_demo
+    from neurorack.audio.backends.native_callback import installed_callback
 
     results = []
     with tempfile.TemporaryDirectory(prefix="neurorack-bench-") as folder:

@@ -35,17 +35,17 @@ from neurorack.audio.backends.sound_device import (
     leave_portaudio,
 )
 from neurorack.audio.engine import Engine
-from neurorack.audio.schedule import Onset
-from neurorack.core.events import GateEdge
-from neurorack_bench.jack_server import JackDummyServer, JackProbe, stop_on_termination
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.render_profile import RenderProfile, profile_engine
+from neurorack.audio.schedule import Onset
 from neurorack.audio.voices import BusyVoice, TestVoice
-from neurorack_bench.sine_client import SETTLE_S
-from neurorack_bench.sound_onsets import sound_onsets
 from neurorack.config.module import ModuleConfig
+from neurorack.core.events import GateEdge
 from neurorack.errors import NeurorackError
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
+from neurorack_bench.jack_server import JackDummyServer, JackProbe, stop_on_termination
+from neurorack_bench.sine_client import SETTLE_S
+from neurorack_bench.sound_onsets import sound_onsets
 
 NEIGHBOURS = 4  # cycles each side whose start times place an edge on the cycle timeline
 FIRST_GATE_S = 0.05  # the first measured gate, after the stream has settled

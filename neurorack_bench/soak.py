@@ -34,6 +34,8 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
+from neurorack.config.module import ModuleConfig
+from neurorack.hardware.scenario import Constant, Lfo, Scenario, Steps
 from neurorack_bench.jack_server import XrunCounts
 from neurorack_bench.realtime import (
     GateTimes,
@@ -48,8 +50,6 @@ from neurorack_bench.realtime import (
     with_block_size,
 )
 from neurorack_bench.sine_client import SETTLE_S
-from neurorack.config.module import ModuleConfig
-from neurorack.hardware.scenario import Constant, Lfo, Scenario, Steps
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from neurorack_bench.faults import time_limit
 from neurorack.safe_read import FileRefused, check_file, read_file
+from neurorack_bench.faults import time_limit
 
 
 def test_a_regular_file_inside_its_folder_is_read(tmp_path):

@@ -11,9 +11,8 @@ screen in a second pass, and shares everything from the instrument down (``open_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from neurorack.app.module import ModuleVoice, open_instrument, saved_state, start_module_ui
 from neurorack.audio.engine import Engine

@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+from neurorack.app.assemble import assemble
+from neurorack.app.keyboard import KeyboardControls, mock_inputs
 from neurorack.audio.backends.paced_wav import PacedWavBackend
 from neurorack.audio.backends.sound_device import (
     NoAudioDevice,
@@ -19,8 +21,6 @@ from neurorack.audio.engine import Engine
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
 from neurorack.errors import NeurorackError
-from neurorack.app.keyboard import KeyboardControls, mock_inputs
-from neurorack.app.assemble import assemble
 from neurorack.memory_limits import require_headroom
 from neurorack.realtime import BACKGROUND_PRIORITY, request_realtime
 from neurorack.service.link import ServiceLink

@@ -41,23 +41,22 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorack.audio.audio_file import write_wav
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
-from neurorack.audio.audio_file import write_wav
 from neurorack.config.board import BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.core.events import EncoderTurn, InputStatus
-from neurorack.hardware.scenario import ScriptedHit
+from neurorack.config.state import ModuleState
+from neurorack.core.events import EncoderTurn, GateEdge, InputStatus
 from neurorack.hardware.scenario import (
     Constant,
     GatePattern,
     Lfo,
     Ramp,
     Scenario,
+    ScriptedHit,
     Steps,
 )
-from neurorack.config.state import ModuleState
 
 log = logging.getLogger(__name__)
 
@@ -339,8 +338,8 @@ def render_demo(config: ModuleConfig, out: str | Path = "neurorack-demo.wav", se
         ``render_s`` renders the audio through the engine on the offline backend
         (``realtime_factor``); ``realtime_factor_with_jacks`` counts both.
     """
-    from neurorack.app.facade import InstrumentFacade
     from neurorack.app.assemble import open_engine
+    from neurorack.app.facade import InstrumentFacade
     from neurorack.app.module import models_dir
     from neurorack.ui.menu_file import load_menu
     from neurorack.ui.navigation import Navigator

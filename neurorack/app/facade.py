@@ -16,10 +16,10 @@ from typing import Any
 from neurorack import __version__
 from neurorack.audio.engine import Engine
 from neurorack.config.schema import ConfigError
+from neurorack.config.state import CvRoute
 from neurorack.core.events import InputStatus
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
-from neurorack.config.state import CvRoute
 from neurorack.ui.facade import (
     CalibrationMethods,
     ModelInfo,

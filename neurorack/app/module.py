@@ -18,11 +18,11 @@ from pathlib import Path
 
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import ModuleConfig
+from neurorack.config.state import ModuleState, StateStore
 from neurorack.errors import NeurorackError
 from neurorack.instrument.instrument import Instrument
 from neurorack.instrument.sound_bank import MAX_BANK_BYTES
 from neurorack.safe_read import check_file
-from neurorack.config.state import ModuleState, StateStore
 
 log = logging.getLogger(__name__)
 

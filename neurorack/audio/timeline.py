@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-
 RECENT = 6  # callbacks (16 ms at 128 frames) that must agree before the timeline is taken to have moved
 
 

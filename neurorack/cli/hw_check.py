@@ -73,8 +73,8 @@ def diagnose(board: BoardConfig, codes_seen: dict[str, set[int]], fault: str | N
 
 def run_hw_check(config: ModuleConfig, board_name: str, seconds: float, out=print) -> int:
     """Print the check; returns 0 when everything needed was found, 1 otherwise."""
-    from neurorack.hardware.contacts import button_press, encoder_turn
     from neurorack.controls.panel import open_panel
+    from neurorack.hardware.contacts import button_press, encoder_turn
 
     board = load_board(board_name)
     out(f"board: {board.name} ({board_name})")

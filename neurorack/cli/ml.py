@@ -180,8 +180,8 @@ def dataset_for(args, folders: list[str]):
 def train_command(args: argparse.Namespace, config) -> int:
     """Train. Under torchrun (``neurorack.ml.distributed``) every process runs this; the main
     one alone shows progress and prints the summary."""
-    from neurorack.ml import distributed
     from neurorack.core.architecture import TINY_CONFIG, ModelConfig
+    from neurorack.ml import distributed
     from neurorack.ml.train import TrainOptions, pick_device, train
     from neurorack.ml.train_options import PERCUSSION_DEFAULTS
     from neurorack.progress import progress_bar

@@ -5,8 +5,6 @@ Nothing heavy is imported at module level (``neurorack --help`` stays fast).
 
 from __future__ import annotations
 
-
-
 EXTRACT_HELP = """\
 Measure a one-shot with the model's descriptor extractor (loudness, centroid, flatness,
 pitch, pitch confidence at the model's hop), cut its silent tail, and write the trajectory
@@ -76,9 +74,9 @@ def extract_model_dir(wanted, bank_path, config):
     """
     from pathlib import Path
 
+    from neurorack.app.module import choose_model, models_dir
     from neurorack.config.sound_bank import load_sound_bank
     from neurorack.errors import NeurorackError
-    from neurorack.app.module import choose_model, models_dir
 
     root = models_dir(config)
     if wanted is not None:

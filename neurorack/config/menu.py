@@ -34,9 +34,9 @@ from neurorack.config.schema import (
     dotted,
 )
 from neurorack.config.schema import setting as declare
+from neurorack.config.state import field_type, state_field
 from neurorack.config.yaml_source import YamlDocument, load_yaml
 from neurorack.errors import NeurorackError
-from neurorack.config.state import field_type, state_field
 
 ITEM_KINDS = ("submenu", "action", "choice", "slider", "toggle", "info")
 ACTIONS = ("calibrate", "reset_calibration", "shutdown", "reboot", "restart_audio")

@@ -46,8 +46,8 @@ from neurorack.config.schema import (
     dotted,
     setting,
 )
-from neurorack.config.yaml_source import MAX_LARGE_BYTES, YamlDocument, load_yaml
 from neurorack.config.state import Routing
+from neurorack.config.yaml_source import MAX_LARGE_BYTES, YamlDocument, load_yaml
 
 MODES = ("one_shot", "drone")
 RETRIGGER = ("stack", "restart")

@@ -13,13 +13,12 @@ import queue
 from collections.abc import Callable
 from pathlib import Path
 
-from neurorack.core.events import GateEdge
 from neurorack.config.board import CV_INPUTS, BoardConfig
 from neurorack.controls.button import Button
 from neurorack.controls.calibration import load_calibration
 from neurorack.controls.encoder import RotaryEncoder
-from neurorack.core.events import ControlEvent, InputStatus
 from neurorack.controls.poller import ControlPoller, board_conditioning
+from neurorack.core.events import ControlEvent, GateEdge, InputStatus
 from neurorack.hardware.adc import open_adc
 from neurorack.hardware.opened_adc import OpenedAdc
 from neurorack.hardware.scenario import Scenario

@@ -19,11 +19,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from neurorack.core.events import GateEdge
 from neurorack.config.board import CV_INPUTS, GATE_INPUTS, POT_INPUTS, BoardConfig
 from neurorack.controls.cv import Conditioning, CvInput, code_to_adc_volts
-from neurorack.core.events import InputStatus
 from neurorack.controls.gates import SchmittTrigger
+from neurorack.core.events import GateEdge, InputStatus
 from neurorack.realtime import request_realtime
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.core import percussion_config as pc
-from neurorack.core.percussion_config import PercussionConfig
-from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE, mode_values, timbre_features
 from neurorack.core.descriptors import extract
+from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.synth_tables import noise_bands
+from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE, mode_values, timbre_features
 
 TWO_PI = 2.0 * math.pi
 

@@ -150,7 +150,7 @@ def read_csv_recording(path: str | Path, column: int = 1, loop: bool = True) -> 
                     if line_number == 1:
                         continue  # a header
                     raise ConfigError([Problem(source, "", line_number, f"expected 'time_s, volts' numbers in "
-                                                                        f"column 1 and {column + 1}, got {row}")])
+                                                                        f"column 1 and {column + 1}, got {row}")]) from None
     except OSError as exc:
         raise ConfigError([Problem(source, "", None, f"cannot read the recording: {exc.strerror}")]) from None
     if len(times) < 2 or any(b <= a for a, b in itertools.pairwise(times)):

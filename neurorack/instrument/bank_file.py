@@ -11,13 +11,13 @@ import yaml
 
 from neurorack.atomic import atomic_write_text
 from neurorack.config.sound_bank import load_sound_bank
+from neurorack.core.descriptors import SAMPLE_RATE
 from neurorack.instrument.trajectory import (
     TemplateError,
     read_one_shot,
     save_template,
     template_of,
 )
-from neurorack.core.descriptors import SAMPLE_RATE
 
 HEADER = "# Neurorack sound bank: see neurorack/config/sound_bank.py for every key.\n"
 

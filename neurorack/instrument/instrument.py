@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurorack.audio.engine import Engine
+from neurorack.config.state import Routing
 from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.routing import CvRouter
 from neurorack.instrument.sound_bank import LoadedBank, load_bank
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import NumpyModel, streaming_model
-from neurorack.config.state import Routing
 
 log = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurorack.core.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
 from neurorack.core.events import GateEdge
 from neurorack.instrument.routing import NEUTRAL, Modulation
 from neurorack.instrument.trajectory import (
@@ -52,7 +53,6 @@ from neurorack.instrument.trajectory import (
     PITCH,
     Trajectory,
 )
-from neurorack.core.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
 from neurorack.runtime.numpy_model import NumpyModel
 
 log = logging.getLogger(__name__)

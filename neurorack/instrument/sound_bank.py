@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neurorack.config.sound_bank import SoundBank, load_sound_bank
+from neurorack.core.descriptors import HOP, SAMPLE_RATE
 from neurorack.instrument.poly import PlayableSound
 from neurorack.instrument.trajectory import (
     LOUDNESS,
@@ -25,7 +26,6 @@ from neurorack.instrument.trajectory import (
     from_curves,
     load_template,
 )
-from neurorack.core.descriptors import HOP, SAMPLE_RATE
 from neurorack.safe_read import check_file
 
 MAX_BANK_BYTES = 4 << 20  # 128 sounds with 256-number timbre codes are under 1 MB

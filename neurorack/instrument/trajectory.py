@@ -18,7 +18,6 @@ import numpy as np
 from neurorack.atomic import atomic_write_text
 from neurorack.audio.audio_file import AudioFileError, read_mono
 from neurorack.config.sound_bank import Curves
-from neurorack.errors import NeurorackError
 from neurorack.core.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
@@ -28,6 +27,7 @@ from neurorack.core.descriptors import (
     extract,
 )
 from neurorack.core.signal import resample, trim_silence
+from neurorack.errors import NeurorackError
 from neurorack.safe_read import FileRefused, read_file
 
 LOUDNESS, CENTROID, FLATNESS, PITCH, CONFIDENCE = range(5)

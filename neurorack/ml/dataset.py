@@ -31,9 +31,9 @@ import numpy as np
 
 from neurorack.atomic import atomic_open
 from neurorack.audio.audio_file import AudioFileError, read_mono
-from neurorack.errors import NeurorackError
 from neurorack.core.descriptors import HOP, SAMPLE_RATE, extract
 from neurorack.core.signal import resample, trim_silence
+from neurorack.errors import NeurorackError
 
 log = logging.getLogger(__name__)
 

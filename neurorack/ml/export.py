@@ -33,11 +33,10 @@ from pathlib import Path
 import yaml
 
 from neurorack.atomic import atomic_folder, atomic_write_bytes, atomic_write_text
-from neurorack.core import percussion_config
+from neurorack.core import architecture, percussion_config
+from neurorack.core.descriptors import DESCRIPTOR_RANGES
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.core import architecture
-from neurorack.core.descriptors import DESCRIPTOR_RANGES
 from neurorack.runtime.loader import config_yaml, expected_shapes, load_config
 
 FORMAT_VERSION = 1

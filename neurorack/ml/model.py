@@ -30,7 +30,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurorack.errors import NeurorackError
 from neurorack.core import spectral_lock
 from neurorack.core.architecture import (  # noqa: F401 (re-exported: the model's contract lives here too)
     GATED_RESIDUAL,
@@ -48,8 +47,9 @@ from neurorack.core.descriptors import (
     DESCRIPTOR_NAMES,
     DESCRIPTOR_RANGES,
 )
-from neurorack.ml.synth import SynthState, initial_synth_state, noise_table, synthesize
 from neurorack.core.synth_tables import band_edges_hz
+from neurorack.errors import NeurorackError
+from neurorack.ml.synth import SynthState, initial_synth_state, noise_table, synthesize
 
 MAX_GAIN_NEPERS = 1.5  # the learned level correction stays within exp(+-1.5), about +-13 dB
 

@@ -52,10 +52,10 @@ import torch
 from torch import nn
 
 from neurorack.core import percussion_config as pc
+from neurorack.core.descriptors import DESCRIPTOR_NAMES
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.timbre import LEVEL_SCALE, MODE_SCALE
 from neurorack.errors import NeurorackError
-from neurorack.core.descriptors import DESCRIPTOR_NAMES
 from neurorack.ml.synth import noise_table
 
 TWO_PI = 2.0 * math.pi

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from neurorack.core.descriptors import HOP, SILENCE_DB
 from neurorack.core.timbre import mode_values, timbre_features
 from neurorack.ml.dataset import OneShotSet
-from neurorack.core.descriptors import HOP, SILENCE_DB
 from neurorack.ml.losses import multiscale_spectral_distance
 
 ATTACK_STEP = 48        # 1 ms at 48 kHz

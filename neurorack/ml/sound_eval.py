@@ -62,8 +62,8 @@ from scipy import signal
 
 from neurorack.errors import NeurorackError
 from neurorack.ml import sound_metrics as sm
-from neurorack.ml.dataset import OneShotSet, to_int16_grid
 from neurorack.ml.baselines import noise_baseline
+from neurorack.ml.dataset import OneShotSet, to_int16_grid
 from neurorack.runtime.resynth import (
     CENTROID,
     CONFIDENCE,

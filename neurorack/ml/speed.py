@@ -28,7 +28,6 @@ from neurorack.runtime.loader import WEIGHTS, family_of, load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice, drum_template
 
-
 PATHS = ("numpy", "eager")
 TORCHSCRIPT_GONE = ": torchscript was dropped (torch deprecates torch.jit.trace; the module plays numpy)"
 

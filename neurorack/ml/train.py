@@ -31,10 +31,10 @@ import numpy as np
 import torch
 
 from neurorack.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from neurorack.core.architecture import ModelConfig
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
 from neurorack.ml import distributed
-from neurorack.core.architecture import ModelConfig
 from neurorack.ml.dataset import OneShotSet, random_crops
 from neurorack.ml.losses import multiscale_spectral_distance
 from neurorack.ml.model import DescriptorModel

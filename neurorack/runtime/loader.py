@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorack.core import percussion_config
+from neurorack.core import architecture, percussion_config
+from neurorack.core.architecture import ModelConfig
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.errors import NeurorackError
-from neurorack.core import architecture
-from neurorack.core.architecture import ModelConfig
 from neurorack.safe_read import FileRefused, check_file, read_file
 
 WEIGHTS = "weights.safetensors"

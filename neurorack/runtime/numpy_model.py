@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurorack.core.percussion import gru_step
 from neurorack.core import spectral_lock
 from neurorack.core.descriptors import DESCRIPTOR_RANGES
+from neurorack.core.percussion import gru_step
 from neurorack.core.synth_tables import band_edges_hz, noise_bands
 from neurorack.runtime.loader import LoadedModel
 

@@ -28,6 +28,7 @@ from PIL import Image
 
 from neurorack.atomic import atomic_open
 
+
 class Display(Protocol):
     def show(self, image: Image.Image) -> None:
         """Put a mode "1" 128x64 image on the screen."""

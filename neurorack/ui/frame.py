@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from neurorack.core.events import InputStatus
 from neurorack.config.state import ModuleState
+from neurorack.core.events import InputStatus
 from neurorack.ui.facade import (
     CalibrationInfo,
     CalibrationProgress,

@@ -20,9 +20,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from neurorack.config.state import ModuleState
 from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
-from neurorack.config.state import ModuleState
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.menu import Menu
 from neurorack.ui.pages.base import Page

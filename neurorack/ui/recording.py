@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.config.state import ModuleState
+from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.ui.display import GifRecorder
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.menu import Menu

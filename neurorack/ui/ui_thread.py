@@ -23,10 +23,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neurorack.config.state import ModuleState, StateStore
 from neurorack.core.events import ButtonEvent, ControlEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 from neurorack.memory_limits import out_of_memory
-from neurorack.config.state import ModuleState, StateStore
 from neurorack.ui.display import Display
 from neurorack.ui.facade import ModuleFacade
 from neurorack.ui.frame import Frame, capture_frame

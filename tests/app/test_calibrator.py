@@ -8,16 +8,16 @@ import time
 
 import pytest
 
+from neurorack.app.calibrator import ModuleCalibrator
+from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 from neurorack.config.board import load_board
+from neurorack.config.state import ModuleState
 from neurorack.controls.calibration import load_calibration
+from neurorack.controls.panel import Panel
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.adc import open_simulated_adc
-from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 from neurorack.hardware.gpio_sim import SimulatedGPIO
-from neurorack.controls.panel import Panel
 from neurorack.hardware.scenario import Constant, Scenario
-from neurorack.app.calibrator import ModuleCalibrator
-from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade

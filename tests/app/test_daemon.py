@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 
 from neurorack import cli
+from neurorack.app.daemon import AUDIO_STALL_S, AudioStopped, audio_stall, run_daemon
 from neurorack.audio.backends.sound_device import NoAudioDevice
 from neurorack.config.module import ModuleConfig
-from neurorack.app.daemon import AUDIO_STALL_S, AudioStopped, audio_stall, run_daemon
 
 
 class Backend:

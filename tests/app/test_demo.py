@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from neurorack.app.demo import SEED, demo_hits, demo_performance, render_demo
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
-from neurorack.app.demo import SEED, demo_hits, demo_performance, render_demo
-from neurorack.hardware.scenario import Constant, Ramp, Scenario
 from neurorack.config.state import ModuleState
+from neurorack.hardware.scenario import Constant, Ramp, Scenario
 from neurorack.ui.frame import Frame
 from neurorack.ui.pages import HomeScreen
 from neurorack.ui.render import render

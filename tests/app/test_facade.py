@@ -6,13 +6,12 @@ import time
 import numpy as np
 import pytest
 
+from neurorack.app.facade import InstrumentFacade
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
-from neurorack.core.events import EncoderTurn
-from neurorack.app.facade import InstrumentFacade
-from neurorack.instrument.instrument import Instrument
 from neurorack.config.state import ModuleState
+from neurorack.core.events import EncoderTurn, GateEdge
+from neurorack.instrument.instrument import Instrument
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.navigation import Navigator
 from tests.instrument.model_fixture import make_model
@@ -149,9 +148,9 @@ def test_the_models_page_shows_the_speed_bench_model_measured(tmp_path):
 
 
 def test_one_bad_card_marks_only_its_model_unavailable(tmp_path):
+    from neurorack.app.facade import installed_models
     from neurorack.core.events import ButtonEvent
     from neurorack.errors import NeurorackError
-    from neurorack.app.facade import installed_models
     from neurorack.ui.pages import ChoiceScreen, MessageScreen
 
     for name, card in (("good", "parameters: 10\nbytes: 40\n"),

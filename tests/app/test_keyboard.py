@@ -18,10 +18,6 @@ import numpy as np
 import pytest
 import yaml
 
-from neurorack.config.board import load_board
-from neurorack.core.events import ButtonEvent, EncoderTurn
-from neurorack.controls.panel import open_panel
-from neurorack.hardware.scenario import Constant, GatePattern, Lfo, Scenario
 from neurorack.app.keyboard import (
     GATE_S,
     GATE_VOLTS,
@@ -32,7 +28,11 @@ from neurorack.app.keyboard import (
     mock_inputs,
     parse_keys,
 )
+from neurorack.config.board import load_board
 from neurorack.config.state import ModuleState
+from neurorack.controls.panel import open_panel
+from neurorack.core.events import ButtonEvent, EncoderTurn
+from neurorack.hardware.scenario import Constant, GatePattern, Lfo, Scenario
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import DEMO_SOUNDS, MockFacade

@@ -7,17 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from neurorack.audio.voices import TestVoice
-from neurorack.config.board import load_board
-from neurorack.config.module import ModuleConfig
 from neurorack.app.assemble import assemble
 from neurorack.app.module import (
     DEFAULT_MODEL,
     open_instrument,
 )
+from neurorack.audio.voices import TestVoice
+from neurorack.config.board import load_board
+from neurorack.config.module import ModuleConfig
 from neurorack.config.state import ModuleState, StateStore
-from tests.instrument.model_fixture import make_model
 from tests.app.test_facade import BANK
+from tests.instrument.model_fixture import make_model
 
 
 @pytest.fixture

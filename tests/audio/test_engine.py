@@ -19,9 +19,9 @@ from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
 from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, Onset, default_gate_latency_s
 from neurorack.audio.switching import FALLBACK_FAILURES, FALLBACK_WINDOW_S
-from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings, OutputSettings
+from neurorack.core.events import GateEdge
 
 SR = 48000
 BLOCK = 128

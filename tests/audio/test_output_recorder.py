@@ -6,9 +6,9 @@ import numpy as np
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.voices import TestVoice
+from neurorack.core.events import GateEdge
 
 
 def test_it_keeps_the_last_samples_across_the_rings_end():

@@ -8,11 +8,11 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.audio.render_profile import PARTS, RenderProfile, profile_engine
 from neurorack.audio.voices import TestVoice
-from neurorack_bench.realtime import make_voice
 from neurorack.config.module import ModuleConfig
+from neurorack.core.events import GateEdge
+from neurorack_bench.realtime import make_voice
 
 
 def _profiled_model_engine() -> tuple[Engine, RenderProfile]:

@@ -8,19 +8,19 @@ import os
 
 import pytest
 
+from neurorack.app.facade import installed_models
 from neurorack.atomic import atomic_write_bytes
-from neurorack_bench.crash_states import check, record
 from neurorack.config.board import load_board
+from neurorack.config.state import ModuleState, StateStore
 from neurorack.controls.calibration import (
     CalibrationResult,
     load_calibration,
     reset_calibration,
     save_calibration,
 )
-from neurorack.app.facade import installed_models
 from neurorack.ml.export import export_run
 from neurorack.runtime.loader import load_model
-from neurorack.config.state import ModuleState, StateStore
+from neurorack_bench.crash_states import check, record
 from tests.instrument.model_fixture import make_model
 
 OLD = ModuleState().with_value("sound", "Kick").with_value("levels.gain_db", -6.0)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from neurorack.cli import main
 from neurorack_bench.faults import (
     FAMILIES,
     CaseTimeout,
@@ -16,7 +17,6 @@ from neurorack_bench.faults import (
     summary_table,
     time_limit,
 )
-from neurorack.cli import main
 
 
 def test_family_result_counts_and_keeps_only_the_first_failures():

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from neurorack.errors import NeurorackError
 from neurorack_bench import faults_config
 from neurorack_bench.faults_config import (
     MUTATIONS,
@@ -17,7 +18,6 @@ from neurorack_bench.faults_config import (
     mutate,
     targets,
 )
-from neurorack.errors import NeurorackError
 
 TARGETS = {t.kind if t.kind != "board" else t.file_name: t for t in targets()}
 

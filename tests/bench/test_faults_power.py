@@ -7,9 +7,9 @@ import random
 import pytest
 
 from neurorack import atomic
+from neurorack.config.state import StateStore
 from neurorack_bench import faults_power
 from neurorack_bench.faults_power import CRASH_CHECKS, crash_check
-from neurorack.config.state import StateStore
 
 
 def test_states_are_distinct():

@@ -54,8 +54,8 @@ def test_cpu_hogs_stop_when_the_block_ends():
 
 
 def test_the_runs_get_the_environment_the_systemd_unit_gives_the_daemon():
-    from neurorack_bench.faults_pressure import DAEMON_ENV
     from neurorack.service.install import UNIT_TEMPLATE
+    from neurorack_bench.faults_pressure import DAEMON_ENV
 
     unit = UNIT_TEMPLATE.read_text(encoding="utf-8")
     assert DAEMON_ENV and all(f"\nEnvironment={key}={value}\n" in unit for key, value in DAEMON_ENV.items())

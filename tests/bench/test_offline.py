@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from neurorack_bench.offline import run_offline_bench, run_offline_command
 from neurorack.cli import main
 from neurorack.config.board import load_board
 from neurorack.config.module import ModuleConfig
+from neurorack_bench.offline import run_offline_bench, run_offline_command
 from tests.instrument.model_fixture import make_model
 
 SECONDS = 0.5

@@ -7,9 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from neurorack.audio.schedule import Onset
-
-from neurorack.core.events import GateEdge
 from neurorack.audio.timeline import CallbackTimeline
+from neurorack.core.events import GateEdge
 from neurorack_bench.realtime import onset_latencies_ms
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 

@@ -9,12 +9,12 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.audio.output_recorder import OutputRecorder
 from neurorack.audio.voices import TestVoice
+from neurorack.config.module import AudioSettings, ModuleConfig
+from neurorack.core.events import GateEdge
 from neurorack_bench.realtime import GateTimes, make_voice, with_block_size
 from neurorack_bench.sound_onsets import onset_in
-from neurorack.config.module import AudioSettings, ModuleConfig
 
 RATE = 48000
 

@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 
+from neurorack.cli import build_parser
 from neurorack_bench.startup import (
     GATE_SCENARIO,
     format_result,
     run_startup_bench,
 )
-from neurorack.cli import build_parser
 
 NO_JACK = {"JACK_NO_START_SERVER": "1", "JACK_DEFAULT_SERVER": f"neurorack-startup-test-{os.getpid()}"}
 

@@ -6,11 +6,10 @@ import io
 
 import pytest
 
-from neurorack.cli import main
+from neurorack.cli import hw, main
+from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 from neurorack.config.board import load_board
 from neurorack.controls.calibration import load_calibration
-from neurorack.cli import hw
-from neurorack.cli.hw import MOCK_HARDWARE_SCALES
 
 
 def test_calibrate_mock_finds_the_simulated_resistors_and_saves_them(tmp_path, capsys, monkeypatch):

@@ -2,9 +2,9 @@
 
 import pytest
 
+from neurorack.app.module import SHIPPED_BANK
 from neurorack.config.schema import ConfigError
 from neurorack.config.sound_bank import load_sound_bank
-from neurorack.app.module import SHIPPED_BANK
 
 
 def write(tmp_path, text):

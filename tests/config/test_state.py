@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from neurorack.errors import NeurorackError
 from neurorack.config.state import ModuleState, StateKeyError, StateStore, setting_keys
+from neurorack.errors import NeurorackError
 
 
 def test_round_trip_keeps_every_setting(tmp_path):

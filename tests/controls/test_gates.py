@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from neurorack.core.events import GateEdge
 from neurorack.controls.gates import EdgeQueue, SchmittTrigger
+from neurorack.core.events import GateEdge
 
 POLL_S = 0.0005
 

@@ -6,9 +6,9 @@ import queue
 import time
 
 from neurorack.config.board import load_board
+from neurorack.controls.panel import open_panel
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.hardware.contacts import button_press, encoder_turn
-from neurorack.controls.panel import open_panel
 from neurorack.hardware.scenario import Constant, GatePattern, Scenario
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from neurorack.core.descriptors import extract
 from neurorack.core.percussion import PercussionRuntime
 from neurorack.core.percussion_config import TINY_PERCUSSION, register
 from neurorack.core.timbre import mode_values, timbre_features
-from neurorack.core.descriptors import extract
 from neurorack.runtime.loader import load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.resynth import SoundCode, transpose

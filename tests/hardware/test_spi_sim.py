@@ -29,7 +29,7 @@ def make(volts: list[float], baudrate: int = 1_000_000, supply_volts: float = 3.
 def test_single_ended_codes_are_exact_to_the_lsb_on_every_channel():
     volts = [0.0, LSB * 0.999, LSB * 1.0001, 1.0, 1.65, 2.5, VREF - LSB * 0.5, VREF + 0.2]
     driver, chip, _, _ = make(volts)
-    for repeat in range(5):  # the undefined bits are random each time; the code must not be
+    for _ in range(5):  # the undefined bits are random each time; the code must not be
         for channel, v in enumerate(volts):
             expected = min(math.floor(1024 * v / VREF), 1023)
             assert driver.read(channel) == expected, (channel, v)

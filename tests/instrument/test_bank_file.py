@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import yaml
 
-from neurorack.config.module import ModuleConfig
-from neurorack.errors import NeurorackError
-from neurorack.cli import sound
-from neurorack.instrument.bank_file import add_sound
 from neurorack.app.module import DEFAULT_MODEL
+from neurorack.cli import sound
+from neurorack.config.module import ModuleConfig
+from neurorack.core.descriptors import HOP
+from neurorack.errors import NeurorackError
+from neurorack.instrument.bank_file import add_sound
 from neurorack.instrument.poly import PolyVoice
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, read_one_shot, template_of
-from neurorack.core.descriptors import HOP
 from tests.instrument.model_fixture import make_model
 from tests.instrument.test_timbre import FakeTimbreModel
 

@@ -8,16 +8,16 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.config.board import load_board
 from neurorack.config.sound_bank import Curves
+from neurorack.config.state import CvRoute, Routing
 from neurorack.controls.calibration import Measurement, calibrate
 from neurorack.controls.cv import Conditioning, code_to_adc_volts
+from neurorack.core.descriptors import extract
+from neurorack.core.events import GateEdge
 from neurorack.instrument.poly import PlayableSound, PolyVoice
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.trajectory import from_curves
-from neurorack.core.descriptors import extract
-from neurorack.config.state import CvRoute, Routing
 
 SR = 48000
 
@@ -131,7 +131,7 @@ def test_pitch_cv_moves_the_output_pitch_along_the_commanded_curve(tiny_model):
 def test_overlapping_hits_play_together_up_to_the_voice_count_then_steal(tiny_model):
     voice = PolyVoice(tiny_model, [hit(seconds=1.0)], voices=4)
     counts = []
-    for index in range(6):
+    for _ in range(6):
         voice.trigger(1.0)
         buffer = np.zeros(256)
         voice.render(buffer)

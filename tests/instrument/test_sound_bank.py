@@ -5,11 +5,11 @@ import os
 
 import pytest
 
-from neurorack_bench.faults import time_limit
 from neurorack.config.sound_bank import Curves
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import TemplateError, from_curves, save_template
 from neurorack.safe_read import FileRefused
+from neurorack_bench.faults import time_limit
 
 
 def write_bank(folder, template):

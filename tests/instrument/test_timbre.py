@@ -10,14 +10,14 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.config.sound_bank import Curves
+from neurorack.config.state import CvRoute, Routing
+from neurorack.core.events import GateEdge
 from neurorack.instrument.instrument import build_voice
 from neurorack.instrument.poly import PlayableSound, PolyVoice, timbre_for_model
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.sound_bank import load_bank
 from neurorack.instrument.trajectory import CENTROID, PITCH, from_curves
-from neurorack.config.state import CvRoute, Routing
 
 HOP = 256
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from neurorack.core.descriptors import HOP
 from neurorack.ml.dataset import (
     HELDOUT_KITS,
     SPLITS,
@@ -19,7 +20,6 @@ from neurorack.ml.dataset import (
     split_of,
     trim_silence,
 )
-from neurorack.core.descriptors import HOP
 
 
 def tone(rate: int, seconds: float, frequency_hz: float = 300.0) -> np.ndarray:
@@ -159,9 +159,8 @@ def test_random_crops_are_frame_aligned_and_pad_short_sounds(kit):
 def test_commands_default_to_the_training_and_held_out_kits(kit, tmp_path, monkeypatch):
     import argparse
 
-    from neurorack.ml import dataset
-
     from neurorack.cli import ml
+    from neurorack.ml import dataset
 
     asked = []
     monkeypatch.setattr(dataset, "kit_folders", lambda which="all": asked.append(which) or [kit])

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from neurorack.atomic import atomic_write_text
-from neurorack.errors import NeurorackError
 from neurorack.core.architecture import TINY_CONFIG, config_yaml
 from neurorack.core.descriptors import DESCRIPTOR_NAMES
+from neurorack.errors import NeurorackError
 from neurorack.ml.export import export_run, read_card, sha256_of
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.train import save_weights

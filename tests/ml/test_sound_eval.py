@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from neurorack.ml import sound_eval as se
-from neurorack.ml.dataset import OneShotSet, load_cache, save_cache
 from neurorack.core.descriptors import extract
+from neurorack.ml import sound_eval as se
 from neurorack.ml.baselines import noise_baseline
+from neurorack.ml.dataset import OneShotSet, load_cache, save_cache
 from neurorack.runtime.resynth import LOUDNESS, PITCH, SoundCode
 from tests.ml.test_sound_metrics import clap, drum
 

@@ -10,8 +10,8 @@ import torch
 
 from neurorack.core import spectral_lock
 from neurorack.core.descriptors import extract
-from neurorack.ml.model import TINY_CONFIG, DescriptorModel
 from neurorack.core.synth_tables import band_edges_hz
+from neurorack.ml.model import TINY_CONFIG, DescriptorModel
 
 LOCKED = dataclasses.replace(TINY_CONFIG, spectral_lock=True)
 NOISE_LOG_F = spectral_lock.noise_log_frequencies(band_edges_hz(32, 48000))

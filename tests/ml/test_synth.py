@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from neurorack.core.descriptors import extract
-from neurorack.ml.synth import initial_synth_state, noise_table, synthesize
 from neurorack.core.synth_tables import band_edges_hz, noise_bands
+from neurorack.ml.synth import initial_synth_state, noise_table, synthesize
 
 SR, HOP = 48000, 256
 

@@ -7,8 +7,8 @@ import pytest
 from safetensors.numpy import load_file
 
 from neurorack.core.architecture import TINY_CONFIG
-from neurorack.ml.dataset import OneShotSet, prepare
 from neurorack.core.descriptors import extract
+from neurorack.ml.dataset import OneShotSet, prepare
 from neurorack.ml.train import TrainingError, train
 from neurorack.ml.train_options import TrainOptions
 

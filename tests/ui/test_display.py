@@ -13,8 +13,8 @@ import pytest
 from luma.oled.device import sh1106, ssd1306
 from PIL import Image
 
-from neurorack.errors import NeurorackError
 from neurorack.config.state import ModuleState
+from neurorack.errors import NeurorackError
 from neurorack.hardware.oled import LumaDisplay, open_oled
 from neurorack.ui.display import (
     GifRecorder,

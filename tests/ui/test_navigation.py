@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from neurorack.config.state import ModuleState
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
-from neurorack.config.state import ModuleState
 from neurorack.ui.menu import Action, Choice, Info, Slider, Submenu, Toggle
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade

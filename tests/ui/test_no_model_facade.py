@@ -8,9 +8,9 @@ import pytest
 from neurorack import __version__
 from neurorack.audio.engine import Engine
 from neurorack.audio.voices import TestVoice
+from neurorack.config.state import ModuleState
 from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.errors import NeurorackError
-from neurorack.config.state import ModuleState
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.navigation import Navigator

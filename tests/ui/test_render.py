@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from neurorack import __version__
-from neurorack.core.events import InputStatus
 from neurorack.config.state import ModuleState
+from neurorack.core.events import InputStatus
 from neurorack.ui.facade import (
     CalibrationInfo,
     CalibrationProgress,

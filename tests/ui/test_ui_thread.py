@@ -8,8 +8,8 @@ import time
 
 from PIL import Image
 
-from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.config.state import ModuleState, StateStore
+from neurorack.core.events import ButtonEvent, EncoderTurn, InputStatus
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade
 from neurorack.ui.navigation import Navigator

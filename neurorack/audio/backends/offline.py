@@ -14,7 +14,6 @@ from typing import Iterable
 import numpy as np
 
 from neurorack.audio.engine import Engine
-
 from neurorack.core.events import GateEdge
 
 

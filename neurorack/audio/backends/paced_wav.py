@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorack.audio.audio_file import WavStream, to_pcm16
 from neurorack.audio.engine import Engine
 from neurorack.audio.render_thread import RenderThread
-from neurorack.audio.audio_file import WavStream, to_pcm16
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import pytest
 
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.core.events import GateEdge
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings
+from neurorack.core.events import GateEdge
 
 SR = 48000
 EDGES = [GateEdge(0.0), GateEdge(0.0731, velocity=0.6), GateEdge(0.25), GateEdge(0.2501, gate=1),

@@ -83,8 +83,8 @@ def test_card_command_needs_one_round_and_out(trimmed, capsys):
 
 
 def test_the_card_lists_every_width_trimming_can_change_for_each_family():
-    from neurorack.core.percussion_config import TINY_PERCUSSION, TINY_WAVENET
     from neurorack.core.architecture import TINY_CONFIG
+    from neurorack.core.percussion_config import TINY_PERCUSSION, TINY_WAVENET
     from neurorack.ml.trim.card import trimmed_width_fields
 
     assert set(trimmed_width_fields(TINY_CONFIG.to_dict())) == {"input", "gru", "trunk", "residual"}

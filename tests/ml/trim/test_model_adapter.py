@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from neurorack.core.architecture import TINY_CONFIG
-from neurorack.ml.dataset import OneShotSet
 from neurorack.core.descriptors import HOP, SAMPLE_RATE, extract
+from neurorack.ml.dataset import OneShotSet
 from neurorack.ml.model import DescriptorModel
 from neurorack.ml.trim.groups import validate_groups
 from neurorack.ml.trim.lottery import TrimSettings, run_lottery

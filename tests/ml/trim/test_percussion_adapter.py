@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from neurorack.core.descriptors import extract
 from neurorack.core.percussion_config import TINY_PERCUSSION
 from neurorack.core.timbre import mode_values, timbre_features
-from neurorack.core.descriptors import extract
 from neurorack.ml.percussion_model import PercussionModel
 from neurorack.ml.trim.criteria import score_units
 from neurorack.ml.trim.groups import validate_groups

@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw
 
 import neurorack.ui.pages
 from neurorack.config.schema import ConfigError
-from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.config.state import ModuleState
+from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.ui.frame import capture_frame
 from neurorack.ui.menu_file import load_menu
 from neurorack.ui.mock_facade import MockFacade
