@@ -13,8 +13,9 @@ from neurorack_bench.faults import FAMILIES
 OFFLINE_HELP = """\
 Render the demo performance (the built-in scenario, read through the simulated ADC) through
 the engine on the offline backend, RUNS times, without writing its screen animation, and
-print the median run's figures: the audio render's real-time factor (the target is 50x with
-the test voice), the time the simulated jacks took, and the factor with both passes."""
+print the median run's figures: the audio render's real-time factor, the time the simulated
+jacks took, and the factor with both passes. The figures measured so far, and on which
+machine: docs/realtime.md."""
 
 STARTUP_HELP = """\
 Start the daemon ('neurorack run --mock', audio paced into a WAV file, gate 1 high from the

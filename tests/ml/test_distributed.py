@@ -12,7 +12,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from neurorack.cli import main
-from tests.ml.test_commands import write_kit
+from tests.cli.test_ml import write_kit
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = {"config.yaml", "data.json", "checkpoint.pt", "rewind.safetensors", "weights.safetensors",

@@ -7,7 +7,7 @@ from neurorack.cli import main
 from neurorack.errors import NeurorackError
 from neurorack.ml.trim.card import annotate_card, round_lineage
 from neurorack.runtime.loader import load_model
-from tests.ml.trim.test_commands import _parent_run
+from tests.cli.test_trim import _parent_run
 
 TINY_TRIM = ["--criterion", "magnitude", "--rounds", "2", "--retrain-steps", "1", "--device", "cpu", "--batch", "2",
              "--crop-frames", "16", "--test-crops", "2", "--bench-seconds", "0.05", "--bench-paths", "numpy"]

@@ -18,8 +18,8 @@ from neurorack.ml.trim.retrain import (
 )
 from neurorack.ml.trim.surgery import SelfDescribingAdapter
 from neurorack.runtime.loader import load_model
+from tests.cli.test_trim import _parent_run
 from tests.ml.trim.test_card import TINY_TRIM
-from tests.ml.trim.test_commands import _parent_run
 from tests.ml.trim.test_lottery import _parent
 from tests.ml.trim.test_model_adapter import _one_shots
 from tests.ml.trim.tiny_models import TinySynth
