@@ -100,7 +100,7 @@ def _shows_on_screen(poller, status) -> bool:
     """The home page, captured the way the UI thread does, differs from the same inputs without the fault."""
     from neurorack.config.state import ModuleState
     from neurorack.ui.frame import Frame, capture_frame
-    from neurorack.ui.navigation import HomeScreen
+    from neurorack.ui.pages import HomeScreen
     from neurorack.ui.render import render
 
     page = _HomePage(HomeScreen(), ModuleState())

@@ -7,13 +7,11 @@ through ``task()``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from neurorack import __version__
 from neurorack.audio.engine import Engine
 from neurorack.config.schema import ConfigError
 from neurorack.config.state import CvRoute
@@ -27,6 +25,7 @@ from neurorack.ui.facade import (
     SystemInfo,
     TaskStatus,
 )
+from neurorack.ui.system_figures import SystemFigures
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class InstrumentFacade(CalibrationMethods):
         self._warnings = warnings
         self.calibrator = calibrator
         self._models_cache: tuple[float, list] = (-1e9, [])
-        self._cpu_sample: tuple[float, float] | None = None
+        self._system_figures = SystemFigures()
 
     def sounds(self) -> Sequence[SoundInfo]:
         return tuple(SoundInfo(spec.name, spec.detail) for spec in self.instrument.bank.bank.sounds)
@@ -94,7 +93,7 @@ class InstrumentFacade(CalibrationMethods):
         return self.engine.stats()
 
     def system_info(self) -> SystemInfo:
-        return SystemInfo(__version__, None, self._cpu_percent(), _temperature_c(), *_memory_mb(), _uptime_s())
+        return self._system_figures()
 
     def warnings(self) -> Sequence[str]:
         """The panel's ADC fault, the engine's latest problems (voice fallback, CPU overload),
@@ -161,14 +160,6 @@ class InstrumentFacade(CalibrationMethods):
         if name not in self.instrument.sound_names:
             raise NeurorackError(f"sound '{name}' is not in the bank {self.instrument.bank.bank.source.name}")
 
-    def _cpu_percent(self) -> float | None:
-        """This process's CPU use since the last call, in % of one core."""
-        now, used = time.monotonic(), time.process_time()
-        previous, self._cpu_sample = self._cpu_sample, (now, used)
-        if previous is None or now - previous[0] <= 0:
-            return None
-        return 100.0 * (used - previous[1]) / (now - previous[0])
-
 
 ENGINE_WARNINGS_SHOWN = 2
 
@@ -181,29 +172,3 @@ def live_warnings(status: InputStatus, engine: Engine | None, others: Sequence[s
         found += list(dict.fromkeys(reversed(list(engine.warnings))))[:ENGINE_WARNINGS_SHOWN]
     found += list(others)
     return tuple(dict.fromkeys(found))
-
-
-def _memory_mb() -> tuple[float | None, float | None]:
-    try:
-        with open("/proc/self/statm") as handle:
-            resident_pages = int(handle.read().split()[1])
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, total / 2**20
-    except (OSError, ValueError, IndexError):
-        return None, None
-
-
-def _uptime_s() -> float | None:
-    try:
-        with open("/proc/uptime") as handle:
-            return float(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _temperature_c() -> float | None:
-    try:
-        with open("/sys/class/thermal/thermal_zone0/temp") as handle:
-            return int(handle.read()) / 1000.0
-    except (OSError, ValueError):
-        return None
