@@ -1,3 +1,5 @@
+"""Fixtures shared by the instrument and module tests: a tiny exported percussion model."""
+
 import pytest
 
 from tests.instrument.model_fixture import make_model
