@@ -1,1 +1,2 @@
-"""Benchmarks that print JSON: ``neurorack bench realtime`` and, later, controls, model, soak, faults."""
+"""The benchmarks (``neurorack bench ...``, registered in ``commands``) and their test rig (JACK's
+dummy driver, a sine client, the fault bench). The runtime package never imports this one."""

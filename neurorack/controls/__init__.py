@@ -1,1 +1,3 @@
-"""Control inputs: where gate edges and CV values come from (scripted now, hardware later)."""
+"""Control inputs: the ADC poller, CV conditioning and calibration, gate detection, the encoder
+and the button, and the panel that builds them for a board; they turn hardware readings into
+``neurorack.core.events`` (gate edges, turns, presses) and CV snapshots."""

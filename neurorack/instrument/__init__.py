@@ -1,1 +1,1 @@
-"""The instrument: sound banks, trajectories, CV routing, the polyphonic voice and the module."""
+"""The instrument: sound banks, trajectories, CV routing and the polyphonic voice that plays a model."""

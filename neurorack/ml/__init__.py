@@ -1,1 +1,2 @@
-"""The ml toolbox: descriptors, dataset, model, training, evaluation, export. Imports torch."""
+"""The ml toolbox: dataset, models, training, evaluation, export, trimming. Imports torch; only the
+commands that train, trim, evaluate and resynthesise import it (see docs/architecture.md)."""
