@@ -32,6 +32,7 @@ from pathlib import Path
 import soundfile
 
 from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS
+from neurorack_bench.cpu_hog import start_cpu_hog
 from neurorack_bench.faults import FamilyResult
 
 CASES = ("cpu_hog", "memory_roomy", "memory_tight", "memory_starved")
@@ -140,7 +141,7 @@ class CpuHogs:
 
     def __enter__(self) -> CpuHogs:  # noqa: PYI034 - the started hogs
         for _ in range(self.count):
-            self.processes.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+            self.processes.append(start_cpu_hog())
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import time
 from dataclasses import asdict, replace
 
@@ -36,6 +35,7 @@ import numpy as np
 
 from neurorack.config.module import ModuleConfig
 from neurorack.hardware.scenario import Constant, Lfo, Scenario, Steps
+from neurorack_bench.cpu_hog import start_cpu_hog
 from neurorack_bench.jack_server import XrunCounts
 from neurorack_bench.realtime import (
     GateTimes,
@@ -95,7 +95,7 @@ class CpuHog:
 
     def __enter__(self) -> CpuHog:  # noqa: PYI034 - the started hog
         if self.enabled:
-            self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+            self.process = start_cpu_hog()
             os.sched_setaffinity(self.process.pid, {self.cpu})
             self._started = time.monotonic()
         return self
