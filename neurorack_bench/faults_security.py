@@ -75,8 +75,11 @@ REQUIRED_UNIT = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "Capabilit
 WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
 
 
-def package_dir() -> Path:
-    return Path(__file__).resolve().parents[1]
+def source_dirs() -> tuple[Path, Path]:
+    """The module's package and this one (not the checkout: its .venv holds other packages)."""
+    import neurorack
+
+    return Path(neurorack.__file__).resolve().parent, Path(__file__).resolve().parent
 
 
 def unit_path() -> Path:
@@ -94,7 +97,7 @@ def pickle_case(workdir: Path, rng: random.Random) -> tuple[bool, str]:
         ok, why = try_case(good, workdir, case, index, rng)
         if not ok:
             return False, why
-    for path in sorted(package_dir().rglob("*.py")):
+    for path in sorted(path for folder in source_dirs() for path in folder.rglob("*.py")):
         if path.name.startswith("faults"):
             continue  # the fault families write pickles on purpose, and never read one
         text = path.read_text(encoding="utf-8")
@@ -102,7 +105,7 @@ def pickle_case(workdir: Path, rng: random.Random) -> tuple[bool, str]:
             match = pattern.search(text)
             if match:
                 line = text.count("\n", 0, match.start()) + 1
-                return False, f"{path.relative_to(package_dir().parent)}:{line} can unpickle: {match.group(0)}"
+                return False, f"{path.relative_to(source_dirs()[0].parent)}:{line} can unpickle: {match.group(0)}"
     return True, "pickled models refused, no marker; no unpickling loader in the package"
 
 

@@ -35,7 +35,7 @@ def test_the_scan_finds_a_loader_that_could_unpickle(tmp_path, monkeypatch):
     package = tmp_path / "neurorack"
     (package / "ml").mkdir(parents=True)
     (package / "ml" / "bad.py").write_text("import torch\n\nstate = torch.load(path, map_location='cpu')\n")
-    monkeypatch.setattr(faults_security, "package_dir", lambda: package)
+    monkeypatch.setattr(faults_security, "source_dirs", lambda: (package, tmp_path / "neurorack_bench"))
     ok, why = pickle_case(tmp_path / "work", random.Random(0))
     assert (ok, why) == (False, "neurorack/ml/bad.py:3 can unpickle: torch.load(path, map_location='cpu')")
 
