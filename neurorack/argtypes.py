@@ -55,3 +55,10 @@ def group_floor(text: str) -> tuple[str, int]:
     if not equals or not name.strip():
         raise argparse.ArgumentTypeError(f"expected GROUP=N (a unit group's name and a number of units), got '{text}'")
     return name.strip(), positive_int(count)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed (for cards and run folders), quoted where needed."""
+    import shlex
+
+    return " ".join(["neurorack", *(shlex.quote(a) for a in args.argv)])

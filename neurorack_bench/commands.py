@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from neurorack.argtypes import positive_float, positive_int
+from neurorack.argtypes import command_line, positive_float, positive_int
 from neurorack.config.module import SUPPORTED_BLOCK_SIZES
 from neurorack_bench.faults import FAMILIES
 
@@ -202,11 +202,10 @@ def run_model_command(args: argparse.Namespace, config) -> int:
     result = bench_model(args.model, seconds=args.seconds, block_size=args.block_size, paths=paths)
     result["audio_callback"] = installed_callback()
     if args.write:
-        from neurorack.cli.ml import _command_line
         from neurorack.ml.export import read_card, write_card
 
         card = read_card(args.model)
-        card["speed"] = {"command": _command_line(args), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
+        card["speed"] = {"command": command_line(args), "path": result["path"], "rtf_1thread": result["rtf_1thread"],
                          "block_ms": result["block_ms"],
                          "paths": {k: v.get("rtf_1thread", v.get("error")) for k, v in result["paths"].items()}}
         write_card(args.model, card)

@@ -15,3 +15,12 @@ def test_group_floor_reads_a_name_and_a_count():
 def test_group_floor_says_what_was_expected(text, expected):
     with pytest.raises(argparse.ArgumentTypeError, match=expected):
         group_floor(text)
+
+
+def test_the_command_line_is_written_as_typed_quoted_where_needed():
+    import argparse
+
+    from neurorack.argtypes import command_line
+
+    args = argparse.Namespace(argv=["train", "my kit/", "--out", "runs/a"])
+    assert command_line(args) == "neurorack train 'my kit/' --out runs/a"

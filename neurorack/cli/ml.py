@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from neurorack.argtypes import command_line
 from neurorack.errors import NeurorackError
 
 DEFAULT_CACHE_DIR = Path("runs") / "cache"
@@ -128,13 +129,6 @@ def register(commands) -> None:
     export.set_defaults(handler=export_command)
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The command as typed (for cards and run folders), quoted where needed."""
-    import shlex
-
-    return " ".join(["neurorack", *(shlex.quote(a) for a in args.argv)])
-
-
 def dataset_for(args, folders: list[str]):
     """The prepared dataset: from ``--cache`` if it exists, else built from ``folders`` (and cached).
     Neither folders nor ``--cache``: the training and held-out Hydrogen kits
@@ -239,7 +233,7 @@ def train_command(args: argparse.Namespace, config) -> int:
     try:
         data = dataset_for(args, args.data)
         progress = progress_bar("training") if distributed.is_main() else None
-        info = {**data.info, "command": _command_line(args)}
+        info = {**data.info, "command": command_line(args)}
         if args.init:
             info["initialised_from"] = {"model": str(args.init), "name": initial.name}
         result = train(data, args.out, architecture, options, resume=args.resume, data_info=info,
@@ -287,7 +281,7 @@ def eval_command(args: argparse.Namespace, config) -> int:
                   if figures is not None]
     unmeasured = [(folder, keys) for folder, keys in unmeasured if keys]
     if args.write and not unmeasured:
-        write_evaluation(args.model, result, _command_line(args), before=before)
+        write_evaluation(args.model, result, command_line(args), before=before)
     if args.json:
         print(json.dumps(result if before is None else {"before": before, "after": result}, indent=2))
     else:
@@ -304,6 +298,6 @@ def export_command(args: argparse.Namespace, config) -> int:
     from neurorack.ml.export import export_run
 
     path = export_run(args.run, args.out, name=args.name, weights=args.weights,
-                      extra_command=_command_line(args))
+                      extra_command=command_line(args))
     print(f"exported {args.run} to {path}")
     return 0
