@@ -1,5 +1,6 @@
-"""The module assembled for the daemon: which model and bank to play, the instrument's voice,
-and the UI on the board's OLED (or a terminal / an in-memory screen in mock mode).
+"""The pieces ``neurorack.app.assemble`` puts together: which model and bank to play, the
+instrument's voice, and the UI on the board's OLED (or a terminal / an in-memory screen in
+mock mode).
 
 ``open_instrument`` never stops the module from starting: with no installed model or a
 broken one (whatever fails while loading it or its bank) it falls back to the built-in test
