@@ -93,7 +93,7 @@ class FaultyVoice(TestVoice):
 
     def _mark(self) -> None:
         if self.engine is not None:
-            self.failed_in_block.append(self.engine.blocks_rendered)
+            self.failed_in_block.append(self.engine.counters.blocks_rendered)
 
 
 class VirtualClock:
@@ -142,10 +142,10 @@ def single_fault(fault: str, rng: random.Random) -> tuple[bool, str]:
         return False, "NaN or Inf reached the output"
     if np.any(out[bad * block:(bad + 1) * block] != 0.0):
         return False, f"block {bad} holding the fault was not muted"
-    if (engine.muted_blocks, voice.resets) != (1, 1):
-        return False, f"muted {engine.muted_blocks} blocks, reset the voice {voice.resets} times; expected 1 and 1"
-    if fault.startswith("raise") and engine.render_errors != 1:
-        return False, f"render_errors {engine.render_errors}, expected 1"
+    if (engine.counters.muted_blocks, voice.resets) != (1, 1):
+        return False, f"muted {engine.counters.muted_blocks} blocks, reset the voice {voice.resets} times; expected 1 and 1"
+    if fault.startswith("raise") and engine.counters.render_errors != 1:
+        return False, f"render_errors {engine.counters.render_errors}, expected 1"
     if engine.voice is not voice:
         return False, "one fault should not switch voices"
     later = [g for g in gates if g.time_s * sample_rate > (bad + 2) * block]
@@ -164,10 +164,10 @@ def repeated_fault(fault: str) -> tuple[bool, str]:
     engine = Engine(voice)
     voice.engine = engine
     out = render_offline(engine, RENDER_S, _gates(0.1, RENDER_S))
-    if engine.fallbacks != 1 or engine.voice.name != "test voice":
-        return False, f"no fallback: {engine.fallbacks} fallbacks, voice {engine.voice.name!r}"
-    if engine.muted_blocks > FALLBACK_FAILURES:
-        return False, f"{engine.muted_blocks} muted blocks before the fallback, expected {FALLBACK_FAILURES}"
+    if engine.counters.fallbacks != 1 or engine.voice.name != "test voice":
+        return False, f"no fallback: {engine.counters.fallbacks} fallbacks, voice {engine.voice.name!r}"
+    if engine.counters.muted_blocks > FALLBACK_FAILURES:
+        return False, f"{engine.counters.muted_blocks} muted blocks before the fallback, expected {FALLBACK_FAILURES}"
     if not engine.warnings or "playing test voice" not in engine.warnings[-1]:
         return False, f"no on-screen warning: {engine.warnings}"
     if not np.all(np.isfinite(out)) or np.abs(out[int(0.2 * 48000):]).max() < SOUND_THRESHOLD:
@@ -202,8 +202,8 @@ def stall_once(rng: random.Random) -> tuple[bool, str]:
     configured, latency = engine.lookahead_s, engine.gate_latency_s
     end = stall_at + stall_s
     lookahead = play_virtually(engine, clock, end + LOOKAHEAD_BACK_S + 1.0)
-    if engine.lookahead_raises == 0:
-        return False, f"a {stall_s:.2f} s stall ({engine.late_renders} late renders) did not raise the lookahead"
+    if engine.counters.lookahead_raises == 0:
+        return False, f"a {stall_s:.2f} s stall ({engine.counters.late_renders} late renders) did not raise the lookahead"
     raised = [k for k, value in enumerate(lookahead) if value > configured + 1e-9]
     back_s = (raised[-1] + 1) * block / sample_rate
     if back_s > end + LOOKAHEAD_BACK_S:
@@ -213,7 +213,7 @@ def stall_once(rng: random.Random) -> tuple[bool, str]:
                        f"promised back within {LOOKAHEAD_BACK_S:g} s")
     if abs(engine.gate_latency_s - latency) > 1e-9:
         return False, f"gate latency {engine.gate_latency_s * 1e3:.2f} ms, configured {latency * 1e3:.2f} ms"
-    return True, (f"{stall_s:.2f} s stall at {stall_at:.2f} s: lookahead raised {engine.lookahead_raises}x, "
+    return True, (f"{stall_s:.2f} s stall at {stall_at:.2f} s: lookahead raised {engine.counters.lookahead_raises}x, "
                   f"back {back_s - end:.1f} s after it")
 
 
@@ -239,8 +239,8 @@ def threaded_fault(fault: str, workdir: Path, index: int) -> tuple[bool, str]:
         return False, "the render thread died"
     if more < 10:
         return False, f"callbacks stalled: {more} in 0.1 s"
-    if engine.fallbacks != 1:
-        return False, f"no fallback in the threaded engine ({engine.muted_blocks} muted blocks)"
+    if engine.counters.fallbacks != 1:
+        return False, f"no fallback in the threaded engine ({engine.counters.muted_blocks} muted blocks)"
     return True, f"render thread alive, {engine.stats()['callbacks']} callbacks, fell back"
 
 

@@ -82,7 +82,7 @@ def onset_latencies_ms(onsets: list[Onset], engine: Engine) -> list[float]:
 
 def dropout_counts(engine: Engine) -> tuple[int, int, int]:
     """(callbacks, underflows, late renders) so far: take two and subtract."""
-    return engine.timeline.count, engine.underflows, engine.late_renders
+    return engine.timeline.count, engine.counters.underflows, engine.counters.late_renders
 
 
 def take_played(onsets, older_than_s: float) -> list[Onset]:
@@ -268,7 +268,6 @@ def _run_engine(config: ModuleConfig, seconds: float, voice_name: str,
         "model": instrument.model_name if instrument is not None else None,
         "sound": instrument.current_sound if instrument is not None else None,
         "warnings": list(warnings),
-        "callback": backend.callback_kind,
         "audio_callback": backend.callback_description,
         "callbacks": after[0] - before[0],
         "expected_callbacks": round(elapsed * audio.sample_rate / audio.block_size),

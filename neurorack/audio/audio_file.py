@@ -3,6 +3,8 @@
 Read: WAV (8/16/24/32-bit PCM, float), FLAC and AIFF, at any rate and channel count, from a
 path or from bytes already read (``neurorack.safe_read`` caps what a bank may make us read).
 Written: 16-bit PCM WAV, whole and atomically (``write_wav``) or streamed (``WavStream``).
+soundfile is imported when a file is read or written (about 70 ms with cffi), never at the
+daemon's start on a module that plays to its sound card.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from neurorack.atomic import atomic_open
 from neurorack.errors import NeurorackError
@@ -30,6 +31,8 @@ def read_audio(source: str | Path | bytes, name: str | Path | None = None) -> tu
     Raises:
         AudioFileError: not a readable audio file (says what was expected).
     """
+    import soundfile
+
     name = name if name is not None else source
     try:
         data, rate = soundfile.read(io.BytesIO(source) if isinstance(source, bytes) else str(source),
@@ -55,6 +58,8 @@ def to_pcm16(samples: np.ndarray) -> np.ndarray:
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write mono or multi-channel float samples as 16-bit PCM, atomically (temp file, rename)."""
+    import soundfile
+
     path = Path(path)
     with atomic_open(path, "wb") as stream:
         soundfile.write(stream, to_pcm16(samples), sample_rate, subtype="PCM_16", format="WAV")
@@ -65,6 +70,8 @@ class WavStream:
     """A mono 16-bit WAV file written block by block (its header is completed on ``close``)."""
 
     def __init__(self, path: str | Path, sample_rate: int):
+        import soundfile
+
         self._file = soundfile.SoundFile(str(path), "w", sample_rate, 1, subtype="PCM_16", format="WAV")
 
     def write(self, pcm: np.ndarray) -> None:

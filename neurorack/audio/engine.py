@@ -105,51 +105,6 @@ class Engine:
         """What went wrong and was worked around (a fallback, a raised lookahead), oldest first."""
         return self.counters.warnings
 
-    @property
-    def callback_counters(self) -> np.ndarray:
-        """The audio callback's counters, as the array a C callback writes."""
-        return self.counters.callback_counters
-
-    @property
-    def underflows(self) -> int:
-        """Output underflows the backend reported (written by the audio callback)."""
-        return self.counters.underflows
-
-    @underflows.setter
-    def underflows(self, value: int) -> None:
-        self.counters.underflows = value
-
-    @property
-    def late_renders(self) -> int:
-        """Callbacks that found the FIFO short and padded with silence."""
-        return self.counters.late_renders
-
-    # the render thread's counters, from ``counters``
-
-    @property
-    def blocks_rendered(self) -> int:
-        return self.counters.blocks_rendered
-
-    @property
-    def muted_blocks(self) -> int:
-        return self.counters.muted_blocks
-
-    @property
-    def render_errors(self) -> int:
-        return self.counters.render_errors
-
-    @property
-    def fallbacks(self) -> int:
-        return self.counters.fallbacks
-
-    @property
-    def lookahead_raises(self) -> int:
-        return self.counters.lookahead_raises
-
-    @property
-    def lookahead_drops(self) -> int:
-        return self.counters.lookahead_drops
-
     # -- producers ---------------------------------------------------------------------
 
     def post_gate(self, edge: GateEdge) -> None:

@@ -124,7 +124,7 @@ def test_engine_fallback_and_adc_fault_reach_the_home_page(tmp_path, tiny_model_
     facade = InstrumentFacade(instrument, engine, tmp_path, lambda: status, lambda: ["model failed: x"])
     assert facade.warnings() == ("ADC read failed: bus stuck", "model failed: x")
     render_offline(engine, 0.2, [GateEdge(0.05)])
-    assert engine.fallbacks == 1
+    assert engine.counters.fallbacks == 1
     fallback = f"nan model failed {FALLBACK_FAILURES}x: playing test voice"
     assert facade.warnings() == ("ADC read failed: bus stuck", fallback, "model failed: x")
     frame = capture_frame(Navigator(load_menu(), facade, ModuleState()), facade)

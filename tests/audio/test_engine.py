@@ -301,7 +301,7 @@ def test_render_block_refuses_when_the_fifo_is_full():
     for _ in range(capacity_blocks):
         assert engine.render_block()
     assert engine.render_block() is False
-    assert engine.blocks_rendered == capacity_blocks
+    assert engine.counters.blocks_rendered == capacity_blocks
 
 
 def test_pull_with_an_empty_fifo_writes_silence_and_counts_a_late_render():
@@ -309,7 +309,7 @@ def test_pull_with_an_empty_fifo_writes_silence_and_counts_a_late_render():
     out = np.full((BLOCK, 2), 0.7, dtype=np.float32)
     engine.pull(out, 0.0, 0.0)
     np.testing.assert_array_equal(out, np.zeros((BLOCK, 2)))
-    assert engine.late_renders == 1
+    assert engine.counters.late_renders == 1
     assert engine.timeline.count == 1
 
 
@@ -326,8 +326,8 @@ def test_nan_from_a_voice_mutes_exactly_its_block_and_resets_the_voice():
     np.testing.assert_array_equal(output[block_start:block_start + BLOCK], np.zeros(BLOCK))
     assert np.abs(output[block_start - BLOCK:block_start]).max() > 0.1   # playing before
     assert np.abs(output[block_start + BLOCK:block_start + 2 * BLOCK]).max() > 0.01  # and after
-    assert engine.muted_blocks == 1
-    assert engine.render_errors == 0
+    assert engine.counters.muted_blocks == 1
+    assert engine.counters.render_errors == 0
     assert voice.resets == 1
 
 
@@ -342,7 +342,7 @@ def test_samples_near_the_float_limit_mute_their_block_and_the_sound_returns_at_
     np.testing.assert_array_equal(output[block_start:block_start + BLOCK], np.zeros(BLOCK))
     assert np.abs(output[block_start + 2 * BLOCK:block_start + 3 * BLOCK]).max() > 0.1  # a block later
     assert 0.3 < np.abs(output[-SR // 10:]).max() < 0.5  # the sine, not the DC blocker's memory at the ceiling
-    assert engine.muted_blocks == 1 and voice.resets == 1
+    assert engine.counters.muted_blocks == 1 and voice.resets == 1
 
 
 def test_voice_that_raises_is_muted_reset_and_the_engine_keeps_rendering():
@@ -352,8 +352,8 @@ def test_voice_that_raises_is_muted_reset_and_the_engine_keeps_rendering():
     blocks = math.ceil(0.3 * SR / BLOCK)
     assert len(output) == blocks * BLOCK
     assert np.isfinite(output).all()
-    assert engine.render_errors == 2
-    assert engine.muted_blocks == 2
+    assert engine.counters.render_errors == 2
+    assert engine.counters.muted_blocks == 2
     assert voice.resets == 2
     for time_s in (0.1, 0.2):
         onset = expected_sample(time_s, engine.gate_latency_s)
@@ -370,8 +370,8 @@ def test_voice_that_always_raises_gives_finite_silence_without_stopping_the_engi
     blocks = math.ceil(0.1 * SR / BLOCK)
     assert len(output) == blocks * BLOCK
     np.testing.assert_array_equal(output, np.zeros(blocks * BLOCK))
-    assert engine.render_errors == engine.blocks_rendered >= blocks
-    assert engine.muted_blocks == engine.blocks_rendered
+    assert engine.counters.render_errors == engine.counters.blocks_rendered >= blocks
+    assert engine.counters.muted_blocks == engine.counters.blocks_rendered
     assert engine.stats()["callbacks"] == blocks
 
 
@@ -459,8 +459,8 @@ def test_voice_that_keeps_failing_falls_back_to_the_test_voice_with_a_warning(ca
     with caplog.at_level(logging.CRITICAL, logger="neurorack.audio.engine"):
         output = render_offline(engine, 0.2, [GateEdge(0.1)])
     assert engine.voice.name == "test voice"
-    assert engine.muted_blocks == FALLBACK_FAILURES  # muted until the switch, then healthy
-    assert engine.fallbacks == 1
+    assert engine.counters.muted_blocks == FALLBACK_FAILURES  # muted until the switch, then healthy
+    assert engine.counters.fallbacks == 1
     assert engine.stats()["warnings"] == [f"always broken failed {FALLBACK_FAILURES}x: playing test voice"]
     assert np.all(np.isfinite(output)) and np.abs(output[int(0.11 * SR):]).max() > 0.05  # the gate plays
 
@@ -472,8 +472,8 @@ def test_failures_spread_wider_than_the_window_only_mute(caplog):
     edges = [GateEdge(0.05 + spacing * k) for k in range(FALLBACK_FAILURES)]
     with caplog.at_level(logging.CRITICAL, logger="neurorack.audio.engine"):
         render_offline(engine, spacing * FALLBACK_FAILURES, edges)
-    assert engine.render_errors == FALLBACK_FAILURES
-    assert engine.voice is voice and engine.fallbacks == 0 and engine.warnings == []
+    assert engine.counters.render_errors == FALLBACK_FAILURES
+    assert engine.voice is voice and engine.counters.fallbacks == 0 and engine.warnings == []
 
 
 def _past_warmup(engine: Engine, played: list[np.ndarray]) -> None:
@@ -491,7 +491,7 @@ def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_b
     lookahead, latency = engine.lookahead_s, engine.gate_latency_s
     for _ in range(OVERLOAD_LATE_RENDERS + 3):  # the render thread starves: the FIFO runs dry
         play(engine, played)
-    assert engine.late_renders >= OVERLOAD_LATE_RENDERS
+    assert engine.counters.late_renders >= OVERLOAD_LATE_RENDERS
     with caplog.at_level(logging.WARNING, logger="neurorack.audio.schedule"):
         assert engine.render_block()
     assert engine.lookahead_s == pytest.approx(lookahead + block_s)
@@ -509,7 +509,7 @@ def test_lookahead_never_grows_past_what_the_fifo_holds():
         for _ in range(OVERLOAD_LATE_RENDERS + 1):
             play(engine, played)
         engine.render_block()
-    assert engine.lookahead_raises >= 2
+    assert engine.counters.lookahead_raises >= 2
     assert engine.lookahead_s <= engine.schedule.max_lookahead_s + 1e-9
     assert engine.fifo.capacity >= engine.lookahead_s * SR + BLOCK
 
@@ -519,7 +519,7 @@ def _starve(engine: Engine, played: list[np.ndarray]) -> None:
     for _ in range(OVERLOAD_LATE_RENDERS + 3):
         play(engine, played)
     engine.render_block()
-    assert engine.lookahead_raises == 1
+    assert engine.counters.lookahead_raises == 1
 
 
 def _keep_up(engine: Engine, played: list[np.ndarray], seconds: float, edges: list[GateEdge] = ()) -> None:
@@ -557,9 +557,9 @@ def test_a_calm_spell_brings_a_raised_lookahead_and_the_gate_latency_back_down(r
     assert engine.lookahead_s == pytest.approx(lookahead) and engine.gate_latency_s == pytest.approx(latency)
     assert engine.stats()["lookahead_drops"] == 1 and engine.stats()["lookahead_blocks"] == pytest.approx(1.0)
     assert "lookahead back to 1 blocks" in caplog.text and "gate latency back to" in caplog.text
-    late = engine.late_renders
+    late = engine.counters.late_renders
     _keep_up(engine, played, 1.0)
-    assert engine.late_renders == late and engine.lookahead_drops == 1  # never below the configured lookahead
+    assert engine.counters.late_renders == late and engine.counters.lookahead_drops == 1  # never below the configured lookahead
 
 
 def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raised):
@@ -568,7 +568,7 @@ def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raise
     through = [GateEdge(raised_from + 0.45 + k * 0.0011) for k in range(120)]  # dense, all through the drop
     after = [GateEdge(raised_from + 0.65 + k * 0.0123) for k in range(10)]
     _keep_up(engine, played, 0.8, through + after)
-    assert engine.lookahead_drops == 1 and engine.counters.late_onsets == 0
+    assert engine.counters.lookahead_drops == 1 and engine.counters.late_onsets == 0
     lowered = default_gate_latency_s(AudioSettings())
     assert engine.gate_latency_s == pytest.approx(lowered)
     placed = {onset.edge: onset.sample for onset in engine.onsets}
@@ -633,7 +633,7 @@ def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_sec
     engine = Engine(StallingVoice(clock, stalls_at(1.0), seconds=0.3))  # once, for 0.3 s
     with caplog.at_level(logging.INFO, logger="neurorack.audio.schedule"):
         lookahead = run_virtually(engine, clock, 12.0)
-    assert engine.late_renders > OVERLOAD_LATE_RENDERS and engine.lookahead_raises == 1
+    assert engine.counters.late_renders > OVERLOAD_LATE_RENDERS and engine.counters.lookahead_raises == 1
     assert max(lookahead) == 2.0
     back = len(lookahead) - lookahead[::-1].index(2.0)  # the first callback at the configured lookahead again
     assert back * BLOCK / SR < 1.3 + 10.0  # the stall ended at 1.3 s: back within 10 s of calm

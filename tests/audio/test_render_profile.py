@@ -28,7 +28,7 @@ def _profiled_model_engine() -> tuple[Engine, RenderProfile]:
 
 def test_the_parts_of_each_block_add_up_to_its_whole_render_time():
     engine, profile = _profiled_model_engine()
-    assert profile.count == engine.blocks_rendered == 750
+    assert profile.count == engine.counters.blocks_rendered == 750
     parts, block = profile.ns[:, :-1], profile.ns[:, -1]
     assert np.array_equal(parts.sum(axis=1), block)
     assert np.all(parts >= 0)

@@ -160,7 +160,7 @@ class NativeCallback:
             record_stream_time=timeline.stream_time.ctypes.data, record_mask=len(timeline.read_index) - 1,
             origins=timeline.origins.ctypes.data, origin_mask=len(timeline.origins) - 1,
             record_count=timeline.counts.ctypes.data, inverse_rate=1.0 / engine.sample_rate,
-            counters=engine.callback_counters.ctypes.data, channels=channels, priority=priority, realtime=0,
+            counters=engine.counters.callback_counters.ctypes.data, channels=channels, priority=priority, realtime=0,
             cpu=-1 if cpu is None else cpu, pinned=0,
         )
         store = self._library.neurorack_store_release

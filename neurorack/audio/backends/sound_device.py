@@ -140,11 +140,6 @@ class SoundDeviceBackend:
         self._python_pinned: bool | None = None     # likewise
 
     @property
-    def callback_kind(self) -> str:
-        """"C" or "Python": which callback plays (after ``start``)."""
-        return "C" if self._native is not None else "Python"
-
-    @property
     def callback_description(self) -> dict:
         """Which callback plays (after ``start``), for logs and JSON: ``describe_callback``'s dict."""
         return describe_callback(None if self._native is not None else self._why_python)
@@ -232,7 +227,7 @@ class SoundDeviceBackend:
             self._python_pinned = pin_quietly(self.cpu)
             self._python_realtime = raise_quietly(CALLBACK_PRIORITY)
         if status.output_underflow:
-            self.engine.underflows += 1
+            self.engine.counters.underflows += 1
         self.engine.pull(outdata, time.monotonic(), time_info.currentTime)
 
     def stop(self, timeout_s: float = 2.0) -> None:

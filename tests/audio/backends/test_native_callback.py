@@ -44,14 +44,14 @@ def test_the_c_callback_does_what_engine_pull_does_on_the_same_memory():
             assert python_engine.render_block() and c_engine.render_block()
         underflow = k % 5 == 0
         if underflow:
-            python_engine.underflows += 1
+            python_engine.counters.underflows += 1
         python_engine.pull(python_out, time.monotonic(), 0.01 * k)
         callback(c_out, status=OUTPUT_UNDERFLOW if underflow else 0, stream_time=0.01 * k)
         np.testing.assert_array_equal(c_out, python_out, err_msg=f"block {k}")
         peak = max(peak, float(np.abs(c_out).max()))
     assert c_engine.fifo.read_index == python_engine.fifo.read_index > 2 * c_engine.fifo.capacity
-    assert c_engine.late_renders == python_engine.late_renders > 0
-    assert c_engine.underflows == python_engine.underflows == 12
+    assert c_engine.counters.late_renders == python_engine.counters.late_renders > 0
+    assert c_engine.counters.underflows == python_engine.counters.underflows == 12
     assert c_engine.timeline.count == python_engine.timeline.count == 60
     c_reads, c_times, c_stream_times = c_engine.timeline.recent()
     python_reads, _, _ = python_engine.timeline.recent()

@@ -105,18 +105,18 @@ def fifo_threads():
 
 cpu = int(sys.argv[2])
 before = fifo_threads()
-backend = SoundDeviceBackend(Engine(TestVoice(48000)), native_callback=sys.argv[1] == "C", cpu=cpu)
+backend = SoundDeviceBackend(Engine(TestVoice(48000)), native_callback=sys.argv[1] == "native", cpu=cpu)
 backend.start()
 time.sleep(0.3)
 during = fifo_threads()
 backend.stop()
 audio_threads_pinned = all(during[p] == {cpu} for p in (70, 80) if p in during)
-print(backend.callback_kind, backend.callback_realtime, max(before, default=0), max(during, default=0),
+print(backend.callback_description["runs"], backend.callback_realtime, max(before, default=0), max(during, default=0),
       backend.callback_pinned, audio_threads_pinned)
 """
 
 
-@pytest.mark.parametrize("kind", ["C", "Python"])
+@pytest.mark.parametrize("kind", ["native", "python"])
 def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, kind):  # noqa: F811
     """JACK gives its clients' threads a priority below its own (5 under jackd -R); the
     callback, in C or in Python, lifts its thread above the render thread and the ADC
@@ -147,7 +147,7 @@ def test_without_the_built_library_the_python_callback_plays_and_says_why(jack_s
                              timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert process.returncode == 0, process.stderr
     kind, played, described = process.stdout.split(maxsplit=2)
-    assert (kind, played) == ("Python", "played")
+    assert (kind, played) == ("python", "played")
     described = json.loads(described)
     assert described["runs"] == "python" and described["why"].startswith("the C callback was not built at install")
     assert "the audio callback runs in Python" in process.stderr
@@ -171,5 +171,5 @@ backend = SoundDeviceBackend(engine)
 backend.start()
 time.sleep(0.3)
 backend.stop()
-print(backend.callback_kind, "played" if engine.timeline.count > 50 else "silent", json.dumps(backend.callback_description))
+print(backend.callback_description["runs"], "played" if engine.timeline.count > 50 else "silent", json.dumps(backend.callback_description))
 """
