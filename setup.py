@@ -7,14 +7,15 @@ from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
-# Written beside the library, in its place, when it could not be built; the module reads it to
-# say why the Python callback plays (neurorack.audio.backends.native_callback.NOT_BUILT_NOTE).
-NOT_BUILT_NOTE = "_native_callback.not-built"
+# What plays instead of each C library when it could not be built.
+FALLBACKS = {"neurorack.audio.backends._native_callback": "the Python callback",
+             "neurorack.core._compiled_frame": "the NumPy frame"}
 
 
 class OptionalBuildExt(build_ext):
-    """Build the C audio callback where there is a C compiler. Without one (or when it fails) the
-    install goes on, the Python callback plays, and a note beside the library's place says why."""
+    """Build the C libraries (the audio callback, the percussion frame) where there is a C
+    compiler. Without one (or when it fails) the install goes on, Python plays instead, and a
+    note beside each library's place says why (neurorack.compiled_library.not_built_note reads it)."""
 
     def run(self):
         self.failures = {}
@@ -29,7 +30,7 @@ class OptionalBuildExt(build_ext):
             super().build_extension(ext)
         except (CCompilerError, ExecError, PlatformError) as exc:
             failure = str(exc)
-            self.warn(f"the C audio callback was not built ({exc}); the Python callback will play. "
+            self.warn(f"{ext.name} was not built ({exc}); {FALLBACKS[ext.name]} will play. "
                       "Install a C compiler (sudo apt-get install gcc libc6-dev) and install neurorack again.")
         self.failures[ext.name] = failure
         _place_note(Path(self.get_ext_fullpath(ext.name)), failure)
@@ -37,7 +38,7 @@ class OptionalBuildExt(build_ext):
 
 def _place_note(library: Path, failure: str | None) -> None:
     """Write why ``library`` was not built beside its place, or remove an old note when it was."""
-    note = library.with_name(NOT_BUILT_NOTE)
+    note = library.with_name(library.name.split(".", 1)[0] + ".not-built")
     if failure is None:
         note.unlink(missing_ok=True)
     else:
@@ -48,8 +49,15 @@ def _place_note(library: Path, failure: str | None) -> None:
 
 version = {}
 exec((Path(__file__).parent / "neurorack" / "__init__.py").read_text(), version)
-callback_source = "neurorack/audio/backends/native_callback.c"
-callback_digest = hashlib.sha256((Path(__file__).parent / callback_source).read_bytes()).hexdigest()
+
+
+def c_library(name: str, source: str, **options) -> Extension:
+    """An optional C extension built from ``source`` and stamped with its SHA-256, which the
+    package checks before loading it (neurorack.compiled_library.load)."""
+    digest = hashlib.sha256((Path(__file__).parent / source).read_bytes()).hexdigest()
+    return Extension(name, [source], define_macros=[("NEURORACK_SOURCE_DIGEST", f'"{digest}"')], optional=True,
+                     **options)
+
 
 setup(
     name="neurorack",
@@ -66,10 +74,14 @@ setup(
     # editable install, else in <prefix>/share/neurorack/boards.
     data_files=[("share/neurorack/boards", sorted(str(p) for p in Path("hardware/boards").glob("*.yaml")))],
     package_data={"neurorack.ui": ["menu.yaml", "fonts/*.ttf", "fonts/LICENSE"],
-                  "neurorack.audio.backends": ["native_callback.c"]},
-    # The audio callback in C, loaded with ctypes (it holds no Python code; see native_callback.py).
-    ext_modules=[Extension("neurorack.audio.backends._native_callback", [callback_source], libraries=["pthread"],
-                           define_macros=[("NEURORACK_SOURCE_DIGEST", f'"{callback_digest}"')], optional=True)],
+                  "neurorack.audio.backends": ["native_callback.c"], "neurorack.core": ["compiled_frame.c"]},
+    # Plain C libraries loaded with ctypes (they hold no Python code): the audio callback
+    # (native_callback.py) and the percussion model's frame (compiled_frame.py). The frame keeps
+    # float32 rounding step by step as NumPy does (no fused multiply-adds) and may not set errno.
+    ext_modules=[c_library("neurorack.audio.backends._native_callback", "neurorack/audio/backends/native_callback.c",
+                           libraries=["pthread"]),
+                 c_library("neurorack.core._compiled_frame", "neurorack/core/compiled_frame.c", libraries=["m"],
+                           extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno"])],
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[
         "numpy>=1.22",

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("atomic", "safe_read", "realtime", "logging_setup", "argtypes", "memory_limits", "progress"),
+    ("atomic", "safe_read", "realtime", "logging_setup", "argtypes", "memory_limits", "progress",
+     "compiled_library"),
     ("config",),
     ("core",),
     ("hardware", "audio", "runtime", "service"),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurorack.core import percussion_config as pc
+from neurorack.core.compiled_frame import CompiledFrame, CompiledFrameUnavailable, CompiledHit
 from neurorack.core.descriptors import extract
 from neurorack.core.percussion_config import PercussionConfig
 from neurorack.core.synth_tables import noise_bands
@@ -64,11 +65,13 @@ class PercussionState:
         omega: the last frame's fundamental in radians per sample.
         phase: the fundamental's phase since the onset (float64, not wrapped).
         noise_pos: read position in the noise table.
+        compiled: the compiled frame's state of this hit, which then holds everything above but
+            ``z``, ``frame``, ``sample`` and the first frame's values (None: the NumPy frame plays).
     """
 
     z: np.ndarray
-    z_input: np.ndarray
-    hidden: np.ndarray
+    z_input: np.ndarray | None
+    hidden: np.ndarray | None
     history: np.ndarray | None = None
     frame: int = 0
     sample: int = 0
@@ -86,6 +89,7 @@ class PercussionState:
     omega: float = 0.0
     phase: float = 0.0
     noise_pos: int = 0
+    compiled: CompiledHit | None = None
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -97,12 +101,14 @@ class PercussionRuntime:
 
     Args:
         model: a ``LoadedModel`` whose config is a ``PercussionConfig``.
+        compiled: render with the compiled frame (``compiled_frame.c``) when it is built and covers
+            the model; False: always the NumPy frame (the reference). ``frame_kind`` says which.
     """
 
     profile = None
     """A ``RenderProfile`` told where a frame's network ends and its synthesis begins (benchmarks)."""
 
-    def __init__(self, model):
+    def __init__(self, model, compiled: bool = True):
         c: PercussionConfig = model.config
         w = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in model.weights.items()}
         self.config = c
@@ -135,6 +141,15 @@ class PercussionRuntime:
         position = np.arange(c.envelope_points * c.envelope_step) / c.envelope_step
         self._env_below = np.floor(position).astype(np.int64)
         self._env_fraction = (position - self._env_below).astype(np.float32)
+        self._compiled: CompiledFrame | None = None
+        self.frame_kind = "numpy (asked for)"
+        """Which frame renders: ``compiled``, or ``numpy (why)``."""
+        if compiled:
+            try:
+                self._compiled = CompiledFrame(self)
+                self.frame_kind = "compiled"
+            except CompiledFrameUnavailable as exc:
+                self.frame_kind = f"numpy ({exc})"
 
     def _wavenet_weights(self, w: dict[str, np.ndarray]) -> None:
         """The WaveNet-style stack as matrices: per layer (ring rows, past tap, current tap, bias,
@@ -195,17 +210,21 @@ class PercussionRuntime:
         if z.shape != (self.timbre_size,):
             raise ValueError(f"model {self.name} takes a timbre code of {self.timbre_size} values, got shape {z.shape}")
         c = self.config
+        noise_pos = int(noise_offset) % self._table.shape[0]
+        if self._compiled is not None:
+            return PercussionState(z=z, z_input=None, hidden=None, noise_pos=noise_pos,
+                                   compiled=self._compiled.new_hit(z, noise_pos))
         history = np.zeros((sum(c.wavenet_dilations), c.wavenet_channels), np.float32) if c.wavenet else None
         return PercussionState(z=z, z_input=self._input_z @ z + self._w["input.bias"],
                                hidden=np.zeros(c.memory_width, np.float32), history=history,
-                               noise_pos=int(noise_offset) % self._table.shape[0])
+                               noise_pos=noise_pos)
 
     # -- per frame ----------------------------------------------------------------------------
 
-    def _inputs(self, descriptors: np.ndarray, state: PercussionState) -> np.ndarray:
-        """[5] raw -> the network's 6 transposition-invariant inputs (as plain floats: faster
-        than array calls for six values)."""
-        loudness, centroid, flatness, pitch, confidence = descriptors.tolist()
+    def _inputs(self, values: list[float], state: PercussionState) -> np.ndarray:
+        """[5] raw descriptors (as plain floats: faster than array calls for six values) -> the
+        network's 6 transposition-invariant inputs, in ``_x``."""
+        loudness, centroid, flatness, pitch, confidence = values
         if state.frame == 0:
             state.first_pitch, state.first_centroid = pitch, centroid
         self._x[:] = pc.invariant_columns(loudness, centroid, flatness, pitch, confidence, state.first_pitch,
@@ -294,7 +313,17 @@ class PercussionRuntime:
             self._render_frame(descriptors, state, out)
 
     def _render_frame(self, descriptors: np.ndarray, state: PercussionState, out: np.ndarray) -> None:
-        x = self._inputs(descriptors, state)
+        values = descriptors.tolist()
+        x = self._inputs(values, state)
+        if state.compiled is not None:
+            self._compiled.controls(state.compiled, values[0], values[1], values[3], state.first_pitch,
+                                    state.frame == 0)
+            if self.profile is not None:
+                self.profile.enter(self.profile.SYNTHESIS)
+            self._compiled.samples(state.compiled, state.sample, out)
+            state.frame += 1
+            state.sample += self.hop
+            return
         if state.frame == 0:
             self._start_hit(x, state)
         head = self._frame_network(x, state)

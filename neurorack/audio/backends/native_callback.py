@@ -17,62 +17,33 @@ a wheel built elsewhere. Where it was not built the Python callback plays, and
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import importlib.machinery
-import importlib.util
 from pathlib import Path
 
+from neurorack import compiled_library
 from neurorack.audio.engine import Engine
 from neurorack.errors import NeurorackError
 from neurorack.realtime import CALLBACK_PRIORITY
 
 SOURCE = Path(__file__).with_name("native_callback.c")
 LIBRARY_MODULE = "neurorack.audio.backends._native_callback"
-NOT_BUILT_NOTE = "_native_callback.not-built"  # setup.py's build step writes it when the build fails
-INSTALL_COMPILER = "sudo apt-get install gcc libc6-dev"
-REINSTALL = (f"install a C compiler ({INSTALL_COMPILER}) and install neurorack again "
-             "(sh install.sh, or pip install .)")
+LIBRARY = compiled_library.installed_library(LIBRARY_MODULE, SOURCE)  # what NativeCallback loads
+NOT_BUILT_NOTE = compiled_library.not_built_note(LIBRARY).name  # setup.py's build step writes it when the build fails
 
 
 class NativeCallbackUnavailable(NeurorackError):
     """The C callback was not built or does not load here; the Python callback plays instead."""
 
 
-def installed_library() -> Path:
-    """Where ``pip install`` put the library; where it would be when it was not built."""
-    spec = importlib.util.find_spec(LIBRARY_MODULE)
-    if spec is not None and spec.origin:
-        return Path(spec.origin)
-    return Path(__file__).with_name("_native_callback" + importlib.machinery.EXTENSION_SUFFIXES[0])
-
-
-LIBRARY = installed_library()  # what NativeCallback loads
-
-
 def load_library(path: Path | None = None) -> ctypes.PyDLL:
-    """The library at ``path`` (default: ``LIBRARY``), loaded.
+    """The library at ``path`` (default: ``LIBRARY``), loaded (``compiled_library.load``: PyDLL,
+    so the publishing store below runs with the interpreter lock held and the render thread does
+    not give the lock up, and wait to get it back, once per block).
 
     Raises:
         NativeCallbackUnavailable: it was not built at install, or does not load; the message says why.
     """
-    path = LIBRARY if path is None else path
-    if not path.is_file():
-        note = path.with_name(NOT_BUILT_NOTE)
-        why = note.read_text(encoding="utf-8").strip() if note.is_file() else ""
-        raise NativeCallbackUnavailable(f"the C callback was not built at install"
-                                        f"{f' ({why})' if why else ''}; {REINSTALL}")
-    try:
-        # PyDLL: the publishing store below runs with the interpreter lock held, so the render
-        # thread does not give the lock up (and wait to get it back) once per block.
-        library = ctypes.PyDLL(str(path))
-        built_from = library.neurorack_source_digest
-    except (OSError, AttributeError) as exc:
-        raise NativeCallbackUnavailable(f"the C callback does not load ({exc}); {REINSTALL}") from None
-    built_from.argtypes, built_from.restype = [], ctypes.c_char_p
-    if SOURCE.is_file() and built_from().decode() != hashlib.sha256(SOURCE.read_bytes()).hexdigest():
-        raise NativeCallbackUnavailable(f"the C callback was built from another {SOURCE.name} than this one; "
-                                        "install neurorack again (sh install.sh, or pip install -e .) to rebuild it")
-    return library
+    return compiled_library.load(LIBRARY if path is None else path, SOURCE, "the C callback",
+                                 NativeCallbackUnavailable)
 
 
 def why_python() -> str | None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,29 +128,6 @@ def test_a_file_that_is_no_library_is_refused_with_the_fix(tmp_path, monkeypatch
     monkeypatch.setattr(native_callback, "LIBRARY", broken)
     with pytest.raises(NativeCallbackUnavailable, match="does not load.*install neurorack again"):
         native_callback.load_library()
-
-
-def _build_ext(build_lib, env):
-    """setup.py's build step, as pip runs it, with its output in ``build_lib``."""
-    root = Path(__file__).resolve().parents[3]
-    return subprocess.run([sys.executable, "setup.py", "build_ext", "--build-lib", str(build_lib),
-                           "--build-temp", str(build_lib / "temp")], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-
-
-def test_the_build_step_compiles_the_library_or_leaves_a_note_and_still_succeeds(tmp_path):
-    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
-    built = _build_ext(tmp_path / "with", env)
-    assert built.returncode == 0, built.stderr
-    library = next((tmp_path / "with" / "neurorack" / "audio" / "backends").glob("_native_callback.*.so"))
-    assert not library.with_name(native_callback.NOT_BUILT_NOTE).exists()
-    native_callback.load_library(library)  # loads, and was built from this very source
-    no_compiler = _build_ext(tmp_path / "without", {**env, "CC": str(tmp_path / "no-such-cc")})
-    assert no_compiler.returncode == 0, no_compiler.stderr
-    backends = tmp_path / "without" / "neurorack" / "audio" / "backends"
-    assert not list(backends.glob("_native_callback.*.so"))
-    assert "no-such-cc" in (backends / native_callback.NOT_BUILT_NOTE).read_text()
-    assert "the C audio callback was not built" in no_compiler.stderr + no_compiler.stdout
 
 
 def _first_call_on_a_fresh_thread(cpu):
