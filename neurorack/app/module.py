@@ -104,8 +104,8 @@ def open_instrument(config: ModuleConfig, read_volts: Callable[[], tuple], state
         return ModuleVoice(TestVoice(config.audio.sample_rate), None, [f"model failed: {model_dir.name}", *refused])
     if state.sound in instrument.sound_names:
         instrument.select_sound(state.sound)
-    log.info("model %s, sound bank %s (%d sounds), sound %s", model_dir.name, bank, len(instrument.sound_names),
-             instrument.current_sound)
+    log.info("model %s (frame: %s), sound bank %s (%d sounds), sound %s", model_dir.name,
+             instrument.model.frame_kind, bank, len(instrument.sound_names), instrument.current_sound)
     return ModuleVoice(instrument.voice, instrument, refused)
 
 

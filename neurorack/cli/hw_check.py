@@ -12,6 +12,7 @@ from neurorack.audio.backends.native_callback import (
 )
 from neurorack.config.board import ALL_INPUTS, BoardConfig, load_board
 from neurorack.config.module import ModuleConfig
+from neurorack.core.compiled_frame import installed_frame
 from neurorack.core.events import ButtonEvent, EncoderTurn
 from neurorack.errors import NeurorackError
 
@@ -79,6 +80,7 @@ def run_hw_check(config: ModuleConfig, board_name: str, seconds: float, out=prin
     board = load_board(board_name)
     out(f"board: {board.name} ({board_name})")
     out(f"audio callback: {callback_summary(installed_callback())}")
+    out(f"model frame: {installed_frame()}")
     buses = check_buses(board)
     for what, ok, detail in buses:
         out(f"  {'ok     ' if ok else 'MISSING'} {what}: {detail}")

@@ -87,6 +87,16 @@ def wrapped_columns(table: np.ndarray, hop: int) -> np.ndarray:
     return np.concatenate([table, table[:hop]]).T
 
 
+def installed_frame() -> str:
+    """Which frame a GRU percussion model plays with this install: ``compiled``, or ``numpy (why)``
+    (``neurorack hw check`` prints it)."""
+    try:
+        load_library()
+    except CompiledFrameUnavailable as exc:
+        return f"numpy ({exc})"
+    return "compiled"
+
+
 class CompiledHit:
     """One hit's state in the compiled frame: its buffer (laid out by the C side) and address."""
 

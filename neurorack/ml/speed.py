@@ -2,7 +2,10 @@
 
 Paths:
 - ``numpy``: the NumPy runtime (``NumpyModel``, or ``PercussionRuntime`` for the percussion
-  family) inside ``ModelVoice`` (what the daemon plays; no torch).
+  family, with its compiled frame where the install built it) inside ``ModelVoice`` (what the
+  daemon plays; no torch). Its ``frame`` says which frame rendered.
+- ``numpy-frame``: the same with the NumPy frame, the compiled frame's reference (the same
+  figure as ``numpy`` for the descriptor family, which has no compiled frame).
 - ``eager``: the torch ``DescriptorModel``, one frame per call, state carried.
 
 (A ``torchscript`` path, the step traced with ``torch.jit.trace``, was dropped: torch deprecates
@@ -28,7 +31,7 @@ from neurorack.runtime.loader import WEIGHTS, family_of, load_model
 from neurorack.runtime.numpy_model import streaming_model
 from neurorack.runtime.voice import ModelVoice, drum_template
 
-PATHS = ("numpy", "eager")
+PATHS = ("numpy", "numpy-frame", "eager")
 TORCHSCRIPT_GONE = ": torchscript was dropped (torch deprecates torch.jit.trace; the module plays numpy)"
 
 
@@ -105,7 +108,8 @@ def _torch_step(loaded):
 def _bench_torch_path(name: str, loaded, template: np.ndarray, seconds: float, block_size: int) -> dict:
     """The torch path (eager), timed as ``_timed_blocks`` does."""
     if name != "eager":
-        return {"error": f"unknown path {name!r} (numpy, eager)" + (TORCHSCRIPT_GONE if name == "torchscript" else "")}
+        return {"error": f"unknown path {name!r} ({', '.join(PATHS)})"
+                + (TORCHSCRIPT_GONE if name == "torchscript" else "")}
     step, state = _torch_step(loaded)
     voice = _FrameVoice(step, state, template, loaded.config.hop)
     return _timed_blocks(voice.render, seconds, block_size, loaded.config.sample_rate)
@@ -120,10 +124,12 @@ def bench_model(model_dir: str | Path, seconds: float = 10.0, block_size: int = 
     template = drum_template(decay_s=max(seconds, 1.0), peak_db=-6.0)
     results: dict[str, dict] = {}
     for name in paths:
-        if name == "numpy":
-            voice = ModelVoice(streaming_model(loaded), template)
+        if name in ("numpy", "numpy-frame"):
+            runtime = streaming_model(loaded, compiled=name == "numpy")
+            voice = ModelVoice(runtime, template)
             voice.trigger(1.0)
-            results[name] = _timed_blocks(voice.render, seconds, block_size, config.sample_rate)
+            results[name] = {**_timed_blocks(voice.render, seconds, block_size, config.sample_rate),
+                             "frame": runtime.frame_kind}
             continue
         if isinstance(config, PercussionConfig):
             results[name] = {"error": "the percussion family streams in NumPy only"}

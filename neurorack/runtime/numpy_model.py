@@ -53,6 +53,8 @@ class NumpyModel:
 
     profile = None
     """A ``RenderProfile`` told where a frame's network ends and its synthesis begins (benchmarks)."""
+    frame_kind = "numpy"
+    """Which frame renders (as ``PercussionRuntime.frame_kind``; this family has no compiled one)."""
 
     def __init__(self, model: LoadedModel):
         c = model.config
@@ -188,13 +190,13 @@ class NumpyModel:
         return out
 
 
-def streaming_model(model: LoadedModel):
-    """The NumPy runtime for a loaded model, whatever its family: a ``PercussionRuntime`` or a
-    ``NumpyModel``."""
+def streaming_model(model: LoadedModel, compiled: bool = True):
+    """The NumPy runtime for a loaded model, whatever its family: a ``PercussionRuntime`` (with
+    its compiled frame where built, unless ``compiled`` is False) or a ``NumpyModel``."""
     from neurorack.core.percussion_config import PercussionConfig
 
     if isinstance(model.config, PercussionConfig):
         from neurorack.core.percussion import PercussionRuntime
 
-        return PercussionRuntime(model)
+        return PercussionRuntime(model, compiled=compiled)
     return NumpyModel(model)

@@ -100,6 +100,7 @@ def test_hw_check_on_the_mock_board_shows_live_values_and_events(capsys, tmp_pat
     out = capsys.readouterr().out
     assert "ok      ADC: simulated MCP3008" in out
     assert "audio callback: native\n" in out  # built by the install
+    assert "model frame: compiled\n" in out
     assert "encoder +1" in out and "button press" in out and "button short" in out
     assert "diagnosis: everything answered" in out
 

@@ -1,5 +1,7 @@
 """The benchmark's torch paths render what the NumPy runtime renders (the figures compare like with like)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -33,10 +35,18 @@ def test_bench_reports_every_path_and_keeps_the_fastest(tmp_path):
     folder, _ = export_tiny(tmp_path)
     result = bench_model(folder, seconds=0.1)
     rates = {name: row["rtf_1thread"] for name, row in result["paths"].items()}
-    assert set(rates) == {"numpy", "eager"}
+    assert set(rates) == {"numpy", "numpy-frame", "eager"}
     assert result["path"] == max(rates, key=rates.get)
     assert result["rtf_1thread"] == rates[result["path"]]
     assert result["params"] == loaded_params(folder)
+
+
+def test_the_percussion_family_is_timed_with_its_compiled_frame_and_with_the_numpy_one():
+    shipped = Path(__file__).resolve().parents[2] / "models" / "drums-v2"
+    paths = bench_model(shipped, seconds=0.2, paths=["numpy", "numpy-frame", "eager"])["paths"]
+    assert paths["numpy"]["frame"] == "compiled" and paths["numpy"]["rtf_1thread"] > 0
+    assert paths["numpy-frame"]["frame"] == "numpy (asked for)" and paths["numpy-frame"]["rtf_1thread"] > 0
+    assert paths["eager"] == {"error": "the percussion family streams in NumPy only"}
 
 
 def loaded_params(folder) -> int:
