@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")"
 
 # gcc and libc6-dev: pip builds the audio callback in C (setup.py), which never waits for
-# Python's interpreter lock; without them it installs the Python callback.
+# Python's interpreter lock, and the model's frame in C; without them Python plays both.
 packages="python3-venv libportaudio2 gcc libc6-dev"
 extras=""
 torch=""
@@ -39,8 +39,9 @@ pip=".venv/bin/python -m pip --disable-pip-version-check"
 $pip install --quiet -e ".$extras"
 # The toolbox's independent pitch tracker, without its torchaudio requirement (see setup.py).
 [ -z "$torch" ] || $pip install --quiet --no-deps pesto-pitch==2.0.1
-# Which audio callback the install plays: native (C), or python and why.
+# Which audio callback and model frame the install plays: native or compiled (C), or Python and why.
 .venv/bin/python -m neurorack.audio.backends.native_callback
+.venv/bin/python -m neurorack.core.compiled_frame
 # The package's bytecode (pip compiled the dependencies'): the service runs on a read-only
 # root, so it could never write it and would compile every module at each start.
 .venv/bin/python -m compileall -q neurorack

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 GATE_QUEUE_SIZE = 1024
 SAFETY_MARGIN_S = 0.0005
-OVERLOAD_LATE_RENDERS = 25  # this many late renders (sustained overload, not a host hiccup) ...
+OVERLOAD_LATE_S = 25 * 128 / 48000  # late renders of this much audio in all (sustained overload, not a host hiccup) ...
 OVERLOAD_WINDOW_S = 2.0    # ... within this much wall time raise the lookahead by one block
 OVERLOAD_WARMUP_S = 0.5    # late renders in the first this much of audio (start-up) do not count
 CALM_S = 5.0               # this much audio without a late render lowers a raised lookahead by one block ...
@@ -46,6 +46,13 @@ class Onset:
     edge: GateEdge
     sample: int
     late: bool
+
+
+def late_renders_to_raise(audio: AudioSettings) -> int:
+    """How many late renders within ``OVERLOAD_WINDOW_S`` raise the lookahead: as many blocks as
+    make ``OVERLOAD_LATE_S`` of audio (25 of 128 samples at 48 kHz, 50 of 64). Counted in audio,
+    not blocks, so that a host hiccup of a few milliseconds weighs the same at any block size."""
+    return max(1, round(OVERLOAD_LATE_S * audio.sample_rate / audio.block_size))
 
 
 def default_gate_latency_s(audio: AudioSettings) -> float:
@@ -90,7 +97,8 @@ class GateSchedule:
         self._waiting: list[GateEdge] = []
         self.onsets: deque[Onset] = deque(maxlen=4096)
         self._late_seen = 0
-        self._late_times: deque[float] = deque(maxlen=OVERLOAD_LATE_RENDERS)
+        self.late_renders_to_raise = late_renders_to_raise(audio)
+        self._late_times: deque[float] = deque(maxlen=self.late_renders_to_raise)
         self._calm_from = 0  # blocks_rendered at the last late render or lookahead change
         self._calm_s = CALM_S
         self._drops_at_raise = 0  # lookahead_drops at the last raise
@@ -154,11 +162,11 @@ class GateSchedule:
             self._late_seen = counters.startup_late_renders = late  # start-up: threads and imports still settling
             return
         now = time.monotonic()
-        for _ in range(min(late - self._late_seen, OVERLOAD_LATE_RENDERS)):
+        for _ in range(min(late - self._late_seen, self.late_renders_to_raise)):
             self._late_times.append(now)
         self._late_seen = late
         block_s = self.block_size / self.sample_rate
-        if (len(self._late_times) < OVERLOAD_LATE_RENDERS or now - self._late_times[0] > OVERLOAD_WINDOW_S
+        if (len(self._late_times) < self.late_renders_to_raise or now - self._late_times[0] > OVERLOAD_WINDOW_S
                 or self.lookahead_s + block_s > self.max_lookahead_s + 1e-9):
             return
         self._late_times.clear()
@@ -171,7 +179,7 @@ class GateSchedule:
         message = (f"CPU overloaded: lookahead {self.lookahead_s / block_s:.2g} blocks, "
                    f"gate latency {self.gate_latency_s * 1e3:.1f} ms")
         counters.warnings.append(message)
-        log.warning("%d late renders within %.1f s: %s", OVERLOAD_LATE_RENDERS, OVERLOAD_WINDOW_S, message)
+        log.warning("%d late renders within %.1f s: %s", self.late_renders_to_raise, OVERLOAD_WINDOW_S, message)
 
     def _lower_lookahead(self) -> None:
         """A calm spell: render one block less ahead. The gate latency follows at a later

@@ -185,3 +185,7 @@ class CompiledFrame:
         """The frame's samples into ``out`` ([hop]); ``sample``: the hit's samples before this frame."""
         self._samples(self._address, hit.address, sample)
         out[:] = self.signal
+
+
+if __name__ == "__main__":
+    print(f"model frame: {installed_frame()}")

@@ -17,7 +17,7 @@ import pytest
 from neurorack.audio import schedule
 from neurorack.audio.backends.offline import render_offline
 from neurorack.audio.engine import Engine
-from neurorack.audio.schedule import OVERLOAD_LATE_RENDERS, OVERLOAD_WARMUP_S, Onset, default_gate_latency_s
+from neurorack.audio.schedule import OVERLOAD_WARMUP_S, Onset, default_gate_latency_s, late_renders_to_raise
 from neurorack.audio.switching import FALLBACK_FAILURES, FALLBACK_WINDOW_S
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings, OutputSettings
@@ -25,6 +25,7 @@ from neurorack.core.events import GateEdge
 
 SR = 48000
 BLOCK = 128
+OVERLOAD_LATE_RENDERS = late_renders_to_raise(AudioSettings())  # 25 at these blocks
 
 
 # -- voices made for these tests ---------------------------------------------------------

@@ -17,12 +17,12 @@ from neurorack.audio.schedule import (
     CALM_MAX_S,
     CALM_S,
     GATE_QUEUE_SIZE,
-    OVERLOAD_LATE_RENDERS,
     OVERLOAD_WARMUP_S,
     SAFETY_MARGIN_S,
     GateSchedule,
     Onset,
     default_gate_latency_s,
+    late_renders_to_raise,
 )
 from neurorack.audio.timeline import CallbackTimeline
 from neurorack.config.module import AudioSettings
@@ -30,6 +30,7 @@ from neurorack.core.events import GateEdge
 
 SR = 48000
 BLOCK = 128
+OVERLOAD_LATE_RENDERS = late_renders_to_raise(AudioSettings())  # 25 at these blocks
 BLOCK_S = BLOCK / SR
 
 
@@ -58,7 +59,7 @@ def place(schedule: GateSchedule, blocks: int, first: int = 0) -> list[tuple[int
 
 
 def past_warmup(schedule: GateSchedule) -> None:
-    play(schedule, round(OVERLOAD_WARMUP_S * SR / BLOCK) + 1)
+    play(schedule, round(OVERLOAD_WARMUP_S * SR / schedule.block_size) + 1)
 
 
 def late_renders(schedule: GateSchedule, count: int) -> None:
@@ -184,6 +185,21 @@ def test_late_renders_that_keep_coming_raise_lookahead_and_gate_latency_by_one_b
     assert schedule.counters.lookahead_raises == 1
     assert schedule.counters.warnings == ["CPU overloaded: lookahead 2 blocks, gate latency 8.5 ms"]
     assert "late renders within" in caplog.text
+
+
+def test_smaller_blocks_take_as_much_late_audio_to_raise_the_lookahead():
+    """A host hiccup of some milliseconds makes twice as many late 64-sample blocks as 128-sample
+    ones: the lookahead rises on the same late audio, whatever the block size."""
+    assert OVERLOAD_LATE_RENDERS == 25
+    small = dataclasses.replace(AudioSettings(), block_size=64)
+    assert late_renders_to_raise(small) == 50
+    assert late_renders_to_raise(dataclasses.replace(AudioSettings(), block_size=1024)) == 3
+    schedule = make(small)
+    past_warmup(schedule)
+    late_renders(schedule, 49)
+    assert schedule.counters.lookahead_raises == 0
+    late_renders(schedule, 1)
+    assert schedule.counters.lookahead_raises == 1
 
 
 def test_the_lookahead_never_goes_past_the_maximum():
