@@ -163,14 +163,14 @@ class CompiledFrame:
         self._address = ctypes.addressof(self._model)
         self._work = np.zeros(library.neurorack_work_floats(self._address), np.float32)
         self._model.work = self._work.ctypes.data
-        self._hit_floats = -(-library.neurorack_hit_bytes(self._address) // 8) * 2  # whole float64s: aligned
+        self._hit_words = -(-library.neurorack_hit_bytes(self._address) // 8)  # float64s: aligned for the header
         self._init = library.neurorack_hit_init
         self._controls = library.neurorack_frame_controls
         self._samples = library.neurorack_frame_samples
 
     def new_hit(self, z: np.ndarray, noise_pos: int) -> CompiledHit:
         """A hit about to start with timbre code ``z`` ([code_size] float32)."""
-        hit = CompiledHit(np.empty(self._hit_floats // 2, np.float64))
+        hit = CompiledHit(np.empty(self._hit_words, np.float64))
         z = np.ascontiguousarray(z, dtype=np.float32)
         self._init(self._address, hit.address, z.ctypes.data, noise_pos)
         return hit

@@ -126,7 +126,6 @@ class PercussionRuntime:
         self._neutral: np.ndarray | None = None
         self._waves = np.zeros((c.hop, c.n_partials), np.float32)
         self._table = noise_bands(c.n_noise_bands, c.noise_table_size, c.sample_rate, c.noise_seed)
-        self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
         n = np.arange(1, c.hop + 1, dtype=np.float64)
         self._n = n
         self._n_quad = n * (n + 1) / (2 * c.hop)
@@ -150,6 +149,8 @@ class PercussionRuntime:
                 self.frame_kind = "compiled"
             except CompiledFrameUnavailable as exc:
                 self.frame_kind = f"numpy ({exc})"
+        if self._compiled is None:  # (the compiled frame keeps its own copy, a band per row)
+            self._wrapped = np.concatenate([self._table, self._table[:c.hop]])  # reads never wrap mid-frame
 
     def _wavenet_weights(self, w: dict[str, np.ndarray]) -> None:
         """The WaveNet-style stack as matrices: per layer (ring rows, past tap, current tap, bias,
