@@ -91,6 +91,7 @@ class GateSchedule:
             log.warning("gate latency %.2f ms is below lookahead + one block (%.2f ms): some onsets will be late",
                         self.gate_latency_s * 1e3, minimum * 1e3)
         self.base_lookahead_s = self.lookahead_s
+        self.base_gate_latency_s = self.gate_latency_s  # the configured one, before any raise
         self.max_lookahead_s = max_lookahead_s
         self._gate_margin_s = self.gate_latency_s - self.lookahead_s  # kept as the lookahead moves
         self._edges: deque[GateEdge] = deque()
