@@ -84,7 +84,11 @@ def load_library() -> ctypes.PyDLL:
 def wrapped_columns(table: np.ndarray, hop: int) -> np.ndarray:
     """The noise table ([length, bands]) a band per row, each row running on ``hop`` samples past
     its end (its start again), so that a frame's read never wraps: [bands, length + hop]."""
-    return np.concatenate([table, table[:hop]]).T
+    length, bands = table.shape
+    columns = np.empty((bands, length + hop), np.float32)  # written in place: no second copy at load
+    columns[:, :length] = table.T
+    columns[:, length:] = table[:hop].T
+    return columns
 
 
 def installed_frame() -> str:
