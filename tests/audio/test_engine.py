@@ -22,6 +22,7 @@ from neurorack.audio.switching import FALLBACK_FAILURES, FALLBACK_WINDOW_S
 from neurorack.audio.voices import TestVoice
 from neurorack.config.module import AudioSettings, OutputSettings
 from neurorack.core.events import GateEdge
+from neurorack_bench.faults_runtime import VirtualClock, play_virtually
 
 SR = 48000
 BLOCK = 128
@@ -580,16 +581,6 @@ def test_onsets_stay_exact_and_none_is_late_while_the_lookahead_comes_down(raise
 # -- a stall on a virtual clock: the lookahead goes up, then all the way back down -----------
 
 
-class VirtualClock:
-    """The render thread's time: a render that stalls moves it on (``sleep``)."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class StallingVoice(SineVoice):
     """A sine whose render calls numbered in ``at`` each sleep ``seconds`` on ``clock``."""
 
@@ -601,7 +592,7 @@ class StallingVoice(SineVoice):
     def render(self, out: np.ndarray) -> None:
         super().render(out)
         if self.calls in self.at:
-            self.clock.sleep(self.seconds)
+            self.clock.now += self.seconds
         self.calls += 1
 
 
@@ -610,23 +601,9 @@ def stalls_at(*seconds: float) -> list[int]:
     return [round(t * SR / BLOCK) for t in seconds]
 
 
-def run_virtually(engine: Engine, clock: VirtualClock, seconds: float, until_s: float = 0.0) -> list[float]:
-    """Play ``seconds`` of callbacks on their schedule while the render thread renders each
-    block when it is due or as soon as its previous render returns (a stall delays it), from
-    callback time ``until_s`` on. Returns the lookahead, in blocks, at every callback."""
-    block_s = BLOCK / SR
-    lookahead = []
-    first = round(until_s / block_s)
-    out = np.zeros((BLOCK, 1), dtype=np.float32)
-    for k in range(first, first + round(seconds / block_s)):
-        callback_at = k * block_s
-        while max(engine.next_render_time(), clock.now) < callback_at:
-            clock.now = max(engine.next_render_time(), clock.now)
-            if not engine.render_block():
-                break
-        engine.pull(out, callback_at, callback_at)
-        lookahead.append(engine.lookahead_s / block_s)
-    return lookahead
+def run_virtually(engine: Engine, clock: VirtualClock, seconds: float) -> list[float]:
+    """``play_virtually`` (the fault bench's), with the lookahead in blocks at every callback."""
+    return [lookahead * SR / BLOCK for lookahead in play_virtually(engine, clock, seconds)]
 
 
 def test_after_a_stall_the_lookahead_comes_back_to_the_configured_one_within_seconds(caplog):
