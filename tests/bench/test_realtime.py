@@ -99,7 +99,9 @@ def test_the_default_model_at_64_frames_reports_gate_to_sound_latency_and_render
     result = run_json("bench", "realtime", "--seconds", "2", "--voice", "model", "--block-size", "64", "--json",
                       env={"JACK_DEFAULT_SERVER": "neurorack-test-realtime-64"})
     assert result["block_size"] == 64 and result["model"] == "drums-v2" and result["sound"] == "Kick"
-    assert result["baseline_callbacks"] == pytest.approx(2 * 48000 / 64, rel=0.05)
+    # the baseline ran at 64 frames too (at 128 it would see half as many cycles); a host stall
+    # of a tenth of a second costs a 2-second run 5 % of its cycles, so the bound is wider than that
+    assert result["baseline_callbacks"] == pytest.approx(2 * 48000 / 64, rel=0.25)
     assert result["gates"] >= 6 and result["sounds_found"] + result["sounds_missed"] == result["gates"]
     assert result["sounds_found"] >= 0.8 * result["gates"]
     gate, sound = result["gate_latency_ms"]["p50"], result["sound_latency_ms"]["p50"]
