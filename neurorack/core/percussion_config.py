@@ -80,6 +80,7 @@ def _layer_widths(value: list[int]) -> str | None:
 
 
 FRAME_NETWORKS = ("gru", "wavenet")
+FRAME_NETWORK_KEYS = {"gru": ("gru_width",), "wavenet": ("wavenet_channels", "wavenet_gates", "wavenet_skip")}
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,12 @@ class PercussionConfig:
         return self.n_modes + self.n_atoms + self.envelope_points
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every size, less the other frame network's sizes left at their defaults (a GRU
+        model's file has no wavenet_* keys); read back, the config is the same."""
+        defaults = PercussionConfig()
+        unused = {key for network, keys in FRAME_NETWORK_KEYS.items() if network != self.frame_network
+                  for key in keys if getattr(self, key) == getattr(defaults, key)}
+        return {key: value for key, value in dataclasses.asdict(self).items() if key not in unused}
 
     def replace(self, **changes) -> PercussionConfig:
         return dataclasses.replace(self, **changes)
