@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
-from neurorack.argtypes import fraction, group_floor, non_negative_int, positive_int, weight
+from neurorack.argtypes import fraction, group_floor, non_negative_int, positive_float, positive_int, weight
 from neurorack.errors import NeurorackError
 
 TRIM_DESCRIPTION = """\
@@ -90,6 +91,10 @@ def register(commands) -> None:
                       help="retrain: early stopping: each checkpoint also measures the validation split; stop after "
                            "N checkpoints without a lower validation loss and keep the best weights (default: "
                            "%(default)s, off: train all --steps)")
+    trim.add_argument("--max-minutes", type=positive_float, metavar="M",
+                      help="retrain: stop after about M minutes and write the round as it stands (the best weights "
+                           "so far with --patience, else the last), marked time_limited in its record, so that it "
+                           "exports; the same command again continues it from its checkpoint (default: no limit)")
     trim.add_argument("--data", metavar="CACHE",
                       help="the dataset cache (.npz) the parent was trained on, with the same splits "
                            "(default: RUN/dataset.npz)")
@@ -265,8 +270,9 @@ def _retrain(args) -> int:
               f"{steps} steps (the parent: {options.get('steps', '?')} steps, rewind point at step "
               f"{options.get('rewind_step', '?')}), batch {batch}", file=sys.stderr)
     progress = None if args.json else progress_bar("retraining")
+    deadline = None if args.max_minutes is None else time.monotonic() + 60.0 * args.max_minutes
     records = retrain_round(source, parent.dense, parent.early, parent.adapter, parent.task, settings, args.out,
-                            progress=progress, extra=schedule)
+                            progress=progress, extra=schedule, deadline=deadline)
     if progress is not None:
         progress.close()
     last = records[-1]
@@ -278,5 +284,7 @@ def _retrain(args) -> int:
               f"{last['retrain_steps']} steps: error x{last['error_multiplier']:.3f} (x{last['source_error_multiplier']:.3f} "
               f"after {last['source_retrain_steps']} in {source.run.name}), {last['realtime_factor']:.0f}x real time"
               + (f"; the best validation loss was at step {last['best_step']}, its weights kept"
-                 if "best_step" in last else ""))
+                 if "best_step" in last else "")
+              + (f"; stopped by --max-minutes before step {steps}: run the same command again to continue"
+                 if last.get("time_limited") else ""))
     return 0

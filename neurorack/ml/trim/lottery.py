@@ -103,11 +103,13 @@ class TrimTask(Protocol):
         """Batches, loss and target features for data-driven criteria."""
 
     def retrain(self, model: nn.Module, steps: int, seed: int, progress: Callable[[float], None] | None,
-                checkpoint: Path | None = None, patience: int = 0) -> dict:
+                checkpoint: Path | None = None, patience: int = 0, deadline: float | None = None) -> dict:
         """Train ``model`` in place for ``steps`` optimiser steps; with ``checkpoint``, save the
         state there as it goes and continue from it when it exists (tasks may ignore it); with
-        ``patience``, stop early on the validation loss and keep the best weights. Returns
-        ``steps`` trained (and ``best_step``, ``best_valid`` when stopping early)."""
+        ``patience``, stop early on the validation loss and keep the best weights; past
+        ``deadline`` (``time.monotonic()``), stop after the step under way, checkpointed. Returns
+        ``steps`` trained (and ``best_step``, ``best_valid`` when stopping early, and
+        ``time_limited`` when the deadline stopped it)."""
 
     def test_loss(self, model: nn.Module) -> float:
         """Spectral loss on the held-out test set (lower is better)."""

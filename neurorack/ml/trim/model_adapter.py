@@ -15,6 +15,7 @@ import itertools
 import json
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,7 @@ class DescriptorTask:
         return ScoringData(batches, self.loss, features)
 
     def retrain(self, model: nn.Module, steps: int, seed: int, progress, checkpoint: Path | None = None,
-                patience: int = 0) -> dict:
+                patience: int = 0, deadline: float | None = None) -> dict:
         """Train ``model`` in place for ``steps`` steps.
 
         With ``checkpoint``, the state (model, optimiser, schedule, random states, train losses)
@@ -174,8 +175,12 @@ class DescriptorTask:
         weights as ``best.safetensors`` beside the checkpoint, stops once ``patience``
         checkpoints in a row did not improve on it, and leaves the best weights in ``model``.
 
+        Past ``deadline`` (a ``time.monotonic()`` time) it stops after the step under way, which
+        gets a checkpoint (and a validation loss), so that it continues from there later.
+
         Returns:
-            ``steps`` (the steps trained), and with patience ``best_step`` and ``best_valid``.
+            ``steps`` (the steps trained), with patience ``best_step`` and ``best_valid``, and
+            ``time_limited: True`` when the deadline stopped it before ``steps``.
         """
         from neurorack.ml.train import load_checkpoint, plot_losses, save_checkpoint, save_weights
 
@@ -194,8 +199,8 @@ class DescriptorTask:
         if checkpoint is not None and checkpoint.is_file():
             first, saved = load_checkpoint(checkpoint, model, optimiser, scheduler, rng, self.device)
             history.update(saved)
-        step = first
-        while step < steps and not (patience and checkpoints_since_best(history["valid"]) >= patience):
+        step, out_of_time = first, False
+        while step < steps and not out_of_time and not (patience and checkpoints_since_best(history["valid"]) >= patience):
             optimiser.zero_grad(set_to_none=True)
             loss = self.training_loss(model, self._batch(rng))
             if not torch.isfinite(loss):
@@ -207,7 +212,8 @@ class DescriptorTask:
             step += 1
             history["step"].append(step)
             history["train"].append(float(loss.detach()))
-            if checkpoint is not None and (step % self.checkpoint_every == 0 or step == steps):
+            out_of_time = deadline is not None and time.monotonic() > deadline
+            if checkpoint is not None and (step % self.checkpoint_every == 0 or step == steps or out_of_time):
                 if valid_batch is not None:
                     history["valid_step"].append(step)
                     history["valid"].append(self._loss_on(model, valid_batch))
@@ -219,11 +225,12 @@ class DescriptorTask:
             if progress is not None and (step % 10 == 0 or step == steps):
                 progress(step / steps)
         model.cpu().eval()
+        trained = {"steps": step, **({"time_limited": True} if out_of_time and step < steps else {})}
         if not patience:
-            return {"steps": step}
+            return trained
         best = int(np.argmin(history["valid"]))
         self.load_weights(model, best_path)
-        return {"steps": step, "best_step": history["valid_step"][best], "best_valid": history["valid"][best]}
+        return {**trained, "best_step": history["valid_step"][best], "best_valid": history["valid"][best]}
 
     def _valid_batch(self) -> tuple:
         if len(self.valid) == 0:

@@ -140,13 +140,17 @@ def default_steps(training_options: Mapping | None) -> int | None:
 
 def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, adapter: TrimAdapter,
                   task: TrimTask, settings: RetrainSettings, out_dir: str | Path, *,
-                  progress: Callable[[float], None] | None = None, extra: Mapping | None = None) -> list[dict]:
+                  progress: Callable[[float], None] | None = None, extra: Mapping | None = None,
+                  deadline: float | None = None) -> list[dict]:
     """Retrain the ticket of ``source`` (or resume that retraining) into ``out_dir``.
 
     Args:
         dense: the source run's trained dense parent.
         early_state: its weights at the rewind point.
         extra: more fields for settings.json's ``retrain`` (the parent's schedule, the batch).
+        deadline: a ``time.monotonic()`` time to stop at: the round is written as it stands
+            (the best weights so far with patience, else the last) with ``time_limited: true``
+            in its record, and a later call continues it from its checkpoint.
 
     Returns:
         The records of ``out_dir``: the source's rounds 0..N-1, then the retrained round N.
@@ -174,8 +178,8 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(out / name, (source.run / name).read_bytes())
     _copy_lottery(source.run, out / LOTTERY_DIR)
-    if (out / round_name / "round.json").is_file() and (out / round_name / "weights.safetensors").is_file():
-        return read_records(out)  # finished before
+    if _finished(out / round_name):
+        return read_records(out)
 
     started = time.monotonic()
     kept = {name: list(ids) for name, ids in source.document["kept"].items()}
@@ -185,18 +189,26 @@ def retrain_round(source: SourceRound, dense: nn.Module, early_state: Mapping, a
     if not _same_widths(adapter.widths(model), source.document["widths"]):
         raise NeurorackError(f"{source.folder}: its kept units do not give the widths its round.json records")
     trained = task.retrain(model, settings.steps, seed, progress, checkpoint=out / CHECKPOINT,
-                           patience=settings.patience) or {"steps": settings.steps}
+                           patience=settings.patience, deadline=deadline) or {"steps": settings.steps}
     lottery = TrimSettings(**source.settings["settings"])
     record = record_round(index, model, kept, task, adapter, out, dataclasses.replace(lottery, rewind=settings.rewind,
                                                                          distil=settings.distil),
                           dense=dense_record, started=started,
                           extra={"retrain_steps": trained["steps"], "retrained_from": source.name,
-                                 **{key: trained[key] for key in ("best_step", "best_valid") if key in trained},
+                                 **{key: trained[key] for key in ("best_step", "best_valid", "time_limited")
+                                    if key in trained},
                                  "source_error_multiplier": source.document["record"]["error_multiplier"],
                                  "source_retrain_steps": lottery.retrain_steps})
     records = [*source.records[:index], record]
     write_records(out, records)
     return records
+
+
+def _finished(folder: Path) -> bool:
+    """Whether a retrained round was written and not cut short by a time limit."""
+    if not (folder / "round.json").is_file() or not (folder / "weights.safetensors").is_file():
+        return False
+    return not read_json(folder / "round.json", "the retrained round's record")["record"].get("time_limited")
 
 
 def _copy_lottery(run: Path, target: Path) -> None:

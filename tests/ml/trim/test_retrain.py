@@ -35,7 +35,7 @@ class RecordingTask(TeacherTask):
         super().__init__()
         self.starts = []
 
-    def retrain(self, model, steps, seed, progress, checkpoint=None, patience=0):
+    def retrain(self, model, steps, seed, progress, checkpoint=None, patience=0, deadline=None):
         self.starts.append({k: v.clone() for k, v in model.state_dict().items()})
         return super().retrain(model, steps, seed, progress, checkpoint)
 
@@ -237,6 +237,29 @@ def test_an_interrupted_retraining_continues_to_the_same_weights(trimmed, tmp_pa
     for name in straight:
         torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=1e-6)
     assert any(not torch.equal(straight[n], _weights(trimmed / "trim" / "round_002")[n]) for n in straight)
+
+
+def test_a_retraining_stopped_by_its_time_limit_is_written_then_continues_to_the_same_weights(trimmed, tmp_path,
+                                                                                                  capsys):
+    args = ["trim", "retrain", str(trimmed / "trim" / "round_002"), "--steps", "4", "--checkpoint-every", "2",
+            *RETRAIN, "--json"]
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    capsys.readouterr()
+    split = tmp_path / "split"
+    assert main([*args, "--max-minutes", "1e-9", "--out", str(split)]) == 0  # stops after its first step
+    cut = json.loads(capsys.readouterr().out)
+    assert cut["time_limited"] is True and cut["retrain_steps"] == 1
+    assert main(["export", str(split / "round_002"), "--out", str(tmp_path / "model")]) == 0  # usable as it stands
+    assert load_model(tmp_path / "model").parameters == cut["params"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(split)]) == 0  # the same command continues from the step-1 checkpoint
+    done = json.loads(capsys.readouterr().out)
+    assert "time_limited" not in done and done["retrain_steps"] == 4
+    straight, resumed = _weights(tmp_path / "straight" / "round_002"), _weights(split / "round_002")
+    for name in straight:
+        torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=1e-6)
+    assert main([*args, "--out", str(split)]) == 0  # finished: not redone
+    assert json.loads(capsys.readouterr().out)["retrain_steps"] == 4
 
 
 def test_a_round_saved_before_a_config_field_existed_still_retrains(lottery, tmp_path):

@@ -41,7 +41,7 @@ class TeacherTask:
     def scoring_data(self, seed):
         return ScoringData(self.train_batches[:2], _loss, _band_features)
 
-    def retrain(self, model, steps, seed, progress, checkpoint=None, patience=0):  # no checkpoints: runs are short
+    def retrain(self, model, steps, seed, progress, checkpoint=None, patience=0, deadline=None):  # no checkpoints: runs are short
         torch.manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
         model.train()
