@@ -23,7 +23,9 @@ Structured lottery trimming of a trained dense model (Esling, Devis et al., DAFx
   neurorack trim card runs/NAME/round_NNN --out models/MODEL
 
 RUN is the dense parent: a 'neurorack train' run folder holding config.yaml (its
-architecture), weights.safetensors and rewind.safetensors (the early snapshot it rewinds to). Each round ranks
+architecture), weights.safetensors and rewind.safetensors (the early snapshot it rewinds to), or
+an exported model folder that has them (models/drums-v2; its card gives the training batch,
+crop length and steps). Each round ranks
 units, physically removes --rate of the removable ones, rewinds the kept weights to the
 early snapshot (or re-initialises them: --rewind reinit, the control), retrains and measures.
 An interrupted run resumes from its last finished round when started again with the same
@@ -191,14 +193,14 @@ def _card(args) -> int:
 
 def _trim(args) -> int:
     from neurorack.ml.trim.lottery import TrimSettings, run_lottery
-    from neurorack.ml.trim.parent import load_parent, read_data_info
+    from neurorack.ml.trim.parent import load_parent, training_options
     from neurorack.progress import progress_bar
 
     settings = TrimSettings(criterion=args.criterion, scope=args.scope, rate=args.rate, rounds=args.rounds,
                             rewind=args.rewind, retrain_steps=args.retrain_steps, seed=args.seed,
                             max_samples=args.max_samples, bins=args.bins, distil=args.distil,
                             floors=dict(args.floor))
-    options = (read_data_info(args.run) or {}).get("options") or {}
+    options = training_options(args.run)
     batch = args.batch or options.get("batch") or BATCH
     crop_frames = args.crop_frames or options.get("crop_frames") or CROP_FRAMES
     parent = load_parent(args.run, weights=args.weights, early=args.early, data=args.data, device=args.device,
@@ -231,7 +233,7 @@ def _task_options(args, batch: int, crop_frames: int) -> dict:
 
 
 def _retrain(args) -> int:
-    from neurorack.ml.trim.parent import load_parent, read_data_info
+    from neurorack.ml.trim.parent import load_parent, training_options
     from neurorack.ml.trim.retrain import (
         RetrainSettings,
         default_steps,
@@ -250,11 +252,11 @@ def _retrain(args) -> int:
         parent_dir = source.run.parent / named["run"]
     else:
         raise NeurorackError(f"{source.run / 'settings.json'} names no parent run; give it with --parent RUN")
-    options = (read_data_info(parent_dir) or {}).get("options") or {}
+    options = training_options(parent_dir)
     steps = args.steps or default_steps(options)
     if steps is None or steps < 1:
-        raise NeurorackError(f"{parent_dir / 'data.json'}: no training steps and rewind step to start from; "
-                             "give --steps N")
+        raise NeurorackError(f"{parent_dir}: neither data.json nor model.yaml gives the training steps and rewind "
+                             "step to start from; give --steps N")
     batch = args.batch or options.get("batch") or BATCH
     crop_frames = args.crop_frames or options.get("crop_frames") or CROP_FRAMES
     parent = load_parent(parent_dir, data=args.data, device=args.device,

@@ -60,6 +60,24 @@ def read_data_info(run: str | Path) -> dict | None:
         raise NeurorackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
+def training_options(run: str | Path) -> dict:
+    """How the parent trained (steps, batch, crop_frames, rewind_step, ...): from a run folder's
+    ``data.json``, else from an exported model folder's card (``model.yaml``: training.options),
+    else empty."""
+    options = (read_data_info(run) or {}).get("options")
+    card = Path(run) / "model.yaml"
+    if not options and card.is_file():
+        import yaml
+
+        try:
+            document = yaml.safe_load(card.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise NeurorackError(f"{card}: not valid YAML ({exc})") from None
+        training = document.get("training") if isinstance(document, dict) else None
+        options = training.get("options") if isinstance(training, dict) else None
+    return dict(options) if isinstance(options, dict) else {}
+
+
 def load_parent(run: str | Path, *, weights: str | None = None, early: str | None = None,
                 data: str | None = None, device: str = "auto", task_options: dict | None = None) -> Parent:
     """Read the dense parent from its run folder (``config.yaml`` + weights files + data cache).
