@@ -180,13 +180,11 @@ def write_report(run_dirs: Sequence[str | Path], out: str | Path | None = None) 
     Returns:
         ``{"png": ..., "markdown": ..., "json": ..., "runs": {label: records}}``.
     """
+    read = [(Path(run), read_records(run)) for run in run_dirs]
+    labels = [run_label(records) for _, records in read]
     runs: dict[str, list[dict]] = {}
-    for run in run_dirs:
-        records = read_records(run)
-        label = run_label(records)
-        if label in runs:
-            label = f"{label} ({Path(run).name})"
-        runs[label] = records
+    for (run, records), label in zip(read, labels):  # runs with the same settings: each named by its folder
+        runs[f"{label} ({run.name})" if labels.count(label) > 1 else label] = records
     folder = Path(out) if out is not None else Path(run_dirs[0])
     png = plot_runs(runs, folder / "report.png")
     markdown = atomic_write_text(folder / "report.md", markdown_table(runs))

@@ -56,3 +56,11 @@ def test_the_table_and_plot_show_sound_figures_and_the_verdict(tmp_path):
 def test_runs_without_sound_figures_keep_the_short_table():
     table = markdown_table({"run": [_record(0, 0.0, 1.0), _record(1, 40.0, 1.01)]})
     assert "identity" not in table and table.count("\n") == 4
+
+
+def test_runs_with_the_same_settings_are_each_named_by_their_folder(tmp_path):
+    records = [_record(0, 0.0, 1.0), _record(1, 90.0, 1.03)]
+    for name in ("ticket-a", "ticket-c", "other"):
+        write_records(tmp_path / name, records if name != "other" else [*records[:1], _record(1, 90.0, 1.0, distil=0.5)])
+    result = write_report([tmp_path / "ticket-a", tmp_path / "ticket-c", tmp_path / "other"], out=tmp_path)
+    assert list(result["runs"]) == ["mi, global (ticket-a)", "mi, global (ticket-c)", "mi, global, distil 0.5"]
