@@ -28,7 +28,13 @@ from neurorack.realtime import (
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL_S = 0.0001  # a thread waiting for the interpreter lock gets it within 0.1 ms
+# How long a thread running Python keeps the interpreter lock while another waits for it
+# (sys.setswitchinterval). With the callback in C only the render thread's deadline needs the
+# lock: 0.5 ms lets it render a block without being made to hand the lock to the ADC poller
+# or the UI halfway, while a waiting render thread still gets it within 0.5 ms (the soak at
+# 64 frames: ten times fewer late renders than with 0.1 ms, docs/benchmarks.md). A callback in
+# Python needs the lock in every cycle, so there it is handed over within 0.1 ms.
+SWITCH_INTERVAL_S = {"native": 0.0005, "python": 0.0001}
 
 
 class NoAudioDevice(NeurorackError):
@@ -173,7 +179,7 @@ class SoundDeviceBackend:
         settings = {"device": index, "samplerate": self.engine.sample_rate, "blocksize": self.engine.block_size,
                     "channels": channels, "dtype": "float32", "latency": "low"}
         self._native = self._load_native_callback(channels)
-        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the render thread (and a Python callback) wait little for the GIL
+        sys.setswitchinterval(SWITCH_INTERVAL_S["native" if self._native is not None else "python"])
         try:
             if self._native is not None:
                 # sounddevice's base stream takes a C function pointer and its userData

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from neurorack.audio.backends.sound_device import NoAudioDevice, select_output_device
+from neurorack.audio.backends.sound_device import SWITCH_INTERVAL_S, NoAudioDevice, select_output_device
 from neurorack.errors import NeurorackError
 from tests.jack_fixtures import jack_server, run_neurorack  # noqa: F401  (fixture)
 
@@ -112,7 +112,7 @@ during = fifo_threads()
 backend.stop()
 audio_threads_pinned = all(during[p] == {cpu} for p in (70, 80) if p in during)
 print(backend.callback_description["runs"], backend.callback_realtime, max(before, default=0), max(during, default=0),
-      backend.callback_pinned, audio_threads_pinned)
+      backend.callback_pinned, audio_threads_pinned, sys.getswitchinterval())
 """
 
 
@@ -130,8 +130,9 @@ def test_the_audio_callback_raises_itself_above_every_other_thread(jack_server, 
     result = subprocess.run([sys.executable, "-c", CALLBACK_PRIORITY_PROBE, kind, cpu], capture_output=True,
                             text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
-    played, reported, highest_before, highest_during, pinned, audio_threads_pinned = result.stdout.split()
+    played, reported, highest_before, highest_during, pinned, audio_threads_pinned, switch = result.stdout.split()
     assert played == kind
+    assert float(switch) == pytest.approx(SWITCH_INTERVAL_S[kind])  # a callback in C: the render thread keeps the lock longer
     assert pinned == "True" and audio_threads_pinned == "True"
     assert int(highest_before) < CALLBACK_PRIORITY
     if allowed:
