@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # (sys.setswitchinterval). With the callback in C only the render thread's deadline needs the
 # lock: 0.5 ms lets it render a block without being made to hand the lock to the ADC poller
 # or the UI halfway, while a waiting render thread still gets it within 0.5 ms (the soak at
-# 64 frames: ten times fewer late renders than with 0.1 ms, docs/benchmarks.md). A callback in
+# 64 frames: 8 to 10 times fewer late renders than 0.1 ms, docs/benchmarks.md). A callback in
 # Python needs the lock in every cycle, so there it is handed over within 0.1 ms.
 SWITCH_INTERVAL_S = {"native": 0.0005, "python": 0.0001}
 
