@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,16 +15,40 @@ from neurorack_bench.realtime import onset_latencies_ms
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 
 
+def timed_run(*args: str) -> tuple[dict, tuple[float, float]]:
+    """The JSON of ``neurorack bench realtime ARGS``, and the monotonic window it ran in."""
+    since = time.monotonic()
+    result = run_json("bench", "realtime", *args, "--json")
+    return result, (since, time.monotonic())
+
+
 @pytest.fixture(scope="module")
-def ten_seconds(jack_server):  # noqa: F811
-    return run_json("bench", "realtime", "--seconds", "10", "--json")
+def ten_seconds_run(jack_server):  # noqa: F811
+    return timed_run("--seconds", "10")
 
 
-def test_callbacks_arrive_at_the_servers_pace(ten_seconds):
-    expected = ten_seconds["expected_callbacks"]
-    assert expected == pytest.approx(10 * 48000 / 128, rel=0.02)
-    assert abs(ten_seconds["callbacks"] - expected) <= 0.02 * expected
-    assert ten_seconds["audio_callback"] == {"runs": "native", "why": None}
+@pytest.fixture(scope="module")
+def ten_seconds(ten_seconds_run):
+    return ten_seconds_run[0]
+
+
+def _at_the_servers_pace(result: dict) -> bool:
+    return abs(result["callbacks"] - result["expected_callbacks"]) <= 0.02 * result["expected_callbacks"]
+
+
+def test_callbacks_arrive_at_the_servers_pace(ten_seconds_run, jack_server):  # noqa: F811
+    result, window = ten_seconds_run
+    assert result["expected_callbacks"] == pytest.approx(10 * 48000 / 128, rel=0.02)
+    assert result["audio_callback"] == {"runs": "native", "why": None}
+    if not _at_the_servers_pace(result):
+        # The dummy driver runs no cycles while the host holds its timer thread, and then
+        # starts its clock again (it logs a late cycle of its own): those cycles are lost
+        # for every client, so a run with such a stall is measured once more. A client that
+        # misses cycles the server did run fails without a second chance.
+        stalls = jack_server.xruns(*window)
+        assert stalls is not None and stalls.server_late > 0, (result["callbacks"], result["expected_callbacks"], stalls)
+        again, _ = timed_run("--seconds", "10", "--no-baseline")
+        assert _at_the_servers_pace(again), [(run["callbacks"], run["expected_callbacks"]) for run in (result, again)]
 
 
 def _dropouts_within_baseline(result: dict) -> bool:
