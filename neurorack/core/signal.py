@@ -21,8 +21,12 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
     return soxr.resample(np.ascontiguousarray(audio, dtype=np.float64), rate, target, quality="VHQ")
 
 
-def trim_silence(audio: np.ndarray, threshold_db: float = -60.0, pre_roll: int = 64) -> np.ndarray:
-    """Cut what lies below ``threshold_db`` relative to the peak at the start and the end."""
+PRE_ROLL = 64  # samples kept before a sound first reaches the threshold (1.33 ms at 48 kHz)
+
+
+def trim_silence(audio: np.ndarray, threshold_db: float = -60.0, pre_roll: int = PRE_ROLL) -> np.ndarray:
+    """Cut what lies below ``threshold_db`` relative to the peak at the start and the end,
+    keeping ``pre_roll`` samples before the first sample above it."""
     peak = np.max(np.abs(audio)) if len(audio) else 0.0
     if peak <= 0.0:
         return audio[:0]

@@ -29,6 +29,12 @@ render's p99); rendered ahead, the frames spread over the blocks between. A fram
 the CVs up to one frame earlier than it would have; with steady CVs the samples are the same.
 A block split by a gate edge renders none ahead: the new hit's first frame is due in it.
 
+Lead-in: every one-shot the models learned from starts ``PRE_ROLL`` samples (1.33 ms) before it
+first rises to -60 dB under its peak (``neurorack.core.signal.trim_silence``), so each model
+renders that much near-silence before a hit. A hit skips it: the first frame is played from
+sample ``PRE_ROLL`` on, and the drum sounds that much sooner after its gate. Hits carried over
+from a previous voice (a model switch) are already under way and skip nothing.
+
 Slots: ``voices`` can sound at once; a new hit beyond that steals the oldest, which fades out
 in ``FADE_MS`` on one of two spare slots. ``retrigger: restart`` and choke groups fade the
 voices they cut off the same way, so nothing clicks.
@@ -45,6 +51,7 @@ import numpy as np
 
 from neurorack.core.descriptors import DESCRIPTOR_RANGES, SILENCE_DB
 from neurorack.core.events import GateEdge
+from neurorack.core.signal import PRE_ROLL
 from neurorack.instrument.routing import NEUTRAL, Modulation
 from neurorack.instrument.trajectory import (
     CENTROID,
@@ -111,6 +118,7 @@ class _Slot:
         self.velocity_db = 0.0
         self.age = 0
         self.read = self.model.hop   # buffer used up: the next sample needs a new frame
+        self.lead_in = 0             # samples of the next frame not to play (a new hit's lead-in)
         self.fade_left = -1          # samples of fade-out left (-1: not fading)
         self.released = False        # the last frame (silent: it ramps to zero) is rendered
         self.has_ahead = False       # ``ahead`` holds the next frame
@@ -122,6 +130,7 @@ class _Slot:
         self.sound = sound
         self.morph = morph
         self.state = self.model.initial_state(z)
+        self.lead_in = PRE_ROLL
 
 
 class PolyVoice:
@@ -287,7 +296,9 @@ class PolyVoice:
                 else:
                     self._next_frame(slot, slot.buffer)
                     self._frames_due += 1
-                slot.read = 0
+                slot.read = min(slot.lead_in, hop)
+                slot.lead_in -= slot.read
+                continue
             take = min(hop - slot.read, n - done)
             segment = slot.buffer[slot.read:slot.read + take]
             if slot.fade_left >= 0:

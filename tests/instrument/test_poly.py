@@ -15,6 +15,8 @@ from neurorack.controls.calibration import Measurement, calibrate
 from neurorack.controls.cv import Conditioning, code_to_adc_volts
 from neurorack.core.descriptors import extract
 from neurorack.core.events import GateEdge
+from neurorack.core.signal import PRE_ROLL
+from neurorack.instrument import poly
 from neurorack.instrument.poly import PlayableSound, PolyVoice
 from neurorack.instrument.routing import CvRouter, Modulation
 from neurorack.instrument.trajectory import from_curves
@@ -170,12 +172,35 @@ def test_frames_rendered_ahead_spread_over_the_blocks_and_sound_the_same(tiny_mo
     voice = four_hits_at_once(tiny_model)
     counts, audio = frames_per_block(voice, 200, block)
     assert counts[0] == 4  # the four first frames are due at the onset
-    assert max(counts[1:]) == 1  # then one frame a block, at most
+    # The first frames play hop - PRE_ROLL samples (the lead-in is skipped): the blocks they
+    # last render two of the second frames ahead, and the other two are due when they run out.
+    first = (tiny_model.hop - PRE_ROLL) // block
+    assert counts[1:first + 1] == [1] * (first - 1) + [4 - (first - 1)]
+    assert max(counts[first + 1:]) == 1  # then one frame a block, at most
     monkeypatch.setattr(PolyVoice, "_render_ahead", lambda self: None)
     counts_due, audio_due = frames_per_block(four_hits_at_once(tiny_model), 200, block)
     assert max(counts_due[1:]) == 4  # without: all four again in every fourth block
     assert sum(counts) == sum(counts_due) + sum(slot.has_ahead for slot in voice._slots)
     np.testing.assert_array_equal(audio, audio_due)
+
+
+def one_hit(model, samples: int, block: int = 64) -> np.ndarray:
+    voice = PolyVoice(model, [hit(seconds=0.2)])
+    voice.trigger(1.0)
+    out = np.zeros(samples)
+    for start in range(0, samples, block):
+        voice.render(out[start:start + block])
+    return out
+
+
+@pytest.mark.parametrize("lead_in", [PRE_ROLL, 300])  # within the first frame, and past it
+def test_a_hit_skips_the_lead_in_its_training_data_had_before_the_onset(tiny_model, monkeypatch, lead_in):
+    monkeypatch.setattr(poly, "PRE_ROLL", 0)
+    whole = one_hit(tiny_model, 4096)
+    monkeypatch.setattr(poly, "PRE_ROLL", lead_in)
+    skipped = one_hit(tiny_model, 4096 - lead_in)
+    assert np.abs(whole[lead_in:]).max() > 1e-3
+    np.testing.assert_array_equal(skipped, whole[lead_in:])
 
 
 def test_restart_retrigger_and_choke_groups_cut_ringing_voices(tiny_model):
