@@ -64,6 +64,9 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert sum(sliced["underflows_by_slice"]) == sliced["underflows"]
     assert len(sliced["baseline_underflows_by_slice"]) == 2
     assert sum(sliced["baseline_underflows_by_slice"]) == sliced["baseline_underflows"]
+    # late renders count as dropouts beside the underflows, against the sine client's underflows
+    assert sliced["dropouts"] == sliced["underflows"] + sliced["late_renders"]
+    assert sliced["dropouts_within_baseline"] == (sliced["dropouts"] <= sliced["baseline_underflows"])
     assert sliced["baseline_callbacks"] == pytest.approx(sliced["expected_callbacks"], rel=0.05)
     for xruns in (sliced["xruns"], sliced["baseline_xruns"]):
         assert set(xruns) == {"server_late", "client_late"} and min(xruns.values()) >= 0
@@ -73,6 +76,7 @@ def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(c
     assert sliced["audio_cpu"] == sliced["jack_cpu"] and sliced["callback_pinned"]  # the module's audio beside it
     played = sliced["sounds_played"]
     assert played and all(a != b for a, b in itertools.pairwise(played))  # a turn goes on from the last one's sound
+    assert f"dropouts {sliced['dropouts']} (sine baseline: {sliced['baseline_underflows']})" in summarise(sliced)
     first_line = summarise(sliced).splitlines()[0]
     assert f"audio callback and render thread on core {sliced['audio_cpu']}, 2 turns of 3 s" in first_line
 
