@@ -118,7 +118,7 @@ class _Slot:
         self.velocity_db = 0.0
         self.age = 0
         self.read = self.model.hop   # buffer used up: the next sample needs a new frame
-        self.lead_in = 0             # samples of the next frame not to play (a new hit's lead-in)
+        self.lead_in = 0             # samples still to skip before playing (a new hit's lead-in)
         self.fade_left = -1          # samples of fade-out left (-1: not fading)
         self.released = False        # the last frame (silent: it ramps to zero) is rendered
         self.has_ahead = False       # ``ahead`` holds the next frame
