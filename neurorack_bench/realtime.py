@@ -111,6 +111,7 @@ class GateTimes:
 
     gate: list[float] = field(default_factory=list)
     sound: list[float] = field(default_factory=list)
+    sound_edges: list[GateEdge] = field(default_factory=list)  # the edge of each ``sound``
     missed: int = 0
 
     def add(self, onsets: list[Onset], engine: Engine) -> None:
@@ -119,6 +120,7 @@ class GateTimes:
         self.gate += onset_latencies_ms(onsets, engine)
         found, missed = sound_onsets(onsets, engine, engine.recorder)
         self.sound += onset_latencies_ms(found, engine)
+        self.sound_edges += [onset.edge for onset in found]
         self.missed += missed
 
 

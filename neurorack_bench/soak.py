@@ -25,7 +25,9 @@ render time is split into its parts, as in ``bench realtime``.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import os
 import subprocess
 import time
@@ -250,6 +252,7 @@ def _play_module(module, seconds: float, native_callback: bool, progress) -> dic
     times = GateTimes()
     windows: list[dict] = []
     sounds = [instrument.current_sound] if instrument is not None else []
+    changes = SoundChanges(sounds[0] if sounds else None)
     try:
         backend.start()
         module.start_ui(display=screen)
@@ -265,12 +268,14 @@ def _play_module(module, seconds: float, native_callback: bool, progress) -> dic
             now = time.monotonic()
             if now >= next_switch:
                 panel.gpio.play(encoder_turn(1, board.encoder.pin_a, board.encoder.pin_b))
+                changes.turned(now)
                 next_switch += SWITCH_EVERY_S
             if now >= next_stats:
                 windows.append(engine.stats()["render_ms"])
                 next_stats += STATS_EVERY_S
             if instrument is not None and instrument.current_sound != sounds[-1]:
                 sounds.append(instrument.current_sound)
+                changes.seen(now, sounds[-1])
             if progress is not None:
                 progress(min((now - started) / seconds, 1.0))
         elapsed, after = time.monotonic() - started, dropout_counts(engine)
@@ -303,6 +308,7 @@ def _play_module(module, seconds: float, native_callback: bool, progress) -> dic
         "lookahead_drops": engine.counters.lookahead_drops,
         "latencies": times.gate,
         "sound_latencies": times.sound,
+        "sound_latencies_by_sound": changes.latencies_by_sound(times),
         "sounds_missed": times.missed,
         "configured_gate_latency_ms": engine.gate_latency_s * 1000.0,
         "output_latency_ms": output_latency_ms,
@@ -348,6 +354,7 @@ def _module_figures(slices: list[dict], audio) -> dict:
         "expected_gates": round(elapsed * GATE_HZ * (1 + 1 / 16)),
         **latency_figures(latencies),
         **sound_figures(sound_latencies, sum(figures["sounds_missed"] for figures in slices)),
+        "sound_latency_by_sound_ms": _by_sound([figures["sound_latencies_by_sound"] for figures in slices]),
         "configured_gate_latency_ms": max(figures["configured_gate_latency_ms"] for figures in slices),
         "output_latency_ms": first["output_latency_ms"],
         "render_ms": {"p50": float(np.median([w["p50"] for w in windows])),
@@ -363,6 +370,49 @@ def _module_figures(slices: list[dict], audio) -> dict:
                    "thread_cpu_percent": round(100.0 * sum(p["thread_cpu_s"] for p in pollers)
                                                / max(sum(p["elapsed_s"] for p in pollers), 1e-9), 1)},
     }
+
+
+class SoundChanges:
+    """Which sound gate 1 played when: the encoder's turns and when the instrument was seen on
+    the next sound. An edge between a turn and its sound being seen is not attributed."""
+
+    def __init__(self, first: str | None):
+        self._spans: list[tuple[float, float, str | None]] = [(-math.inf, -math.inf, first)]
+        self._turned_at = math.inf
+
+    def turned(self, now: float) -> None:
+        self._turned_at = now  # a turn that changed nothing is superseded by the next
+
+    def seen(self, now: float, sound: str) -> None:
+        self._spans.append((self._turned_at, now, sound))
+        self._turned_at = math.inf
+
+    def sound_at(self, time_s: float) -> str | None:
+        """The sound gate 1 played at ``time_s`` (None: not known, around a change)."""
+        turned, seen, sound = self._spans[bisect.bisect_right([span[0] for span in self._spans], time_s) - 1]
+        return sound if time_s >= seen and time_s < self._turned_at else None
+
+    def latencies_by_sound(self, times: GateTimes) -> dict[str, list[float]]:
+        """Gate 1's sound latencies in ``times``, by the sound each edge played."""
+        by_sound: dict[str, list[float]] = {}
+        for latency, edge in zip(times.sound, times.sound_edges, strict=True):
+            sound = self.sound_at(edge.time_s) if edge.gate == 0 else None
+            if sound is not None:
+                by_sound.setdefault(sound, []).append(latency)
+        return by_sound
+
+
+def _by_sound(slices: list[dict[str, list[float]]]) -> dict[str, dict]:
+    """Gate-to-sound figures (p1, p50, p99, max, jitter, count) per sound, over every turn."""
+    merged: dict[str, list[float]] = {}
+    for by_sound in slices:
+        for sound, latencies in by_sound.items():
+            merged.setdefault(sound, []).extend(latencies)
+    figures = {}
+    for sound, latencies in merged.items():
+        latency = latency_figures(latencies)
+        figures[sound] = {**latency["gate_latency_ms"], "jitter": latency["jitter_ms"], "count": len(latencies)}
+    return figures
 
 
 def _combined_parts(summaries: list[dict]) -> dict:
@@ -398,6 +448,9 @@ def summarise(result: dict) -> str:
         (f"gate latency p1 {latency['p1']:.2f} / p50 {latency['p50']:.2f} / p99 {latency['p99']:.2f} / "
         f"max {latency['max']:.2f} ms, jitter {result['jitter_ms']:.2f} ms over {result['gates']} gates"),
         sound_summary(result),
+        "gate 1 to sound by sound, p50 / p99 ms: " + ", ".join(
+            f"{sound} {figures['p50']:.2f} / {figures['p99']:.2f}"
+            for sound, figures in result["sound_latency_by_sound_ms"].items()),
         (f"render per block p50 {result['render_ms']['p50']:.3f} / p99 {result['render_ms']['p99']:.3f} / "
         f"max {result['render_ms']['max']:.3f} ms; UI {result['ui_fps']:.1f} fps; "
         f"sounds played {len(result['sounds_played'])}"),

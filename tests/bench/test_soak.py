@@ -8,7 +8,9 @@ import itertools
 import pytest
 import yaml
 
-from neurorack_bench.soak import slice_plan, summarise
+from neurorack.core.events import GateEdge
+from neurorack_bench.realtime import GateTimes
+from neurorack_bench.soak import SoundChanges, slice_plan, summarise
 from tests.instrument.model_fixture import make_model
 from tests.jack_fixtures import jack_server, run_json  # noqa: F401  (fixture)
 
@@ -55,6 +57,18 @@ def test_the_baseline_and_the_module_take_turns_in_alternating_order():
     assert slice_plan(3, baseline=False) == ["module"]
 
 
+def test_gate_1s_sound_latencies_are_told_apart_by_the_sound_it_played_then():
+    changes = SoundChanges("Kick")
+    changes.turned(10.0)
+    changes.seen(10.02, "Snare")
+    changes.turned(15.0)  # a turn whose sound is not seen yet
+    times = GateTimes(sound=[3.6, 3.7, 9.0, 4.1, 5.0, 6.0],
+                      sound_edges=[GateEdge(1.0), GateEdge(9.9), GateEdge(5.0, gate=1), GateEdge(10.5),
+                                   GateEdge(10.01), GateEdge(15.1)])
+    # gate 2 (index 1) plays another sound, and edges around a change are not attributed
+    assert changes.latencies_by_sound(times) == {"Kick": [3.6, 3.7], "Snare": [4.1]}
+
+
 def test_a_sliced_soak_adds_up_its_turns_and_reads_the_xruns_of_its_own_server(config_path):
     # A server of its own (not the module's fixture): the bench starts it and reads its log.
     sliced = run_json("--config", config_path, "bench", "soak", "--minutes", "0.1", "--slices", "2", "--json",
@@ -96,6 +110,11 @@ def test_a_soak_at_64_frames_reports_gate_to_sound_latency_lookahead_and_render_
     assert short["render_us"]["model"]["max"] > 0 and short["render_us"]["synthesis"]["max"] > 0
     lines = summarise(short).splitlines()
     assert any(line.startswith("gate to sound") for line in lines)
+    by_sound = short["sound_latency_by_sound_ms"]
+    assert by_sound and set(by_sound) <= set(short["sounds_played"])
+    assert sum(figures["count"] for figures in by_sound.values()) <= short["sounds_found"]
+    assert all(figures["p1"] <= figures["p50"] <= figures["p99"] for figures in by_sound.values())
+    assert any(line.startswith("gate 1 to sound by sound") for line in lines)
     assert lines[-1].startswith("render per block by part")
 
 
