@@ -41,8 +41,12 @@ def _assert_frames_equal(reference: PercussionRuntime, compiled: PercussionRunti
         expected = reference.render(curves, reference.initial_state(z, noise_offset=1234))
         got = compiled.render(curves, compiled.initial_state(z, noise_offset=1234))
         assert np.abs(expected).max() > 1e-3
-        # the same float32 steps; only the order of the sums differs from BLAS's
-        np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6 * np.abs(expected).max())
+        # The same float32 steps; only the order of the sums differs from BLAS's, and NumPy's
+        # float32 functions on a CPU with AVX-512 are a few ulps from C's: there the lively
+        # models differ by up to 2.3e-5 of the peak, and by under 1e-6 with NumPy's AVX-512 code
+        # turned off (NPY_DISABLE_CPU_FEATURES=X86_V4). -86 dB still tells a wrong frame,
+        # which is off by 1e-3 of the peak or more.
+        np.testing.assert_allclose(got, expected, rtol=0, atol=5e-5 * np.abs(expected).max())
 
 
 def test_the_install_built_the_compiled_frame_and_the_shipped_model_plays_it():
