@@ -389,7 +389,7 @@ class SoundChanges:
 
     def sound_at(self, time_s: float) -> str | None:
         """The sound gate 1 played at ``time_s`` (None: not known, around a change)."""
-        turned, seen, sound = self._spans[bisect.bisect_right([span[0] for span in self._spans], time_s) - 1]
+        _, seen, sound = self._spans[bisect.bisect_right([span[0] for span in self._spans], time_s) - 1]
         return sound if time_s >= seen and time_s < self._turned_at else None
 
     def latencies_by_sound(self, times: GateTimes) -> dict[str, list[float]]:
