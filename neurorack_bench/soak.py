@@ -377,20 +377,24 @@ class SoundChanges:
     the next sound. An edge between a turn and its sound being seen is not attributed."""
 
     def __init__(self, first: str | None):
-        self._spans: list[tuple[float, float, str | None]] = [(-math.inf, -math.inf, first)]
+        self._turns: list[float] = [-math.inf]  # per sound: the turn that brought it ...
+        self._seen: list[float] = [-math.inf]   # ... when it was seen playing ...
+        self._sounds: list[str | None] = [first]  # ... and its name
         self._turned_at = math.inf
 
     def turned(self, now: float) -> None:
         self._turned_at = now  # a turn that changed nothing is superseded by the next
 
     def seen(self, now: float, sound: str) -> None:
-        self._spans.append((self._turned_at, now, sound))
+        self._turns.append(self._turned_at)
+        self._seen.append(now)
+        self._sounds.append(sound)
         self._turned_at = math.inf
 
     def sound_at(self, time_s: float) -> str | None:
         """The sound gate 1 played at ``time_s`` (None: not known, around a change)."""
-        _, seen, sound = self._spans[bisect.bisect_right([span[0] for span in self._spans], time_s) - 1]
-        return sound if time_s >= seen and time_s < self._turned_at else None
+        index = bisect.bisect_right(self._turns, time_s) - 1
+        return self._sounds[index] if self._seen[index] <= time_s < self._turned_at else None
 
     def latencies_by_sound(self, times: GateTimes) -> dict[str, list[float]]:
         """Gate 1's sound latencies in ``times``, by the sound each edge played."""
